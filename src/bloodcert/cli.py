@@ -1,0 +1,266 @@
+"""The `bloodcert` command line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from bloodcert.config import ConfigError, Settings
+from bloodcert.errors import AppError
+from bloodcert.storage.uow import Database
+
+app = typer.Typer(
+    help="bloodcert: national electronic voluntary blood donation certificates (全国电子无偿献血证).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+station_app = typer.Typer(help="Blood stations and their request-signing keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(station_app, name="station")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _database(settings: Settings) -> Database:
+    from bloodcert.storage.schema import is_up_to_date
+
+    db = Database(settings.database_url)
+    try:
+        ready = is_up_to_date(db)
+    except Exception as exc:
+        _fail(f"cannot reach the database: {type(exc).__name__}")
+    if not ready:
+        _fail("the database schema is missing or old: run `bloodcert db upgrade` first")
+    return db
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations to the configured database."""
+    from bloodcert.storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@station_app.command("add")
+def station_add(
+    code: Annotated[str, typer.Option(help="Station code, unique nationally.")],
+    name: Annotated[str, typer.Option(help="Station name, e.g. 杭州市中心血站.")],
+    region: Annotated[str, typer.Option(help="GB/T 2260 region code of the station.")],
+    key_out: Annotated[Path, typer.Option(help="Where to write the new Ed25519 private key (PKCS#8 PEM).")],
+    tier: Annotated[
+        str, typer.Option(help="blood_centre | central_station | central_bank")
+    ] = "central_station",
+) -> None:
+    """Register a station and give it a fresh Ed25519 signing key; prints the key id last."""
+    from bloodcert.services.stations import add_station_key, new_ed25519_key, register_station
+
+    if key_out.exists():
+        _fail(f"{key_out} exists; refusing to overwrite a private key")
+    db = _database(_settings())
+    private_pem, public_pem = new_ed25519_key()
+    with db.transaction() as uow:
+        station = register_station(uow, code=code, name=name, region=region, tier=tier, now=_now())
+        key_id = add_station_key(uow, code=station.code, public_key_pem=public_pem, alg="ed25519", now=_now())
+    key_out.parent.mkdir(parents=True, exist_ok=True)
+    key_out.write_bytes(private_pem)
+    key_out.chmod(0o600)
+    typer.echo(f"registered {station.code} {station.name}; private key written to {key_out}")
+    typer.echo(key_id)
+
+
+@station_app.command("add-key")
+def station_add_key(
+    code: Annotated[str, typer.Option(help="Station code.")],
+    public_key: Annotated[Path, typer.Option(help="PEM file with the station's public key.")],
+    alg: Annotated[str, typer.Option(help="ed25519 | ecdsa-p256-sha256 | sm2-sm3")] = "ed25519",
+) -> None:
+    """Register another public key for a station; prints the key id last."""
+    from bloodcert.services.stations import add_station_key
+
+    if not public_key.is_file():
+        _fail(f"no file at {public_key}")
+    db = _database(_settings())
+    with db.transaction() as uow:
+        key_id = add_station_key(uow, code=code, public_key_pem=public_key.read_bytes(), alg=alg, now=_now())
+    typer.echo(key_id)
+
+
+@station_app.command("revoke-key")
+def station_revoke_key(key_id: Annotated[str, typer.Argument(help="The key id to revoke.")]) -> None:
+    """Revoke a station key at once."""
+    from bloodcert.services.stations import revoke_station_key
+
+    db = _database(_settings())
+    with db.transaction() as uow:
+        revoke_station_key(uow, key_id=key_id, now=_now())
+    typer.echo(f"revoked {key_id}")
+
+
+@station_app.command("seed")
+def station_seed() -> None:
+    """Register the built-in (illustrative) national list of 452 blood stations, without keys."""
+    from bloodcert.services.stations import seed_builtin_stations
+
+    db = _database(_settings())
+    with db.transaction() as uow:
+        added = seed_builtin_stations(uow, _now())
+        total = uow.stations.count()
+    typer.echo(f"added {added} stations; {total} registered")
+
+
+@station_app.command("list")
+def station_list() -> None:
+    """List registered stations."""
+    db = _database(_settings())
+    with db.reading() as uow:
+        for s in uow.stations.all():
+            typer.echo(f"{s.code}\t{s.region}\t{s.tier}\t{s.name}")
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="JSON Lines or CSV file of records.")],
+    station: Annotated[str | None, typer.Option(help="Every record belongs to this station.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Where to write rejected lines.")] = None,
+) -> None:
+    """Back-fill donations from a file: same rules as the API, resumable, with a report of rejected lines."""
+    from tqdm import tqdm
+
+    from bloodcert.services.importing import count_lines, import_file
+
+    settings = _settings()
+    db = _database(settings)
+    if not file.is_file():
+        _fail(f"no file at {file}")
+    total = count_lines(file)
+    with tqdm(total=total, unit="line", desc="import", disable=None) as bar:
+
+        def advance(done: int) -> None:
+            bar.update(done - bar.n)
+
+        summary = import_file(
+            db, file, station_code=station, index_key=settings.index_key, report_path=report, progress=advance
+        )
+    if summary.resumed_from:
+        typer.echo(f"resumed after line {summary.resumed_from}")
+    typer.echo(
+        f"{summary.lines} lines: {summary.accepted} accepted, {summary.rejected} rejected "
+        f"(rejected lines and reasons in {summary.report_path})"
+    )
+
+
+@app.command("generate")
+def generate_cmd(
+    persons: Annotated[int, typer.Option(min=1, help="How many donors.")],
+    out: Annotated[Path, typer.Option(help="JSON Lines file to write.")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same file.")] = 0,
+    noise: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of records with a station error.")
+    ] = 0.0,
+) -> None:
+    """Write synthetic national donation data in the import format."""
+    import json
+
+    from tqdm import tqdm
+
+    from bloodcert.synthetic import Generator
+
+    generator = Generator(seed=seed, noise=noise)
+    count = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        out.open("w", encoding="utf-8") as fh,
+        tqdm(total=persons, unit="person", desc="generate", disable=None) as bar,
+    ):
+        for i in range(persons):
+            for record in generator.records(1):
+                fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+                count += 1
+            if i % 1000 == 999:
+                bar.update(1000)
+        bar.update(persons - bar.n)
+    typer.echo(f"wrote {count} records of {persons} persons to {out}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (README: one per core).")] = 2,
+) -> None:
+    """Serve the web UI and the APIs."""
+    import uvicorn
+
+    settings = _settings()
+    _database(settings)
+    uvicorn.run(
+        "bloodcert.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command("demo")
+def demo(
+    persons: Annotated[int, typer.Option(min=1, help="Synthetic donors to seed.")] = 3000,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed only; do not start the server.")] = False,
+) -> None:
+    """Seed a fresh demo database (452 stations, thousands of donors) and serve it."""
+    from bloodcert.demo import seed_demo
+
+    info = seed_demo(persons=persons, echo=typer.echo)
+    typer.echo(info.login_text)
+    if no_serve:
+        return
+    import uvicorn
+
+    from bloodcert.web.app import create_app
+
+    typer.echo(f"serving on http://{host}:{port}  (Ctrl+C to stop)")
+    uvicorn.run(
+        create_app(info.settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning domain errors into one clear line and exit code 1."""
+    try:
+        app()
+    except AppError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)

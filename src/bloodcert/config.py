@@ -1,0 +1,95 @@
+"""One typed Settings object, read once from the environment and passed in."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "BLOODCERT_"
+DEFAULT_DATABASE_URL = "sqlite:///./bloodcert.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of the platform. Build it with `Settings.from_env()` or directly in tests."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    data_dir: Path = Path("./var")
+    demo: bool = False
+    # Keyed HMAC for the merge key and ID lookups: a stolen database alone must not reveal who donated.
+    index_key: bytes = field(default=b"", repr=False)
+    signature_window_s: int = 300
+    max_batch_records: int = 1000
+    max_batch_bytes: int = 2 * 1024 * 1024
+    issuer: str = "CN-NHC"
+
+    @property
+    def key_dir(self) -> Path:
+        """Where certificate signing keys live (never in the database)."""
+        return self.data_dir / "keys"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the embedded SQLite default is in use."""
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read BLOODCERT_* variables (and *_FILE variants for secrets)."""
+        env = os.environ if env is None else env
+        data_dir = Path(_get(env, "DATA_DIR") or "./var")
+        return cls(
+            database_url=_normalise_db_url(_get(env, "DATABASE_URL") or DEFAULT_DATABASE_URL),
+            redis_url=_get(env, "REDIS_URL"),
+            data_dir=data_dir,
+            demo=(_get(env, "DEMO") or "").lower() in {"1", "true", "yes"},
+            index_key=_index_key(env, data_dir),
+            signature_window_s=int(_get(env, "SIGNATURE_WINDOW_S") or 300),
+        )
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(PREFIX + name)
+    if value:
+        return value
+    path = env.get(PREFIX + name + "_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{PREFIX}{name}_FILE points to {path!r}, which cannot be read: {exc}") from exc
+    return None
+
+
+def _normalise_db_url(url: str) -> str:
+    # Operators write postgresql://…; SQLAlchemy needs the driver named to pick psycopg 3.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _index_key(env: Mapping[str, str], data_dir: Path) -> bytes:
+    configured = _get(env, "INDEX_KEY")
+    if configured:
+        try:
+            key = bytes.fromhex(configured)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}INDEX_KEY must be hex (64 hex digits)") from exc
+        if len(key) < 32:
+            raise ConfigError(f"{PREFIX}INDEX_KEY must hold at least 32 bytes (64 hex digits)")
+        return key
+    # Without a configured key, keep one beside the data so that restarts agree on the blind index.
+    path = data_dir / "index.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())

@@ -1,0 +1,1 @@
+"""Pure rules of the field: no IO, no framework, no SQL."""

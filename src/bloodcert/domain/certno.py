@@ -1,0 +1,23 @@
+"""Certificate numbers (电子献血证编号): issue year, 11-digit serial, ISO 7064 MOD 11-2 check character."""
+
+from __future__ import annotations
+
+from stdnum.iso7064 import mod_11_2
+
+LENGTH = 16
+MAX_SERIAL = 10**11 - 1
+
+
+def make_certificate_no(year: int, serial: int) -> str:
+    """Build the number for the `serial`-th certificate issued nationally, in `year`."""
+    if not 1 <= serial <= MAX_SERIAL:
+        raise ValueError("certificate serial out of range")
+    body = f"{year:04d}{serial:011d}"
+    return body + str(mod_11_2.calc_check_digit(body))
+
+
+def is_valid_certificate_no(text: str) -> bool:
+    """True when `text` has the right shape and its check character matches (catches one mistyped digit)."""
+    if len(text) != LENGTH or not text[:-1].isdigit() or text[-1] not in "0123456789X":
+        return False
+    return bool(mod_11_2.is_valid(text))

@@ -1,0 +1,1 @@
+"""Donor login: ID + donation number, real-name OAuth providers, sessions and captcha."""

@@ -1,0 +1,498 @@
+"""Ingest: validate, version, merge and certify stations' records (SPEC §2), a whole batch at a time.
+
+The batch is planned in memory against state fetched in a handful of queries, then written with bulk
+statements. The plan follows the records in order, so a batch gives the same result as sending its records
+one by one (the property tests hold it to that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bloodcert.domain.certno import make_certificate_no
+from bloodcert.domain.donation_rules import Kind, interval_too_short, platelet_donations_in_year_exceeded
+from bloodcert.domain.identity import FieldProblem, identity_key, merge_key
+from bloodcert.domain.records import Checked, DonationReport, RecordWarning, Status, check_record
+from bloodcert.storage.rows import DonationRow, StationRow
+from bloodcert.storage.uow import UnitOfWork
+
+CERTIFICATE_COUNTER = "certificate"
+
+
+def blind_index(key: bytes, text: str) -> bytes:
+    """Keyed HMAC-SHA256 of a lookup key, so that the database never holds the key in the clear."""
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One raw record and the station that sent it."""
+
+    station: StationRow
+    raw: object
+
+
+@dataclass(slots=True)
+class RecordResult:
+    """What happened to one record, as the station API reports it."""
+
+    donation_no: str | None
+    outcome: str  # created | updated | unchanged | rejected
+    certificate_no: str | None = None
+    errors: list[FieldProblem] = field(default_factory=list)
+    warnings: list[RecordWarning] = field(default_factory=list)
+
+
+# Slots stand for rows that may not exist yet; ids are filled in when the batch is written.
+@dataclass(eq=False, slots=True)
+class _PersonSlot:
+    id: int | None
+    row: dict[str, Any] | None = None
+    history: list[tuple[object, str, date]] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class _DonorSlot:
+    id: int | None
+    row: dict[str, Any] | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _CertSlot:
+    donation: _DonationSlot
+    person: _PersonSlot
+    version: int
+    status: str = "active"
+    number: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _DonationSlot:
+    id: int | None
+    station_id: int
+    donation_no: str
+    version: int
+    content_hash: bytes
+    status: str
+    person: _PersonSlot | None
+    certificate: _CertSlot | None = None
+    known_certificate_no: str | None = None
+    values: dict[str, Any] | None = None  # the state to write, when the batch changed it
+    donor: _DonorSlot | None = None
+
+
+@dataclass(slots=True)
+class _Plan:
+    index_key: bytes
+    now: datetime
+    source: str
+    persons_by_merge: dict[bytes, _PersonSlot] = field(default_factory=dict)
+    persons_by_identity: dict[bytes, list[_PersonSlot]] = field(default_factory=dict)
+    donors: dict[tuple[int, bytes], _DonorSlot] = field(default_factory=dict)
+    donations: dict[tuple[int, str], _DonationSlot] = field(default_factory=dict)
+    versions: list[tuple[_DonationSlot, DonationReport]] = field(default_factory=list)
+    certificates: list[_CertSlot] = field(default_factory=list)
+    ended_in_db: dict[int, str] = field(default_factory=dict)
+    issues: list[tuple[dict[str, Any], _DonationSlot | None, _PersonSlot | None, _PersonSlot | None]] = field(
+        default_factory=list
+    )
+    results: list[tuple[RecordResult, _CertSlot | None]] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)
+
+    @property
+    def stamp(self) -> datetime:
+        return _naive(self.now)
+
+
+def report_donations(
+    uow: UnitOfWork,
+    *,
+    station: StationRow,
+    records: Sequence[object],
+    index_key: bytes,
+    now: datetime,
+    source: str = "api",
+) -> list[RecordResult]:
+    """Apply one station's batch; every outcome is in the returned list, in order."""
+    return ingest(uow, [Submission(station, r) for r in records], index_key=index_key, now=now, source=source)
+
+
+def ingest(
+    uow: UnitOfWork, submissions: Sequence[Submission], *, index_key: bytes, now: datetime, source: str
+) -> list[RecordResult]:
+    """Apply records from any stations in one transaction; every outcome is in the returned list, in order."""
+    checked = [check_record(s.raw, now=now) for s in submissions]
+    plan = _Plan(index_key, now, source)
+    _prefetch(uow, plan, submissions, checked)
+    for submission, check in zip(submissions, checked, strict=True):
+        _plan_record(plan, submission, check)
+    _write(uow, plan)
+    return [_resolved(result, slot) for result, slot in plan.results]
+
+
+def _hashes(plan: _Plan, report: DonationReport) -> tuple[bytes, bytes]:
+    donor = report.donor
+    return (
+        blind_index(plan.index_key, merge_key(donor.id_type, donor.id_number, donor.name, donor.abo)),
+        blind_index(plan.index_key, identity_key(donor.id_type, donor.id_number)),
+    )
+
+
+def _prefetch(
+    uow: UnitOfWork, plan: _Plan, submissions: Sequence[Submission], checked: list[Checked]
+) -> None:
+    """Load, in a few queries, everything the batch's records refer to."""
+    reports = [(s.station.id, c.report) for s, c in zip(submissions, checked, strict=True) if c.report]
+    hashes = [_hashes(plan, r) for _, r in reports]
+    existing = uow.donations.current_by_keys((sid, r.donation_no) for sid, r in reports)
+    by_merge = uow.persons.ids_by_merge_hashes(m for m, _ in hashes)
+    by_identity = uow.persons.ids_by_identity_hashes(i for _, i in hashes)
+    person_ids = set(by_merge.values()) | {d.person_id for d in existing.values()}
+    person_ids |= {pid for ids in by_identity.values() for pid in ids}
+    slots = {pid: _PersonSlot(pid) for pid in person_ids}
+    for pid, past in uow.donations.valid_of_persons(person_ids).items():
+        slots[pid].history = [(p.donation_id, p.kind, p.donated_on) for p in past]
+    plan.persons_by_merge = {h: slots[pid] for h, pid in by_merge.items()}
+    plan.persons_by_identity = {h: [slots[pid] for pid in ids] for h, ids in by_identity.items()}
+    donor_ids = uow.persons.donor_ids((sid, m) for (sid, _), (m, _) in zip(reports, hashes, strict=True))
+    plan.donors = {key: _DonorSlot(did) for key, did in donor_ids.items()}
+    plan.donations = {key: _existing_slot(row, slots[row.person_id]) for key, row in existing.items()}
+
+
+def _existing_slot(row: DonationRow, person: _PersonSlot) -> _DonationSlot:
+    return _DonationSlot(
+        id=row.id,
+        station_id=row.station_id,
+        donation_no=row.donation_no,
+        version=row.version,
+        content_hash=row.content_hash,
+        status=row.status,
+        person=person,
+        known_certificate_no=row.certificate_no,
+    )
+
+
+def _plan_record(plan: _Plan, submission: Submission, check: Checked) -> None:
+    station = submission.station
+    report = check.report
+    if report is None:
+        _reject(plan, station, check.donation_no, check.errors, submission.raw)
+        return
+    current = plan.donations.get((station.id, report.donation_no))
+    if current is not None:
+        if report.version == current.version:
+            if report.content_hash == current.content_hash:
+                result = RecordResult(report.donation_no, "unchanged", current.known_certificate_no)
+                plan.results.append((result, current.certificate))
+                return
+            problem = FieldProblem(
+                "version", "version_conflict", "this version was already received with other content"
+            )
+            _reject(plan, station, report.donation_no, [problem], submission.raw)
+            return
+        if report.version < current.version:
+            problem = FieldProblem(
+                "version", "stale_version", f"version {current.version} is already recorded"
+            )
+            _reject(plan, station, report.donation_no, [problem], submission.raw)
+            return
+    _accept(plan, station, report, check.warnings, current)
+
+
+def _accept(
+    plan: _Plan,
+    station: StationRow,
+    report: DonationReport,
+    warnings: list[RecordWarning],
+    current: _DonationSlot | None,
+) -> None:
+    merge_hash, identity_hash = _hashes(plan, report)
+    person = _person(plan, report, merge_hash, identity_hash)
+    others = [p for p in plan.persons_by_identity[identity_hash] if p is not person]
+    donor = _donor(plan, station.id, person, merge_hash, report)
+    slot = current or _DonationSlot(None, station.id, report.donation_no, 0, b"", "valid", None)
+    warnings = [*warnings, *_interval_warnings(person, slot, report)]
+    if others:
+        # The same document under another name or ABO type: keep both persons apart for a person to decide.
+        warnings.append(
+            RecordWarning(
+                "identity_conflict",
+                "this ID type and number is known with another name or ABO type; kept apart for review",
+                "donor",
+            )
+        )
+    if current is not None and current.person is not person and current.person and current.person.id:
+        plan.touched.add(current.person.id)  # a correction moved the donation away from this person
+    _move_history(slot, person, report)
+    _replace_certificate(plan, slot, person, report)
+    slot.version, slot.content_hash, slot.status = report.version, report.content_hash, report.status.value
+    slot.person, slot.donor = person, donor
+    slot.values = _donation_values(plan, report)
+    plan.donations[(station.id, report.donation_no)] = slot
+    plan.versions.append((slot, report))
+    for warning in warnings:
+        other = others[0] if warning.code == "identity_conflict" else None
+        row = _issue_row(plan, station, report.donation_no, warning, record=None)
+        plan.issues.append((row, slot, person, other))
+    outcome = "created" if current is None else "updated"
+    plan.results.append((RecordResult(report.donation_no, outcome, None, [], warnings), slot.certificate))
+
+
+def _person(plan: _Plan, report: DonationReport, merge_hash: bytes, identity_hash: bytes) -> _PersonSlot:
+    person = plan.persons_by_merge.get(merge_hash)
+    if person is None:
+        donor = report.donor
+        person = _PersonSlot(
+            None,
+            {
+                "merge_hash": merge_hash,
+                "identity_hash": identity_hash,
+                "id_type": donor.id_type.value,
+                "id_number": donor.id_number,
+                "name": donor.name,
+                "sex": donor.sex,
+                "birth_date": donor.birth_date,
+                "abo": donor.abo,
+                "rhd": donor.rhd,
+                "created_at": plan.stamp,
+                "updated_at": plan.stamp,
+            },
+        )
+        plan.persons_by_merge[merge_hash] = person
+    same_document = plan.persons_by_identity.setdefault(identity_hash, [])
+    if person not in same_document:
+        same_document.append(person)
+    return person
+
+
+def _donor(
+    plan: _Plan, station_id: int, person: _PersonSlot, merge_hash: bytes, report: DonationReport
+) -> _DonorSlot:
+    key = (station_id, merge_hash)
+    donor = plan.donors.get(key)
+    if donor is None:
+        facts = report.donor
+        donor = _DonorSlot(
+            None,
+            {
+                "station_id": station_id,
+                "person": person,
+                "merge_hash": merge_hash,
+                "sex": facts.sex,
+                "birth_date": facts.birth_date,
+                "rhd": facts.rhd,
+                "first_reported_at": plan.stamp,
+                "last_reported_at": plan.stamp,
+            },
+        )
+        plan.donors[key] = donor
+    return donor
+
+
+def _interval_warnings(
+    person: _PersonSlot, slot: _DonationSlot, report: DonationReport
+) -> list[RecordWarning]:
+    if report.status is Status.VOID:
+        return []
+    own = slot.id if slot.id is not None else slot
+    past = [(kind, day) for ref, kind, day in person.history if ref != own]
+    day = report.donated_on
+    for kind, other_day in past:
+        if _too_close(kind, other_day, report.kind, day):
+            message = f"{report.kind.value} on {day} is closer to {kind} on {other_day} than GB 18467 allows"
+            return [RecordWarning("interval_too_short", message, "donated_at")]
+    if report.kind is Kind.PLATELETS:
+        dates = [d for k, d in past if k == Kind.PLATELETS.value] + [day]
+        if platelet_donations_in_year_exceeded(dates, day.year):
+            return [
+                RecordWarning(
+                    "interval_too_short", "more than 24 platelet donations in one year", "donated_at"
+                )
+            ]
+    return []
+
+
+def _too_close(kind: str, other_day: date, new_kind: Kind, day: date) -> bool:
+    # Back-filled history arrives in any order, so check the interval in whichever direction applies.
+    if other_day <= day:
+        return interval_too_short(Kind(kind), other_day, new_kind, day)
+    return interval_too_short(new_kind, day, Kind(kind), other_day)
+
+
+def _move_history(slot: _DonationSlot, person: _PersonSlot, report: DonationReport) -> None:
+    own = slot.id if slot.id is not None else slot
+    if slot.person is not None:
+        slot.person.history = [h for h in slot.person.history if h[0] != own]
+    if report.status is Status.VALID:
+        person.history.append((own, report.kind.value, report.donated_on))
+
+
+def _replace_certificate(
+    plan: _Plan, slot: _DonationSlot, person: _PersonSlot, report: DonationReport
+) -> None:
+    """Issue the certificate at once; a correction supersedes the old one and a void revokes it."""
+    ending = "revoked" if report.status is Status.VOID else "superseded"
+    if slot.certificate is not None:
+        slot.certificate.status = ending
+    elif slot.id is not None:
+        plan.ended_in_db.setdefault(slot.id, ending)
+    slot.certificate = None
+    slot.known_certificate_no = None
+    if report.status is Status.VALID:
+        slot.certificate = _CertSlot(slot, person, report.version)
+        plan.certificates.append(slot.certificate)
+
+
+def _donation_values(plan: _Plan, report: DonationReport) -> dict[str, Any]:
+    offset = report.donated_at.utcoffset()
+    return {
+        "version": report.version,
+        "status": report.status.value,
+        "donated_at": _naive(report.donated_at),
+        "donated_on": report.donated_on,
+        "utc_offset_min": int(offset.total_seconds() // 60) if offset is not None else 0,
+        "kind": report.kind.value,
+        "volume_ml": report.volume_ml,
+        "units": report.units,
+        "site_name": report.site_name,
+        "site_type": report.site_type,
+        "site_region": report.site_region,
+        "test_result": report.test_result,
+        "updated_at": plan.stamp,
+    }
+
+
+def _reject(
+    plan: _Plan, station: StationRow, donation_no: str | None, errors: list[FieldProblem], raw: object
+) -> None:
+    record = raw if isinstance(raw, dict) else {"value": raw}
+    for i, error in enumerate(errors):
+        # The whole record is kept once, with the first error, so a rejection never loses what was sent.
+        row = _issue_row(plan, station, donation_no, error, record=record if i == 0 else None)
+        plan.issues.append((row, None, None, None))
+    plan.results.append((RecordResult(donation_no, "rejected", None, errors, []), None))
+
+
+def _issue_row(
+    plan: _Plan,
+    station: StationRow,
+    donation_no: str | None,
+    problem: FieldProblem | RecordWarning,
+    *,
+    record: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A quality_issues row: errors are rejections, warnings accepted records."""
+    return {
+        "station_id": station.id,
+        "donation_no": donation_no[:64] if donation_no else None,
+        "severity": "error" if isinstance(problem, FieldProblem) else "warning",
+        "code": problem.code,
+        "field": problem.field,
+        "message": problem.message[:300],
+        "record": record,
+        "status": "open",
+        "created_at": plan.stamp,
+        "source": plan.source,
+    }
+
+
+def _write(uow: UnitOfWork, plan: _Plan) -> None:
+    """Write the plan with bulk statements, parents before children."""
+    new_persons = [p for p in plan.persons_by_merge.values() if p.id is None]
+    for person, pid in zip(
+        new_persons, uow.persons.create_many([p.row or {} for p in new_persons]), strict=True
+    ):
+        person.id = pid
+    new_donors = [d for d in plan.donors.values() if d.id is None and d.row is not None]
+    donor_rows = [{**(d.row or {}), "person_id": d.row["person"].id} for d in new_donors if d.row]
+    for row in donor_rows:
+        row.pop("person")
+    for donor, did in zip(new_donors, uow.persons.add_donors(donor_rows), strict=True):
+        donor.id = did
+    _number_certificates(uow, plan)
+    changed = [s for s in plan.donations.values() if s.values is not None]
+    fresh = [s for s in changed if s.id is None]
+    for slot, did in zip(fresh, uow.donations.insert_many([_donation_row(s) for s in fresh]), strict=True):
+        slot.id = did
+    uow.donations.update_many([{"id": s.id, **_donation_row(s)} for s in changed if s not in fresh])
+    for status in ("superseded", "revoked"):
+        ids = [did for did, st in plan.ended_in_db.items() if st == status]
+        uow.donations.end_active_certificates(ids, status, plan.stamp)
+    uow.donations.add_versions(
+        [
+            {
+                "donation_id": slot.id,
+                "version": r.version,
+                "content_hash": r.content_hash,
+                "record": r.record,
+                "received_at": plan.stamp,
+                "source": plan.source,
+            }
+            for slot, r in plan.versions
+        ]
+    )
+    uow.donations.issue_certificates(
+        [
+            {
+                "certificate_no": c.number,
+                "donation_id": c.donation.id,
+                "donation_version": c.version,
+                "person_id": c.person.id,
+                "status": c.status,
+                "issued_at": plan.stamp,
+                "status_changed_at": None if c.status == "active" else plan.stamp,
+            }
+            for c in plan.certificates
+        ]
+    )
+    uow.quality.add_many(
+        [
+            {
+                **row,
+                "donation_id": d.id if d else None,
+                "person_id": p.id if p else None,
+                "other_person_id": o.id if o else None,
+            }
+            for row, d, p, o in plan.issues
+        ]
+    )
+    touched = {s.person.id for s in changed if s.person and s.person.id is not None}
+    uow.persons.recompute_totals(touched | plan.touched, plan.stamp)
+
+
+def _number_certificates(uow: UnitOfWork, plan: _Plan) -> None:
+    if not plan.certificates:
+        return
+    first = uow.donations.allocate_serials(CERTIFICATE_COUNTER, len(plan.certificates))
+    for offset, cert in enumerate(plan.certificates):
+        cert.number = make_certificate_no(plan.now.year, first + offset)
+
+
+def _donation_row(slot: _DonationSlot) -> dict[str, Any]:
+    assert slot.values is not None
+    assert slot.person is not None
+    assert slot.donor is not None
+    return {
+        **slot.values,
+        "station_id": slot.station_id,
+        "donation_no": slot.donation_no,
+        "person_id": slot.person.id,
+        "donor_id": slot.donor.id,
+        "certificate_no": slot.certificate.number if slot.certificate else None,
+    }
+
+
+def _resolved(result: RecordResult, certificate: _CertSlot | None) -> RecordResult:
+    if certificate is not None:
+        result.certificate_no = certificate.number
+    return result
+
+
+def _naive(when: datetime) -> datetime:
+    """UTC without tzinfo: how every timestamp is stored, on SQLite and PostgreSQL alike."""
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when

@@ -1,0 +1,1 @@
+"""Repositories: every query lives here, named for what it fetches. None of them commits."""

@@ -1,0 +1,147 @@
+"""Donations, every version of them, and their certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+
+from bloodcert.storage.rows import DonationRow, PastDonation
+from bloodcert.storage.tables import certificates, counters, donation_versions, donations
+
+# Columns a correction may change; `b_` names keep bind parameters apart from column names.
+UPDATABLE = (
+    "version",
+    "status",
+    "person_id",
+    "donor_id",
+    "donated_at",
+    "donated_on",
+    "utc_offset_min",
+    "kind",
+    "volume_ml",
+    "units",
+    "site_name",
+    "site_type",
+    "site_region",
+    "test_result",
+    "certificate_no",
+    "updated_at",
+)
+_UPDATE = (
+    update(donations)
+    .where(donations.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in UPDATABLE})
+)
+
+
+class DonationRepository:
+    """Queries over `donations`, `donation_versions`, `certificates` and `counters`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def current_by_keys(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], DonationRow]:
+        """Current state of donations by (station id, donation number), with their current content hash."""
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            select(
+                donations.c.id,
+                donations.c.station_id,
+                donations.c.donation_no,
+                donations.c.version,
+                donations.c.status,
+                donations.c.person_id,
+                donations.c.donor_id,
+                donations.c.kind,
+                donations.c.donated_on,
+                donations.c.certificate_no,
+                donation_versions.c.content_hash,
+            )
+            .join(
+                donation_versions,
+                (donation_versions.c.donation_id == donations.c.id)
+                & (donation_versions.c.version == donations.c.version),
+            )
+            .where(tuple_(donations.c.station_id, donations.c.donation_no).in_(wanted))
+        )
+        return {(int(r[1]), str(r[2])): DonationRow(*r[:10], bytes(r[10])) for r in rows}
+
+    def valid_of_persons(self, person_ids: Iterable[int]) -> dict[int, list[PastDonation]]:
+        """Valid donations of each person, for the interval rules."""
+        ids = list(set(person_ids))
+        found: dict[int, list[PastDonation]] = {}
+        if ids:
+            rows = self.conn.execute(
+                select(donations.c.person_id, donations.c.id, donations.c.kind, donations.c.donated_on).where(
+                    donations.c.person_id.in_(ids), donations.c.status == "valid"
+                )
+            )
+            for pid, did, kind, day in rows:
+                found.setdefault(int(pid), []).append(PastDonation(int(did), str(kind), day))
+        return found
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert donations; returns their ids in the order given."""
+        if not rows:
+            return []
+        result = self.conn.execute(
+            insert(donations).returning(donations.c.id, sort_by_parameter_order=True), rows
+        )
+        return [int(i) for i in result.scalars()]
+
+    def update_many(self, rows: list[dict[str, Any]]) -> None:
+        """Replace donations' current state (the earlier versions stay in donation_versions)."""
+        if rows:
+            self.conn.execute(
+                _UPDATE, [{"b_id": r["id"], **{f"b_{k}": r[k] for k in UPDATABLE}} for r in rows]
+            )
+
+    def add_versions(self, rows: list[dict[str, Any]]) -> None:
+        """Keep versions exactly as stations sent them."""
+        if rows:
+            self.conn.execute(insert(donation_versions), rows)
+
+    def versions_of(self, donation_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """Every version of a donation, oldest first."""
+        rows = self.conn.execute(
+            select(donation_versions.c.version, donation_versions.c.record)
+            .where(donation_versions.c.donation_id == donation_id)
+            .order_by(donation_versions.c.version)
+        )
+        return [(int(v), dict(r)) for v, r in rows]
+
+    def issue_certificates(self, rows: list[dict[str, Any]]) -> None:
+        """Record newly issued certificates."""
+        if rows:
+            self.conn.execute(insert(certificates), rows)
+
+    def end_active_certificates(self, donation_ids: Iterable[int], status: str, now: datetime) -> None:
+        """Mark the donations' active certificates `superseded` or `revoked`."""
+        ids = list(set(donation_ids))
+        if ids:
+            self.conn.execute(
+                update(certificates)
+                .where(certificates.c.donation_id.in_(ids), certificates.c.status == "active")
+                .values(status=status, status_changed_at=now)
+            )
+
+    def allocate_serials(self, name: str, count: int) -> int:
+        """Reserve `count` consecutive numbers from a counter; returns the first. Safe across workers."""
+        first = self.conn.execute(
+            update(counters)
+            .where(counters.c.name == name)
+            .values(next_value=counters.c.next_value + count)
+            .returning(counters.c.next_value - count)
+        ).scalar_one()
+        return int(first)
+
+    def certificate_status(self, certificate_no: str) -> str | None:
+        """The status of a certificate number, or None when it was never issued."""
+        return self.conn.execute(
+            select(certificates.c.status).where(certificates.c.certificate_no == certificate_no)
+        ).scalar()

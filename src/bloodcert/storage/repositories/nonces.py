@@ -1,0 +1,34 @@
+"""Replay protection for station requests, kept in the database so every worker sees every nonce."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bloodcert.storage.tables import seen_nonces
+
+
+class NonceRepository:
+    """Queries over `seen_nonces`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def remember(self, key_id: str, nonce: str, now: datetime) -> bool:
+        """Record a nonce; False when this key already used it (a replay)."""
+        # ON CONFLICT DO NOTHING rather than check-then-insert: two workers racing on one nonce must
+        # not both pass, nor turn the loser into a 500.
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        stmt = (
+            dialect.insert(seen_nonces)
+            .values(key_id=key_id, nonce=nonce, seen_at=now)
+            .on_conflict_do_nothing(index_elements=["key_id", "nonce"])
+            .returning(seen_nonces.c.nonce)
+        )
+        return self.conn.execute(stmt).first() is not None
+
+    def forget_before(self, cutoff: datetime) -> int:
+        """Drop nonces too old to matter (older than the signature window)."""
+        return self.conn.execute(delete(seen_nonces).where(seen_nonces.c.seen_at < cutoff)).rowcount

@@ -1,0 +1,155 @@
+"""Merged persons (the national view) and the donors each station reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, case, func, insert, select, tuple_, update
+
+from bloodcert.storage.rows import PersonRow
+from bloodcert.storage.tables import donations, donors, persons
+
+_PERSON_COLUMNS = (
+    persons.c.id,
+    persons.c.id_type,
+    persons.c.id_number,
+    persons.c.name,
+    persons.c.sex,
+    persons.c.birth_date,
+    persons.c.abo,
+    persons.c.rhd,
+    persons.c.donation_count,
+    persons.c.whole_blood_ml,
+    persons.c.platelet_units,
+    persons.c.plasma_ml,
+    persons.c.first_at,
+    persons.c.last_at,
+)
+
+_TOTALS = (
+    update(persons)
+    .where(persons.c.id == bindparam("p_id"))
+    .values(
+        donation_count=bindparam("n"),
+        whole_blood_ml=bindparam("wb"),
+        platelet_units=bindparam("pu"),
+        plasma_ml=bindparam("pl"),
+        first_at=bindparam("first"),
+        last_at=bindparam("last"),
+        updated_at=bindparam("now"),
+    )
+)
+_TOUCH_DONOR = (
+    update(donors).where(donors.c.id == bindparam("d_id")).values(last_reported_at=bindparam("now"))
+)
+
+
+class PersonRepository:
+    """Queries over `persons` and `donors`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, person_id: int) -> PersonRow | None:
+        """A merged person by id."""
+        row = self.conn.execute(select(*_PERSON_COLUMNS).where(persons.c.id == person_id)).first()
+        return PersonRow(**row._mapping) if row else None
+
+    def ids_by_merge_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, int]:
+        """Merged persons by the blind index of their merge key."""
+        wanted = list(set(hashes))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            select(persons.c.merge_hash, persons.c.id).where(persons.c.merge_hash.in_(wanted))
+        )
+        return {bytes(h): int(i) for h, i in rows}
+
+    def ids_by_identity_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, list[int]]:
+        """Every merged person per ID type + number; more than one means an identity conflict."""
+        wanted = list(set(hashes))
+        found: dict[bytes, list[int]] = {}
+        if wanted:
+            rows = self.conn.execute(
+                select(persons.c.identity_hash, persons.c.id)
+                .where(persons.c.identity_hash.in_(wanted))
+                .order_by(persons.c.id)
+            )
+            for h, i in rows:
+                found.setdefault(bytes(h), []).append(int(i))
+        return found
+
+    def create_many(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Create merged persons with zero totals; returns their ids in the order given."""
+        if not rows:
+            return []
+        zero = {"donation_count": 0, "whole_blood_ml": 0, "platelet_units": 0, "plasma_ml": 0}
+        result = self.conn.execute(
+            insert(persons).returning(persons.c.id, sort_by_parameter_order=True),
+            [{**r, **zero} for r in rows],
+        )
+        return [int(i) for i in result.scalars()]
+
+    def donor_ids(self, keys: Iterable[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
+        """Stations' own donor rows by (station id, merge hash)."""
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            select(donors.c.station_id, donors.c.merge_hash, donors.c.id).where(
+                tuple_(donors.c.station_id, donors.c.merge_hash).in_(wanted)
+            )
+        )
+        return {(int(s), bytes(h)): int(i) for s, h, i in rows}
+
+    def add_donors(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Record donors as stations reported them; returns their ids in the order given."""
+        if not rows:
+            return []
+        result = self.conn.execute(insert(donors).returning(donors.c.id, sort_by_parameter_order=True), rows)
+        return [int(i) for i in result.scalars()]
+
+    def touch_donors(self, donor_ids: Iterable[int], now: datetime) -> None:
+        """Note that stations reported these donors again."""
+        params = [{"d_id": d, "now": now} for d in set(donor_ids)]
+        if params:
+            self.conn.execute(_TOUCH_DONOR, params)
+
+    def recompute_totals(self, person_ids: Iterable[int], now: datetime) -> None:
+        """Recompute count, volumes and first/last dates of persons from their valid donations."""
+        ids = sorted(set(person_ids))
+        if not ids:
+            return
+        totals = self.conn.execute(
+            select(
+                donations.c.person_id,
+                func.count(),
+                func.sum(case((donations.c.kind == "whole_blood", donations.c.volume_ml), else_=0)),
+                func.sum(case((donations.c.kind == "platelets", donations.c.units), else_=0)),
+                func.sum(case((donations.c.kind == "plasma", donations.c.volume_ml), else_=0)),
+                func.min(donations.c.donated_at),
+                func.max(donations.c.donated_at),
+            )
+            .where(donations.c.person_id.in_(ids), donations.c.status == "valid")
+            .group_by(donations.c.person_id)
+        ).all()
+        found = {row[0]: row for row in totals}
+        params = []
+        for person_id in ids:
+            row = found.get(person_id)
+            n, wb, pu, pl, first, last = row[1:] if row else (0, 0, 0, 0, None, None)
+            params.append(
+                {
+                    "p_id": person_id,
+                    "n": n,
+                    "wb": wb or 0,
+                    "pu": pu or 0,
+                    "pl": pl or 0,
+                    "first": first,
+                    "last": last,
+                    "now": now,
+                }
+            )
+        self.conn.execute(_TOTALS, params)

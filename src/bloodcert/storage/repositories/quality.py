@@ -1,0 +1,61 @@
+"""Data-quality issues: every rejection and warning, with what the station sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from bloodcert.storage.rows import QualityIssueRow
+from bloodcert.storage.tables import quality_issues
+
+
+class QualityRepository:
+    """Queries over `quality_issues`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_many(self, issues: list[dict[str, Any]]) -> None:
+        """Record issues in one statement."""
+        if issues:
+            self.conn.execute(insert(quality_issues), issues)
+
+    def open_of_station(self, station_id: int, *, limit: int, offset: int) -> list[QualityIssueRow]:
+        """A station's open issues, newest first."""
+        rows = self.conn.execute(
+            select(
+                quality_issues.c.id,
+                quality_issues.c.donation_no,
+                quality_issues.c.severity,
+                quality_issues.c.code,
+                quality_issues.c.field,
+                quality_issues.c.message,
+                quality_issues.c.created_at,
+                quality_issues.c.source,
+            )
+            .where(quality_issues.c.station_id == station_id, quality_issues.c.status == "open")
+            .order_by(quality_issues.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [QualityIssueRow(*r) for r in rows]
+
+    def count_open_of_station(self, station_id: int) -> int:
+        """How many open issues a station has."""
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(quality_issues)
+                .where(quality_issues.c.station_id == station_id, quality_issues.c.status == "open")
+            ).scalar_one()
+        )
+
+    def counts_by_code(self, station_id: int) -> dict[str, int]:
+        """Open issues of a station, counted by code."""
+        rows = self.conn.execute(
+            select(quality_issues.c.code, func.count())
+            .where(quality_issues.c.station_id == station_id, quality_issues.c.status == "open")
+            .group_by(quality_issues.c.code)
+        )
+        return {str(code): int(n) for code, n in rows}

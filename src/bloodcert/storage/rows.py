@@ -1,0 +1,90 @@
+"""Plain records that repositories hand to services, so that no SQLAlchemy type leaks out of storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StationRow:
+    id: int
+    code: str
+    name: str
+    tier: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class StationKeyRow:
+    key_id: str
+    station_id: int
+    station_code: str
+    alg: str
+    public_key_pem: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    id: int
+    id_type: str
+    id_number: str
+    name: str
+    sex: str | None
+    birth_date: date | None
+    abo: str
+    rhd: str | None
+    donation_count: int
+    whole_blood_ml: int
+    platelet_units: int
+    plasma_ml: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DonationRow:
+    id: int
+    station_id: int
+    donation_no: str
+    version: int
+    status: str
+    person_id: int
+    donor_id: int
+    kind: str
+    donated_on: date
+    certificate_no: str | None
+    content_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PastDonation:
+    """What the interval rules need to know of an earlier donation."""
+
+    donation_id: int
+    kind: str
+    donated_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class QualityIssueRow:
+    id: int
+    donation_no: str | None
+    severity: str
+    code: str
+    field: str | None
+    message: str
+    created_at: datetime
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRunRow:
+    id: int
+    fingerprint: str
+    lines_done: int
+    accepted: int
+    rejected: int
+    finished_at: datetime | None

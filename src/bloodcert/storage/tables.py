@@ -1,0 +1,200 @@
+"""Tables named after the domain. Migrations under migrations/versions create them; never `create_all`."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Autoincrement primary keys are BIGINT on PostgreSQL and the rowid INTEGER on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("tier", String(20), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+station_keys = Table(
+    "station_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("key_id", String(64), nullable=False, unique=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False, index=True),
+    Column("alg", String(32), nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+# One row per merged person (the national view), keyed by the blind index of 证件类型+证件号码+姓名+ABO.
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("merge_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("identity_hash", LargeBinary(32), nullable=False, index=True),
+    Column("id_type", String(32), nullable=False),
+    Column("id_number", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("sex", String(1), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("abo", String(2), nullable=False),
+    Column("rhd", String(8), nullable=True),
+    Column("donation_count", Integer, nullable=False, default=0),
+    Column("whole_blood_ml", Integer, nullable=False, default=0),
+    Column("platelet_units", Integer, nullable=False, default=0),
+    Column("plasma_ml", Integer, nullable=False, default=0),
+    Column("first_at", DateTime, nullable=True),
+    Column("last_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# The donor as each station reported them; several rows may point at one person.
+donors = Table(
+    "donors",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("merge_hash", LargeBinary(32), nullable=False),
+    Column("sex", String(1), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("rhd", String(8), nullable=True),
+    Column("first_reported_at", DateTime, nullable=False),
+    Column("last_reported_at", DateTime, nullable=False),
+    UniqueConstraint("station_id", "merge_hash", name="uq_donors_station_merge"),
+)
+
+donations = Table(
+    "donations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False),
+    Column("donation_no", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False),
+    Column("donor_id", Id, ForeignKey("donors.id"), nullable=False),
+    Column("donated_at", DateTime, nullable=False),  # UTC
+    Column("donated_on", Date, nullable=False),  # the calendar date where it happened
+    Column("utc_offset_min", SmallInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("volume_ml", Integer, nullable=True),
+    Column("units", SmallInteger, nullable=True),
+    Column("site_name", String(100), nullable=False),
+    Column("site_type", String(8), nullable=False),
+    Column("site_region", String(6), nullable=False),
+    Column("test_result", String(12), nullable=False),
+    Column("certificate_no", String(20), nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("station_id", "donation_no", name="uq_donations_station_no"),
+    Index("ix_donations_person_date", "person_id", "donated_at"),
+)
+
+# Every version a station ever sent, byte for byte: corrections are new versions, nothing is overwritten.
+donation_versions = Table(
+    "donation_versions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", LargeBinary(32), nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("source", String(16), nullable=False),  # api | import
+    UniqueConstraint("donation_id", "version", name="uq_donation_versions_version"),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("certificate_no", String(20), nullable=False, unique=True),
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=False, index=True),
+    Column("donation_version", Integer, nullable=False),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("status", String(12), nullable=False),  # active | superseded | revoked
+    Column("issued_at", DateTime, nullable=False),
+    Column("status_changed_at", DateTime, nullable=True),
+)
+
+quality_issues = Table(
+    "quality_issues",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False),
+    Column("donation_no", String(64), nullable=True),
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=True),
+    Column("other_person_id", Id, ForeignKey("persons.id"), nullable=True),
+    Column("severity", String(8), nullable=False),  # error (rejected) | warning (accepted)
+    Column("code", String(32), nullable=False),
+    Column("field", String(64), nullable=True),
+    Column("message", String(300), nullable=False),
+    # A rejected record is kept whole here, so that a rejection never loses what the station sent.
+    Column("record", JSON, nullable=True),
+    Column("status", String(8), nullable=False),  # open | resolved
+    Column("created_at", DateTime, nullable=False),
+    Column("source", String(16), nullable=False),
+    Index("ix_quality_issues_station_status", "station_id", "status"),
+)
+
+seen_nonces = Table(
+    "seen_nonces",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("seen_at", DateTime, nullable=False, index=True),
+)
+
+# Counters hand out blocks of numbers (certificate serials) safely across workers and databases.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_value", BigInteger, nullable=False),
+)
+
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("path", Text, nullable=False),
+    Column("station_code", String(16), nullable=True),
+    Column("lines_done", BigInteger, nullable=False),
+    Column("accepted", BigInteger, nullable=False),
+    Column("rejected", BigInteger, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Column("started_at", DateTime, nullable=False),
+)

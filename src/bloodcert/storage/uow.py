@@ -1,0 +1,67 @@
+"""The unit of work: the one place that commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from bloodcert.storage.engine import make_engine
+from bloodcert.storage.repositories.donations import DonationRepository
+from bloodcert.storage.repositories.imports import ImportRunRepository
+from bloodcert.storage.repositories.nonces import NonceRepository
+from bloodcert.storage.repositories.persons import PersonRepository
+from bloodcert.storage.repositories.quality import QualityRepository
+from bloodcert.storage.repositories.stations import StationRepository
+
+
+class UnitOfWork:
+    """Repositories sharing one transaction. Services use it; only `Database.transaction` commits."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.stations = StationRepository(conn)
+        self.persons = PersonRepository(conn)
+        self.donations = DonationRepository(conn)
+        self.quality = QualityRepository(conn)
+        self.nonces = NonceRepository(conn)
+        self.imports = ImportRunRepository(conn)
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.conn.dialect.name
+
+
+class Database:
+    """The engine and the transaction boundary."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """Yield a unit of work; commit when the block ends normally, roll back when it raises."""
+        with self.engine.begin() as conn:
+            yield UnitOfWork(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """Yield a unit of work for reads only; it never takes the SQLite write lock and never commits."""
+        with self.engine.connect().execution_options(bloodcert_read_only=True) as conn, conn.begin():
+            yield UnitOfWork(conn)
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The ASGI app: HTTP in, one service call, HTTP out."""

@@ -1,0 +1,60 @@
+"""Build the ASGI application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from bloodcert.config import Settings
+from bloodcert.storage.uow import Database
+from bloodcert.web.api import health, station
+from bloodcert.web.problems import EXCEPTION_HANDLERS
+from bloodcert.web.state import AppState
+
+
+@get("/api/v1/openapi.json", include_in_schema=False, sync_to_thread=False)
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every API route."""
+    return request.app.openapi_schema.to_schema()
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Litestar:
+    """The platform's web application, with its routes, error mapping and OpenAPI document."""
+    settings = settings or Settings.from_env()
+    db = db or Database(settings.database_url)
+    state = AppState(settings=settings, db=db)
+    return Litestar(
+        route_handlers=[
+            health.healthz,
+            health.readyz,
+            station.report_batch,
+            station.station_quality,
+            openapi_document,
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="bloodcert",
+            version="1",
+            description="National electronic voluntary blood donation certificates (全国电子无偿献血证).",
+            path="/api/v1/schema",
+            render_plugins=[],
+            components=Components(
+                security_schemes={
+                    "stationSignature": SecurityScheme(
+                        type="apiKey",
+                        name="Signature",
+                        security_scheme_in="header",
+                        description="RFC 9421 HTTP Message Signature with an RFC 9530 Content-Digest",
+                    )
+                }
+            ),
+        ),
+        state=State({"bloodcert": state}),
+        on_shutdown=[lambda _app: db.dispose()],
+        logging_config=None,
+        debug=False,
+    )

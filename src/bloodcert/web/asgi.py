@@ -1,0 +1,5 @@
+"""The ASGI entry point that `bloodcert serve` hands to uvicorn (one app per worker process)."""
+
+from bloodcert.web.app import create_app
+
+app = create_app()

@@ -1,0 +1,81 @@
+"""RFC 9457 problem responses: the single mapping from errors to HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+
+from bloodcert.errors import AppError
+
+log = logging.getLogger("bloodcert.web")
+
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_SLUGS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response[bytes]:
+    """A problem+json response; the body never carries stack traces, SQL or paths."""
+    body = {"type": slug, "title": title, "status": status, "detail": detail, **extra}
+    headers = {"Cache-Control": "no-store"}
+    return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def app_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Turn a domain error into its problem response."""
+    assert isinstance(exc, AppError)
+    extra: dict[str, Any] = {}
+    if exc.errors:
+        extra["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in exc.errors]
+    return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
+
+
+def http_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Turn the framework's own errors (404 route, 405, 413, bad query values) into problems."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    slug = _HTTP_SLUGS.get(status, "error")
+    detail = exc.detail if status < 500 else "the server could not complete the request"
+    extra: dict[str, Any] = {}
+    if status == 400 and isinstance(exc.extra, list):
+        extra["errors"] = [
+            {"field": str(e.get("key", "")), "code": "invalid_value", "message": str(e.get("message", ""))}
+            for e in exc.extra
+            if isinstance(e, dict)
+        ]
+    response = problem(status, slug, slug.replace("_", " ").capitalize(), str(detail), **extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Log the failure server-side (path only, never the query or body) and answer a bare 500."""
+    log.error(
+        "unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc
+    )
+    return problem(
+        500, "internal_error", "Internal server error", "the server could not complete the request"
+    )
+
+
+EXCEPTION_HANDLERS = {
+    AppError: app_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

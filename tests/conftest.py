@@ -1,0 +1,99 @@
+"""Shared fixtures: a migrated database per test, on SQLite and (when reachable) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bloodcert.config import Settings
+from bloodcert.storage.migrate import upgrade
+from bloodcert.storage.tables import metadata
+from bloodcert.storage.uow import Database
+
+PG_ADMIN_URL = os.environ.get(
+    "BLOODCERT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+INDEX_KEY = bytes(range(32))
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database built by the migrations, dropped at the end of the session."""
+    if not _postgres_available():
+        if os.environ.get("BLOODCERT_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (BLOODCERT_REQUIRE_POSTGRES=1) but unreachable")
+        pytest.skip("PostgreSQL is not reachable")
+    name = f"bloodcert_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(db: Database) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "counters")
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE counters SET next_value = 1"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: SQLite, and PostgreSQL when reachable."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        database = Database(f"sqlite:///{path}")
+        yield database
+        database.dispose()
+        return
+    database = Database(request.getfixturevalue("postgres_url"))
+    _truncate_postgres(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """A migrated SQLite database, for tests that need only one backend."""
+    path = tmp_path / "test.db"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(db: Database, tmp_path: Path) -> Settings:
+    """Settings pointing at the test database."""
+    return Settings(database_url=db.url, data_dir=tmp_path / "var", index_key=INDEX_KEY)

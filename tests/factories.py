@@ -1,0 +1,134 @@
+"""Test data: records with sensible defaults, stations with keys, and signed requests."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
+
+from bloodcert.services.stations import add_station_key, register_station
+from bloodcert.storage.rows import StationRow
+from bloodcert.storage.uow import Database
+
+# 王芳: a donor with a valid resident ID (DOMAIN.md), and 李雷: a second donor who must never see her data.
+WANG_FANG = {
+    "id_type": "resident_id",
+    "id_number": "330106199001011221",
+    "name": "王芳",
+    "sex": "F",
+    "birth_date": "1990-01-01",
+    "abo": "A",
+    "rhd": "positive",
+}
+LI_LEI = {
+    "id_type": "resident_id",
+    "id_number": "110105198503150043",
+    "name": "李雷",
+    "sex": "F",
+    "birth_date": "1985-03-15",
+    "abo": "O",
+    "rhd": "negative",
+}
+
+
+def make_record(**overrides: Any) -> dict[str, Any]:
+    """A valid whole-blood record for 王芳; keyword arguments replace fields (`donor` is merged)."""
+    record: dict[str, Any] = {
+        "donation_no": overrides.pop("donation_no", f"D{uuid.uuid4().hex[:12]}"),
+        "version": 1,
+        "status": "valid",
+        "donor": copy.deepcopy(WANG_FANG),
+        "donated_at": "2024-05-01T09:30:00+08:00",
+        "kind": "whole_blood",
+        "volume_ml": 400,
+        "units": None,
+        "site": {"name": "武林广场献血屋", "type": "fixed", "region": "330103"},
+        "test_result": "qualified",
+    }
+    donor = overrides.pop("donor", None)
+    if donor:
+        record["donor"].update(donor)
+    record.update(overrides)
+    return record
+
+
+@dataclass(frozen=True)
+class StationKey:
+    """A registered station and the private key it signs with."""
+
+    station: StationRow
+    key_id: str
+    alg: str
+    private_key: Any
+
+
+def create_station(
+    db: Database, code: str = "33000001", *, region: str = "330000", alg: str = "ed25519"
+) -> StationKey:
+    """Register a station with one fresh key."""
+    private: Any = (
+        ed25519.Ed25519PrivateKey.generate() if alg == "ed25519" else ec.generate_private_key(ec.SECP256R1())
+    )
+    public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    now = datetime.now(UTC)
+    with db.transaction() as uow:
+        station = register_station(uow, code=code, name=f"测试血站{code}", region=region, now=now)
+        key_id = add_station_key(uow, code=code, public_key_pem=public_pem, alg=alg, now=now)
+    return StationKey(station, key_id, alg, private)
+
+
+@dataclass
+class _Msg:
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+_ALGS = {"ed25519": algorithms.ED25519, "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256}
+
+
+def signed_headers(
+    key: StationKey,
+    method: str,
+    url: str,
+    body: bytes | None,
+    *,
+    created: datetime | None = None,
+    nonce: str | None = None,
+    key_id: str | None = None,
+) -> dict[str, str]:
+    """RFC 9421 headers for a request, signed the way SPEC §2 requires."""
+    headers: dict[str, str] = {}
+    covered: tuple[str, ...] = ("@method", "@target-uri")
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        covered = (*covered, "content-digest", "content-type")
+    message = _Msg(method, url, headers)
+    signer = HTTPMessageSigner(
+        signature_algorithm=_ALGS[key.alg],
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id or key.key_id: key.private_key}),
+    )
+    signer.sign(
+        message,
+        key_id=key_id or key.key_id,
+        created=created or datetime.now(UTC),
+        nonce=nonce or uuid.uuid4().hex,
+        label="sig1",
+        covered_component_ids=covered,
+        body=body,
+    )
+    return message.headers
+
+
+def digest_of(body: bytes) -> str:
+    """The sha-256 Content-Digest value of a body."""
+    import base64
+
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
