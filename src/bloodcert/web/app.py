@@ -26,11 +26,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     """The platform's web application, with its routes, error mapping and OpenAPI document."""
     settings = settings or Settings.from_env()
     db = db or Database(settings.database_url)
-    state = AppState(settings=settings, db=db)
+    state = AppState.build(settings, db)
     return Litestar(
         route_handlers=[
             health.healthz,
             health.readyz,
+            health.favicon,
             station.report_batch,
             station.station_quality,
             openapi_document,

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request
 
 from bloodcert.config import Settings
+from bloodcert.services.station_auth import NonceStore
 from bloodcert.storage.uow import Database
 
 
@@ -17,6 +18,17 @@ class AppState:
 
     settings: Settings
     db: Database
+    nonces: NonceStore | None = None  # None: the database keeps nonces
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database) -> AppState:
+        """Wire the process-wide objects the settings ask for."""
+        nonces = None
+        if settings.redis_url:
+            from bloodcert.storage.redis_store import RedisNonceStore
+
+            nonces = RedisNonceStore(settings.redis_url, ttl_s=settings.signature_window_s)
+        return cls(settings=settings, db=db, nonces=nonces)
 
     @staticmethod
     def of(request: Request[Any, Any, Any]) -> AppState:

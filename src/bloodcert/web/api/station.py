@@ -70,7 +70,7 @@ def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
 
 def _authenticate(uow: UnitOfWork, state: AppState, signed: SignedRequest) -> StationKeyRow:
     return authenticate_station(
-        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s
+        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
     )
 
 

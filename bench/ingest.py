@@ -1,0 +1,203 @@
+"""Ingest throughput: bulk import (records/s, peak RSS) and the signed station API (records/s).
+
+Run: .venv/bin/python bench/ingest.py --persons 20000 --runs 3
+Each run uses a fresh SQLite database under bench/out/. Prints medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out"
+BIN = Path(sys.executable).parent
+
+
+def run(cmd: list[str], env: dict[str, str]) -> str:
+    """Run a bloodcert command, failing loudly."""
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def fresh_env(name: str) -> dict[str, str]:
+    """Environment for a fresh SQLite database under bench/out/NAME."""
+    base = OUT / name
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    env = dict(os.environ)
+    env.update(BLOODCERT_DATABASE_URL=f"sqlite:///{base}/bloodcert.db", BLOODCERT_DATA_DIR=str(base / "var"))
+    run([str(BIN / "bloodcert"), "db", "upgrade"], env)
+    run([str(BIN / "bloodcert"), "station", "seed"], env)
+    return env
+
+
+def bench_import(data: Path, records: int) -> tuple[float, float]:
+    """One import into a fresh database: (records/s, peak RSS of the importer in MiB)."""
+    env = fresh_env("import")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    run([str(BIN / "bloodcert"), "import", str(data)], env)
+    elapsed = time.perf_counter() - start
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return records / elapsed, peak
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Msg:
+    def __init__(self, method: str, url: str, headers: dict[str, str]) -> None:
+        self.method, self.url, self.headers = method, url, headers
+
+
+def signed_batch(
+    url: str, key_id: str, key: Any, records: list[dict[str, Any]]
+) -> tuple[bytes, dict[str, str]]:
+    """A station batch signed as SPEC §2 requires."""
+    body = json.dumps({"records": records}, ensure_ascii=False).encode()
+    msg = _Msg("POST", url, {"Content-Type": "application/json"})
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519,
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id: key}),
+    )
+    signer.sign(
+        msg,
+        key_id=key_id,
+        created=datetime.now(UTC),
+        nonce=uuid.uuid4().hex,
+        label="sig1",
+        body=body,
+        covered_component_ids=("@method", "@target-uri", "content-digest", "content-type"),
+    )
+    return body, msg.headers
+
+
+def bench_api(data: Path, batches: int, workers: int, clients: int) -> float:
+    """Signed 1,000-record batches against `bloodcert serve`: records/s accepted."""
+    env = fresh_env("api")
+    key_path = OUT / "api" / "station.pem"
+    out = run(
+        [
+            str(BIN / "bloodcert"),
+            "station",
+            "add",
+            "--code",
+            "BENCH01",
+            "--name",
+            "基准测试血站",
+            "--region",
+            "330106",
+            "--key-out",
+            str(key_path),
+        ],
+        env,
+    )
+    key_id = out.strip().splitlines()[-1]
+    key = load_pem_private_key(key_path.read_bytes(), password=None)
+    lines = data.read_text(encoding="utf-8").splitlines()[: batches * 1000]
+    records = [json.loads(line) for line in lines]
+    for r in records:
+        r.pop("station", None)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api/v1/station/donations"
+    server = subprocess.Popen(
+        [str(BIN / "bloodcert"), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/healthz")
+        chunks = [records[i : i + 1000] for i in range(0, len(records), 1000)]
+        prepared = [signed_batch(url, key_id, key, c) for c in chunks]
+        start = time.perf_counter()
+        with httpx.Client(timeout=120) as client, ThreadPoolExecutor(clients) as pool:
+            statuses = list(
+                pool.map(lambda p: client.post(url, content=p[0], headers=p[1]).status_code, prepared)
+            )
+        elapsed = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(10)
+    if any(s != 200 for s in statuses):
+        raise SystemExit(f"API errors: {statuses}")
+    return len(records) / elapsed
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+def main() -> None:
+    """Generate once, then import and post several times; print medians."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--persons", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    data = OUT / f"persons-{args.persons}.jsonl"
+    if not data.exists():
+        run(
+            [
+                str(BIN / "bloodcert"),
+                "generate",
+                "--persons",
+                str(args.persons),
+                "--out",
+                str(data),
+                "--seed",
+                "7",
+            ],
+            dict(os.environ),
+        )
+    records = sum(1 for _ in data.open(encoding="utf-8"))
+    imports = [bench_import(data, records) for _ in range(args.runs)]
+    api = [bench_api(data, args.batches, args.workers, args.clients) for _ in range(args.runs)]
+    print(f"dataset: {args.persons} persons, {records} records; {args.runs} runs each; medians")
+    print(f"{'what':<44}{'median':>12}  runs")
+    print(
+        f"{'bulk import (records/s)':<44}{statistics.median(r for r, _ in imports):>12,.0f}  "
+        + ", ".join(f"{r:,.0f}" for r, _ in imports)
+    )
+    print(f"{'bulk import peak RSS (MiB)':<44}{statistics.median(m for _, m in imports):>12,.0f}")
+    print(
+        f"{'station API, signed 1000-record batches (rec/s)':<44}{statistics.median(api):>12,.0f}  "
+        + ", ".join(f"{r:,.0f}" for r in api)
+    )
+
+
+if __name__ == "__main__":
+    main()
