@@ -6,12 +6,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from bloodcert.certs.keystore import KeyStore
 from bloodcert.config import Settings
+from bloodcert.services.certificates import Signing, rotate_keys
 from bloodcert.storage.migrate import upgrade
 from bloodcert.storage.tables import metadata
 from bloodcert.storage.uow import Database
@@ -67,29 +70,46 @@ def _truncate_postgres(db: Database) -> None:
         conn.execute(text("UPDATE counters SET next_value = 1"))
 
 
+def signing_for(tmp_path: Path) -> Signing:
+    """The certificate signing configuration of a test (keys under tmp_path/var/keys)."""
+    return Signing(KeyStore(tmp_path / "var" / "keys"), "CN-NHC")
+
+
+def _with_keys(database: Database, tmp_path: Path) -> Database:
+    with database.transaction() as uow:
+        rotate_keys(uow, signing_for(tmp_path), datetime.now(UTC))
+    return database
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty database: SQLite, and PostgreSQL when reachable."""
+    """A migrated, empty database with certificate keys: SQLite, and PostgreSQL when reachable."""
     if request.param == "sqlite":
         path = tmp_path / "test.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         database = Database(f"sqlite:///{path}")
-        yield database
+        yield _with_keys(database, tmp_path)
         database.dispose()
         return
     database = Database(request.getfixturevalue("postgres_url"))
     _truncate_postgres(database)
-    yield database
+    yield _with_keys(database, tmp_path)
     database.dispose()
 
 
 @pytest.fixture
+def signing(tmp_path: Path) -> Signing:
+    """The signing configuration matching the `db` fixture's keys."""
+    return signing_for(tmp_path)
+
+
+@pytest.fixture
 def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
-    """A migrated SQLite database, for tests that need only one backend."""
+    """A migrated SQLite database with certificate keys, for tests that need only one backend."""
     path = tmp_path / "test.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
-    yield database
+    yield _with_keys(database, tmp_path)
     database.dispose()
 
 

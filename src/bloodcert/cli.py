@@ -20,8 +20,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 station_app = typer.Typer(help="Blood stations and their request-signing keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="The issuer's certificate signing keys.", no_args_is_help=True)
+trust_app = typer.Typer(help="The signed trust list, for offline verifiers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(station_app, name="station")
+app.add_typer(keys_app, name="keys")
+app.add_typer(trust_app, name="trust-list")
 
 
 def _settings() -> Settings:
@@ -148,6 +152,7 @@ def import_cmd(
     """Back-fill donations from a file: same rules as the API, resumable, with a report of rejected lines."""
     from tqdm import tqdm
 
+    from bloodcert.services.certificates import signing_of
     from bloodcert.services.importing import count_lines, import_file
 
     settings = _settings()
@@ -161,7 +166,13 @@ def import_cmd(
             bar.update(done - bar.n)
 
         summary = import_file(
-            db, file, station_code=station, index_key=settings.index_key, report_path=report, progress=advance
+            db,
+            file,
+            station_code=station,
+            index_key=settings.index_key,
+            signing=signing_of(settings),
+            report_path=report,
+            progress=advance,
         )
     if summary.resumed_from:
         typer.echo(f"resumed after line {summary.resumed_from}")
@@ -202,6 +213,100 @@ def generate_cmd(
                 bar.update(1000)
         bar.update(persons - bar.n)
     typer.echo(f"wrote {count} records of {persons} persons to {out}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new document-signing key (and the root on first use); retire and destroy the old one."""
+    from bloodcert.services.certificates import rotate_keys, signing_of
+
+    settings = _settings()
+    db = _database(settings)
+    with db.transaction() as uow:
+        key = rotate_keys(uow, signing_of(settings), _now())
+    typer.echo(f"new signing key {key.kid.hex()} ({key.alg}), valid until {key.not_after:%Y-%m-%d}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the issuer's keys with their validity and status."""
+    settings = _settings()
+    db = _database(settings)
+    with db.reading() as uow:
+        for key in uow.certificates.all_keys():
+            typer.echo(
+                f"{key.kid.hex()}\t{key.role}\t{key.alg}\t{key.not_before:%Y-%m-%d}..{key.not_after:%Y-%m-%d}"
+                f"\t{key.status}"
+            )
+
+
+@trust_app.command("export")
+def trust_list_export(
+    file: Annotated[Path, typer.Argument(help="Where to write the trust list JSON.")],
+    status_dir: Annotated[
+        Path | None, typer.Option(help="Where to write the status lists (default: FILE's folder/status).")
+    ] = None,
+) -> None:
+    """Write the signed trust list and every signed status list, for offline verification."""
+    import json
+
+    from bloodcert.services.certificates import signing_of, status_list_document, trust_list_document
+
+    settings = _settings()
+    db = _database(settings)
+    signing = signing_of(settings)
+    status_dir = status_dir or file.parent / "status"
+    status_dir.mkdir(parents=True, exist_ok=True)
+    with db.reading() as uow:
+        document = trust_list_document(uow, signing, _now())
+        for list_id in document["status_lists"]:
+            status = status_list_document(uow, signing, list_id, base_url=settings.public_base_url)
+            (status_dir / f"{list_id}.json").write_text(
+                json.dumps(status, ensure_ascii=False), encoding="utf-8"
+            )
+    file.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    typer.echo(
+        f"wrote {file} ({len(document['keys'])} keys) and {len(document['status_lists'])} status lists "
+        f"to {status_dir}"
+    )
+
+
+@app.command("verify")
+def verify_cmd(
+    qr_text: Annotated[str, typer.Argument(help="The certificate's BC1: text.")],
+    trust_list: Annotated[Path | None, typer.Option(help="Exported trust list: verify offline.")] = None,
+    status_dir: Annotated[
+        Path | None, typer.Option(help="Exported status lists (default: next to it).")
+    ] = None,
+    root_key: Annotated[Path | None, typer.Option(help="Pin the issuer's root public key (PEM).")] = None,
+) -> None:
+    """Verify a certificate; exit 0 when valid, 1 when not, printing the reason."""
+    from bloodcert.certs.documents import InvalidDocument
+    from bloodcert.certs.offline import load_trust_list, verify_offline
+
+    if trust_list is None:
+        from bloodcert.services.verification import OnlineVerifier
+
+        settings = _settings()
+        result = OnlineVerifier(_database(settings), settings.issuer).verify(qr_text)
+    else:
+        try:
+            pinned = root_key.read_text(encoding="utf-8") if root_key else None
+            trust = load_trust_list(trust_list, pinned_root_pem=pinned)
+        except (InvalidDocument, OSError) as exc:
+            _fail(f"the trust list cannot be used: {exc}")
+        result = verify_offline(qr_text, trust, status_dir or trust_list.parent / "status", _now())
+    typer.echo("valid" if result.valid else f"invalid: {result.reason}")
+    for note in result.notes:
+        typer.echo(f"note: {note.replace('_', ' ')}")
+    if result.content is not None and result.valid:
+        c = result.content
+        amount = f"{c.volume_ml} ml" if c.volume_ml is not None else f"{c.units} units"
+        typer.echo(
+            f"{c.certificate_no}  {c.donated_on}  {c.kind} {amount}  {c.holder_name} {c.id_number_masked}"
+            f"  {c.abo} {c.rhd or ''}  {c.station_name}"
+        )
+    raise typer.Exit(0 if result.valid else 1)
 
 
 @app.command("serve")

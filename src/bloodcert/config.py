@@ -24,17 +24,20 @@ class Settings:
     redis_url: str | None = None
     data_dir: Path = Path("./var")
     demo: bool = False
+    key_dir_override: Path | None = None
     # Keyed HMAC for the merge key and ID lookups: a stolen database alone must not reveal who donated.
     index_key: bytes = field(default=b"", repr=False)
     signature_window_s: int = 300
     max_batch_records: int = 1000
     max_batch_bytes: int = 2 * 1024 * 1024
     issuer: str = "CN-NHC"
+    cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
+    public_base_url: str = "http://127.0.0.1:8000"
 
     @property
     def key_dir(self) -> Path:
-        """Where certificate signing keys live (never in the database)."""
-        return self.data_dir / "keys"
+        """The issuer's private keys (never in the database): BLOODCERT_KEY_DIR or DATA_DIR/keys."""
+        return self.key_dir_override or self.data_dir / "keys"
 
     @property
     def is_sqlite(self) -> bool:
@@ -51,8 +54,12 @@ class Settings:
             redis_url=_get(env, "REDIS_URL"),
             data_dir=data_dir,
             demo=(_get(env, "DEMO") or "").lower() in {"1", "true", "yes"},
+            key_dir_override=Path(key_dir) if (key_dir := _get(env, "KEY_DIR")) else None,
             index_key=_index_key(env, data_dir),
             signature_window_s=int(_get(env, "SIGNATURE_WINDOW_S") or 300),
+            issuer=_get(env, "ISSUER") or "CN-NHC",
+            cert_alg=_get(env, "CERT_ALG") or "ES256",
+            public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         )
 
 

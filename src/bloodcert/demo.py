@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 from bloodcert.config import Settings
 from bloodcert.domain.identity import IdType
+from bloodcert.services.certificates import rotate_keys, signing_of
 from bloodcert.services.importing import import_file
 from bloodcert.services.stations import add_station_key, new_ed25519_key, seed_builtin_stations
 from bloodcert.storage.migrate import upgrade
@@ -34,6 +36,7 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
     db_path = data_dir / "bloodcert.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(data_dir / "keys", ignore_errors=True)  # the keys of the previous demo database
     settings = replace(
         Settings.from_env({"BLOODCERT_DATA_DIR": str(data_dir)}),
         database_url=f"sqlite:///{db_path}",
@@ -44,6 +47,7 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
     now = datetime.now(UTC)
     private_pem, public_pem = new_ed25519_key()
     with db.transaction() as uow:
+        rotate_keys(uow, signing_of(settings), now)
         seed_builtin_stations(uow, now)
         key_id = add_station_key(uow, code=DEMO_STATION, public_key_pem=public_pem, alg="ed25519", now=now)
     key_path = data_dir / "demo-station-key.pem"
@@ -51,7 +55,9 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
     records_path = data_dir / "demo-records.jsonl"
     first = _write_records(records_path, persons)
     echo(f"seeding {persons} synthetic donors into {db_path} …")
-    summary = import_file(db, records_path, station_code=None, index_key=settings.index_key)
+    summary = import_file(
+        db, records_path, station_code=None, index_key=settings.index_key, signing=signing_of(settings)
+    )
     db.dispose()
     donor = first["donor"]
     login = (

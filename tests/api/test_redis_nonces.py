@@ -27,7 +27,9 @@ def _redis_up() -> bool:
 
 
 @pytest.mark.skipif(not _redis_up(), reason="Redis is not reachable")
-def test_a_nonce_replayed_to_another_worker_is_refused_through_redis(settings: Settings, db: Database) -> None:
+def test_a_nonce_replayed_to_another_worker_is_refused_through_redis(
+    settings: Settings, db: Database
+) -> None:
     key = create_station(db)
     url = BASE + "/api/v1/station/donations"
     body = json.dumps({"records": [make_record()]}).encode()

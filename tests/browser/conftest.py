@@ -44,7 +44,9 @@ def live_server(live_db: Database, tmp_path: Path) -> Iterator[str]:
     """The app served by uvicorn on a free port; yields its base URL."""
     settings = Settings(database_url=live_db.url, data_dir=tmp_path / "var", index_key=INDEX_KEY, demo=True)
     port = _free_port()
-    config = uvicorn.Config(create_app(settings, db=live_db), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings, db=live_db), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -68,7 +70,12 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as pw:
         instance = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-component-update",
+            ],
         )
         yield instance
         instance.close()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bloodcert.domain.certno import is_valid_certificate_no
+from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import RecordResult, report_donations
 from bloodcert.storage.tables import (
     certificates,
@@ -24,11 +27,23 @@ from tests.factories import LI_LEI, create_station, make_record
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
+_signing: list[Signing] = []
+
+
+@pytest.fixture(autouse=True)
+def _use_signing(signing: Signing) -> Iterator[None]:
+    _signing.append(signing)
+    yield
+    _signing.clear()
+
+
 def report(db: Database, records: list[dict[str, Any]], code: str = "33000001") -> list[RecordResult]:
     with db.transaction() as uow:
         station = uow.stations.get_by_code(code)
         assert station is not None
-        return report_donations(uow, station=station, records=records, index_key=INDEX_KEY, now=NOW)
+        return report_donations(
+            uow, station=station, records=records, index_key=INDEX_KEY, signing=_signing[0], now=NOW
+        )
 
 
 def count(db: Database, table: Any, *where: Any) -> int:

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from bloodcert.errors import NotFound, ValidationFailed
+from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.services.reporting import RecordResult, Submission, ingest
 from bloodcert.storage.rows import StationRow
-from bloodcert.storage.uow import Database
+from bloodcert.storage.uow import Database, UnitOfWork
 
 CHUNK = 2000
 _INT_FIELDS = {"version", "volume_ml", "units"}
@@ -56,6 +57,7 @@ def import_file(
     *,
     station_code: str | None,
     index_key: bytes,
+    signing: Signing,
     report_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     chunk: int = CHUNK,
@@ -69,6 +71,9 @@ def import_file(
         stations = {s.code: s for s in uow.stations.all()}
         if station_code is not None and station_code not in stations:
             raise NotFound(f"no station with code {station_code}")
+        CertificateIssuer.open(
+            uow, signing
+        )  # fail before the first line, not after it, when keys are missing
         run = uow.imports.get_by_fingerprint(fp)
         run_id = (
             run.id
@@ -81,7 +86,7 @@ def import_file(
     with report_path.open(mode, encoding="utf-8") as report:
         for lines in _chunks(_read(path, station_code, skip=done), chunk):
             with db.transaction() as uow:
-                ok, bad = _import_chunk(uow, lines, stations, index_key, report)
+                ok, bad = _import_chunk(uow, lines, stations, (index_key, signing), report)
                 accepted, rejected = accepted + ok, rejected + bad
                 done = lines[-1].number
                 uow.imports.advance(run_id, lines_done=done, accepted=accepted, rejected=rejected)
@@ -94,7 +99,11 @@ def import_file(
 
 
 def _import_chunk(
-    uow: Any, lines: list[_Line], stations: dict[str, StationRow], index_key: bytes, report: IO[str]
+    uow: UnitOfWork,
+    lines: list[_Line],
+    stations: dict[str, StationRow],
+    keys: tuple[bytes, Signing],
+    report: IO[str],
 ) -> tuple[int, int]:
     by_station: dict[str, list[_Line]] = {}
     accepted = rejected = 0
@@ -119,7 +128,8 @@ def _import_chunk(
         by_station.setdefault(line.station_code, []).append(line)
     kept = [line for group in by_station.values() for line in group]
     submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
-    results = ingest(uow, submissions, index_key=index_key, now=_now(), source="import")
+    index_key, signing = keys
+    results = ingest(uow, submissions, index_key=index_key, signing=signing, now=_now(), source="import")
     for line, result in zip(kept, results, strict=True):
         if result.outcome == "rejected":
             rejected += 1

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bloodcert.certs.payload import CertificateContent
 from bloodcert.domain.certno import make_certificate_no
 from bloodcert.domain.donation_rules import Kind, interval_too_short, platelet_donations_in_year_exceeded
-from bloodcert.domain.identity import FieldProblem, identity_key, merge_key
+from bloodcert.domain.identity import FieldProblem, identity_key, mask_id_number, merge_key
 from bloodcert.domain.records import Checked, DonationReport, RecordWarning, Status, check_record
+from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.storage.rows import DonationRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
 
@@ -67,6 +69,8 @@ class _CertSlot:
     donation: _DonationSlot
     person: _PersonSlot
     version: int
+    station: StationRow
+    report: DonationReport
     status: str = "active"
     number: str | None = None
 
@@ -115,15 +119,23 @@ def report_donations(
     station: StationRow,
     records: Sequence[object],
     index_key: bytes,
+    signing: Signing,
     now: datetime,
     source: str = "api",
 ) -> list[RecordResult]:
     """Apply one station's batch; every outcome is in the returned list, in order."""
-    return ingest(uow, [Submission(station, r) for r in records], index_key=index_key, now=now, source=source)
+    submissions = [Submission(station, r) for r in records]
+    return ingest(uow, submissions, index_key=index_key, signing=signing, now=now, source=source)
 
 
 def ingest(
-    uow: UnitOfWork, submissions: Sequence[Submission], *, index_key: bytes, now: datetime, source: str
+    uow: UnitOfWork,
+    submissions: Sequence[Submission],
+    *,
+    index_key: bytes,
+    signing: Signing,
+    now: datetime,
+    source: str,
 ) -> list[RecordResult]:
     """Apply records from any stations in one transaction; every outcome is in the returned list, in order."""
     checked = [check_record(s.raw, now=now) for s in submissions]
@@ -131,7 +143,7 @@ def ingest(
     _prefetch(uow, plan, submissions, checked)
     for submission, check in zip(submissions, checked, strict=True):
         _plan_record(plan, submission, check)
-    _write(uow, plan)
+    _write(uow, plan, signing)
     return [_resolved(result, slot) for result, slot in plan.results]
 
 
@@ -229,7 +241,7 @@ def _accept(
     if current is not None and current.person is not person and current.person and current.person.id:
         plan.touched.add(current.person.id)  # a correction moved the donation away from this person
     _move_history(slot, person, report)
-    _replace_certificate(plan, slot, person, report)
+    _replace_certificate(plan, slot, person, station, report)
     slot.version, slot.content_hash, slot.status = report.version, report.content_hash, report.status.value
     slot.person, slot.donor = person, donor
     slot.values = _donation_values(plan, report)
@@ -333,7 +345,7 @@ def _move_history(slot: _DonationSlot, person: _PersonSlot, report: DonationRepo
 
 
 def _replace_certificate(
-    plan: _Plan, slot: _DonationSlot, person: _PersonSlot, report: DonationReport
+    plan: _Plan, slot: _DonationSlot, person: _PersonSlot, station: StationRow, report: DonationReport
 ) -> None:
     """Issue the certificate at once; a correction supersedes the old one and a void revokes it."""
     ending = "revoked" if report.status is Status.VOID else "superseded"
@@ -344,7 +356,7 @@ def _replace_certificate(
     slot.certificate = None
     slot.known_certificate_no = None
     if report.status is Status.VALID:
-        slot.certificate = _CertSlot(slot, person, report.version)
+        slot.certificate = _CertSlot(slot, person, report.version, station, report)
         plan.certificates.append(slot.certificate)
 
 
@@ -401,28 +413,15 @@ def _issue_row(
     }
 
 
-def _write(uow: UnitOfWork, plan: _Plan) -> None:
+def _write(uow: UnitOfWork, plan: _Plan, signing: Signing) -> None:
     """Write the plan with bulk statements, parents before children."""
-    new_persons = [p for p in plan.persons_by_merge.values() if p.id is None]
-    for person, pid in zip(
-        new_persons, uow.persons.create_many([p.row or {} for p in new_persons]), strict=True
-    ):
-        person.id = pid
-    new_donors = [d for d in plan.donors.values() if d.id is None and d.row is not None]
-    donor_rows = [{**(d.row or {}), "person_id": d.row["person"].id} for d in new_donors if d.row]
-    for row in donor_rows:
-        row.pop("person")
-    for donor, did in zip(new_donors, uow.persons.add_donors(donor_rows), strict=True):
-        donor.id = did
+    _write_people(uow, plan)
     _number_certificates(uow, plan)
     changed = [s for s in plan.donations.values() if s.values is not None]
     fresh = [s for s in changed if s.id is None]
     for slot, did in zip(fresh, uow.donations.insert_many([_donation_row(s) for s in fresh]), strict=True):
         slot.id = did
     uow.donations.update_many([{"id": s.id, **_donation_row(s)} for s in changed if s not in fresh])
-    for status in ("superseded", "revoked"):
-        ids = [did for did, st in plan.ended_in_db.items() if st == status]
-        uow.donations.end_active_certificates(ids, status, plan.stamp)
     uow.donations.add_versions(
         [
             {
@@ -436,20 +435,8 @@ def _write(uow: UnitOfWork, plan: _Plan) -> None:
             for slot, r in plan.versions
         ]
     )
-    uow.donations.issue_certificates(
-        [
-            {
-                "certificate_no": c.number,
-                "donation_id": c.donation.id,
-                "donation_version": c.version,
-                "person_id": c.person.id,
-                "status": c.status,
-                "issued_at": plan.stamp,
-                "status_changed_at": None if c.status == "active" else plan.stamp,
-            }
-            for c in plan.certificates
-        ]
-    )
+    if plan.certificates or plan.ended_in_db:
+        _write_certificates(uow, plan, CertificateIssuer.open(uow, signing))
     uow.quality.add_many(
         [
             {
@@ -463,6 +450,71 @@ def _write(uow: UnitOfWork, plan: _Plan) -> None:
     )
     touched = {s.person.id for s in changed if s.person and s.person.id is not None}
     uow.persons.recompute_totals(touched | plan.touched, plan.stamp)
+
+
+def _write_people(uow: UnitOfWork, plan: _Plan) -> None:
+    new_persons = [p for p in plan.persons_by_merge.values() if p.id is None]
+    for person, pid in zip(
+        new_persons, uow.persons.create_many([p.row or {} for p in new_persons]), strict=True
+    ):
+        person.id = pid
+    new_donors = [d for d in plan.donors.values() if d.id is None and d.row is not None]
+    donor_rows = [{**(d.row or {}), "person_id": d.row["person"].id} for d in new_donors if d.row]
+    for row in donor_rows:
+        row.pop("person")
+    for donor, did in zip(new_donors, uow.persons.add_donors(donor_rows), strict=True):
+        donor.id = did
+
+
+def _write_certificates(uow: UnitOfWork, plan: _Plan, issuer: CertificateIssuer) -> None:
+    """Sign every new certificate and set the revocation bits of every ended one, in this transaction."""
+    ended: list[tuple[str, int]] = []
+    for status in ("superseded", "revoked"):
+        ids = [did for did, st in plan.ended_in_db.items() if st == status]
+        ended += uow.certificates.end_active(ids, status, plan.stamp)
+    rows = []
+    for cert in plan.certificates:
+        content, qr = issuer.issue(_content(cert), plan.now)
+        if cert.status != "active":
+            ended.append(content.status_list)
+        rows.append(
+            {
+                "certificate_no": cert.number,
+                "donation_id": cert.donation.id,
+                "donation_version": cert.version,
+                "person_id": cert.person.id,
+                "status": cert.status,
+                "issued_at": plan.stamp,
+                "status_changed_at": None if cert.status == "active" else plan.stamp,
+                "kid": issuer.key.kid,
+                "status_list_id": content.status_list[0],
+                "status_index": content.status_list[1],
+                "qr": qr,
+            }
+        )
+    uow.certificates.issue_many(rows)
+    issuer.revoke(ended)
+    issuer.flush(plan.now)
+
+
+def _content(cert: _CertSlot) -> CertificateContent:
+    report, donor = cert.report, cert.report.donor
+    assert cert.number is not None
+    return CertificateContent(
+        certificate_no=cert.number,
+        donation_no=report.donation_no,
+        station_code=cert.station.code,
+        station_name=cert.station.name,
+        donated_on=report.donated_on,
+        kind=report.kind.value,
+        volume_ml=report.volume_ml,
+        units=report.units,
+        holder_name=donor.name,
+        id_number_masked=mask_id_number(donor.id_number),
+        abo=donor.abo,
+        rhd=donor.rhd,
+        status_list=("", 0),
+    )
 
 
 def _number_certificates(uow: UnitOfWork, plan: _Plan) -> None:

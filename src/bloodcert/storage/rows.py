@@ -88,3 +88,35 @@ class ImportRunRow:
     accepted: int
     rejected: int
     finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRow:
+    kid: bytes
+    role: str
+    alg: str
+    public_key_pem: str
+    not_before: datetime
+    not_after: datetime
+    status: str
+
+
+@dataclass(slots=True)
+class StatusListRow:
+    list_id: str
+    bits: bytearray
+    allocated: bytearray
+    allocated_count: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRow:
+    certificate_no: str
+    donation_id: int
+    person_id: int
+    status: str
+    issued_at: datetime
+    status_list_id: str
+    status_index: int
+    qr: str

@@ -146,6 +146,39 @@ certificates = Table(
     Column("status", String(12), nullable=False),  # active | superseded | revoked
     Column("issued_at", DateTime, nullable=False),
     Column("status_changed_at", DateTime, nullable=True),
+    Column("kid", LargeBinary(8), nullable=False),
+    Column("status_list_id", String(16), nullable=False),
+    Column("status_index", Integer, nullable=False),
+    Column("qr", Text, nullable=False),
+    UniqueConstraint("status_list_id", "status_index", name="uq_certificates_status_entry"),
+)
+
+# Public halves of the issuer's keys; the private halves live only in the key directory.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kid", LargeBinary(8), nullable=False, unique=True),
+    Column("role", String(8), nullable=False),  # root | signing
+    Column("alg", String(16), nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+    Column("not_before", DateTime, nullable=False),
+    Column("not_after", DateTime, nullable=False),
+    Column("status", String(8), nullable=False),  # active | retired | revoked
+    Column("created_at", DateTime, nullable=False),
+    Column("retired_at", DateTime, nullable=True),
+)
+
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("list_id", String(16), nullable=False, unique=True),
+    Column("bits", LargeBinary, nullable=False),  # revocation bits, as published
+    Column("allocated", LargeBinary, nullable=False),  # which indexes certificates hold
+    Column("allocated_count", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
 )
 
 quality_issues = Table(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 
 from bloodcert.storage.engine import make_engine
+from bloodcert.storage.repositories.certificates import CertificateRepository
 from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
@@ -24,6 +25,7 @@ class UnitOfWork:
         self.stations = StationRepository(conn)
         self.persons = PersonRepository(conn)
         self.donations = DonationRepository(conn)
+        self.certificates = CertificateRepository(conn)
         self.quality = QualityRepository(conn)
         self.nonces = NonceRepository(conn)
         self.imports = ImportRunRepository(conn)

@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
-from bloodcert.web.api import health, station
+from bloodcert.web.api import certificates, health, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
 from bloodcert.web.state import AppState
 
@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             health.favicon,
             station.report_batch,
             station.station_quality,
+            certificates.verify,
+            certificates.trust_list,
+            certificates.status_list,
             openapi_document,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -8,7 +8,9 @@ from typing import Any
 from litestar import Request
 
 from bloodcert.config import Settings
+from bloodcert.services.certificates import Signing, signing_of
 from bloodcert.services.station_auth import NonceStore
+from bloodcert.services.verification import OnlineVerifier
 from bloodcert.storage.uow import Database
 
 
@@ -18,6 +20,8 @@ class AppState:
 
     settings: Settings
     db: Database
+    signing: Signing
+    verifier: OnlineVerifier
     nonces: NonceStore | None = None  # None: the database keeps nonces
 
     @classmethod
@@ -28,7 +32,8 @@ class AppState:
             from bloodcert.storage.redis_store import RedisNonceStore
 
             nonces = RedisNonceStore(settings.redis_url, ttl_s=settings.signature_window_s)
-        return cls(settings=settings, db=db, nonces=nonces)
+        verifier = OnlineVerifier(db, settings.issuer)
+        return cls(settings=settings, db=db, signing=signing_of(settings), verifier=verifier, nonces=nonces)
 
     @staticmethod
     def of(request: Request[Any, Any, Any]) -> AppState:

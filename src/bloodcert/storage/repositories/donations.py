@@ -1,15 +1,14 @@
-"""Donations, every version of them, and their certificates."""
+"""Donations and every version of them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
 from bloodcert.storage.rows import DonationRow, PastDonation
-from bloodcert.storage.tables import certificates, counters, donation_versions, donations
+from bloodcert.storage.tables import counters, donation_versions, donations
 
 # Columns a correction may change; `b_` names keep bind parameters apart from column names.
 UPDATABLE = (
@@ -38,7 +37,7 @@ _UPDATE = (
 
 
 class DonationRepository:
-    """Queries over `donations`, `donation_versions`, `certificates` and `counters`."""
+    """Queries over `donations`, `donation_versions` and `counters`."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -115,21 +114,6 @@ class DonationRepository:
         )
         return [(int(v), dict(r)) for v, r in rows]
 
-    def issue_certificates(self, rows: list[dict[str, Any]]) -> None:
-        """Record newly issued certificates."""
-        if rows:
-            self.conn.execute(insert(certificates), rows)
-
-    def end_active_certificates(self, donation_ids: Iterable[int], status: str, now: datetime) -> None:
-        """Mark the donations' active certificates `superseded` or `revoked`."""
-        ids = list(set(donation_ids))
-        if ids:
-            self.conn.execute(
-                update(certificates)
-                .where(certificates.c.donation_id.in_(ids), certificates.c.status == "active")
-                .values(status=status, status_changed_at=now)
-            )
-
     def allocate_serials(self, name: str, count: int) -> int:
         """Reserve `count` consecutive numbers from a counter; returns the first. Safe across workers."""
         first = self.conn.execute(
@@ -139,9 +123,3 @@ class DonationRepository:
             .returning(counters.c.next_value - count)
         ).scalar_one()
         return int(first)
-
-    def certificate_status(self, certificate_no: str) -> str | None:
-        """The status of a certificate number, or None when it was never issued."""
-        return self.conn.execute(
-            select(certificates.c.status).where(certificates.c.certificate_no == certificate_no)
-        ).scalar()

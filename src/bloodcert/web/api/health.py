@@ -7,6 +7,8 @@ from typing import Any
 
 from litestar import MediaType, Request, Response, get
 
+from bloodcert.errors import NotConfigured
+from bloodcert.services.certificates import CertificateIssuer
 from bloodcert.web.state import AppState
 
 
@@ -16,11 +18,20 @@ def healthz() -> str:
     return "ok"
 
 
+def _can_sign(state: AppState) -> bool:
+    try:
+        with state.db.reading() as uow:
+            CertificateIssuer.open(uow, state.signing)
+    except NotConfigured:
+        return False
+    return True
+
+
 @get("/readyz", sync_to_thread=False)
 def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Ready: the database answers."""
     state = AppState.of(request)
-    checks = {"database": state.db.ping()}
+    checks = {"database": state.db.ping(), "signing_keys": state.db.ping() and _can_sign(state)}
     ok = all(checks.values())
     return Response({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 

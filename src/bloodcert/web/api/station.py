@@ -114,6 +114,7 @@ async def report_batch(request: Request[Any, Any, Any]) -> BatchOut:
                 station=station,
                 records=records,
                 index_key=state.settings.index_key,
+                signing=state.signing,
                 now=datetime.now(UTC),
             )
 

@@ -1,4 +1,5 @@
-"""Initial schema: stations, keys, persons, donors, donations and versions, certificates, quality issues
+"""Initial schema: stations and keys, persons and donors, donations and versions, certificates,
+signing keys, status lists, quality issues, nonces, counters, import runs
 
 Revision ID: 0001
 Revises:
@@ -74,6 +75,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_seen_nonces_seen_at"), ["seen_at"], unique=False)
 
     op.create_table(
+        "signing_keys",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kid", sa.LargeBinary(length=8), nullable=False),
+        sa.Column("role", sa.String(length=8), nullable=False),
+        sa.Column("alg", sa.String(length=16), nullable=False),
+        sa.Column("public_key_pem", sa.Text(), nullable=False),
+        sa.Column("not_before", sa.DateTime(), nullable=False),
+        sa.Column("not_after", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("retired_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_keys")),
+        sa.UniqueConstraint("kid", name=op.f("uq_signing_keys_kid")),
+    )
+    op.create_table(
         "stations",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("code", sa.String(length=16), nullable=False),
@@ -83,6 +99,18 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stations")),
         sa.UniqueConstraint("code", name=op.f("uq_stations_code")),
+    )
+    op.create_table(
+        "status_lists",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("list_id", sa.String(length=16), nullable=False),
+        sa.Column("bits", sa.LargeBinary(), nullable=False),
+        sa.Column("allocated", sa.LargeBinary(), nullable=False),
+        sa.Column("allocated_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_status_lists")),
+        sa.UniqueConstraint("list_id", name=op.f("uq_status_lists_list_id")),
     )
     op.create_table(
         "donors",
@@ -163,6 +191,10 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("issued_at", sa.DateTime(), nullable=False),
         sa.Column("status_changed_at", sa.DateTime(), nullable=True),
+        sa.Column("kid", sa.LargeBinary(length=8), nullable=False),
+        sa.Column("status_list_id", sa.String(length=16), nullable=False),
+        sa.Column("status_index", sa.Integer(), nullable=False),
+        sa.Column("qr", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["donation_id"], ["donations.id"], name=op.f("fk_certificates_donation_id_donations")
         ),
@@ -171,6 +203,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_certificates")),
         sa.UniqueConstraint("certificate_no", name=op.f("uq_certificates_certificate_no")),
+        sa.UniqueConstraint("status_list_id", "status_index", name="uq_certificates_status_entry"),
     )
     with op.batch_alter_table("certificates", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_certificates_donation_id"), ["donation_id"], unique=False)
@@ -251,7 +284,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_donors_person_id"))
 
     op.drop_table("donors")
+    op.drop_table("status_lists")
     op.drop_table("stations")
+    op.drop_table("signing_keys")
     with op.batch_alter_table("seen_nonces", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_seen_nonces_seen_at"))
 

@@ -1,0 +1,69 @@
+"""Verifying a `BC1:` certificate, online or offline: always an answer with a reason, never an exception."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from bloodcert.certs.algorithms import UnsupportedAlgorithm, algorithm, algorithm_for_cose
+from bloodcert.certs.documents import TrustList
+from bloodcert.certs.payload import CertificateContent, from_claims
+from bloodcert.certs.qr import MalformedQR, decode
+
+# (list id, index) → True revoked, False in force, None when the list is unknown to this verifier.
+StatusLookup = Callable[[str, int], bool | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The answer: valid or not, the SPEC §4 reason, and the certificate's fields when they could be read."""
+
+    valid: bool
+    reason: str  # ok | malformed | unknown_key | bad_signature | revoked | key_expired
+    content: CertificateContent | None = None
+    issued_at: datetime | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+@lru_cache(maxsize=256)
+def _public_key(alg_name: str, pem: str) -> Any:
+    return algorithm(alg_name).load_public(pem.encode())
+
+
+def verify_qr(text: str, trust: TrustList, status: StatusLookup, now: datetime) -> Verification:
+    """Check a QR payload against a trust list and status lists."""
+    notes = ("trust_list_stale",) if trust.is_stale(now) else ()
+    try:
+        decoded = decode(text)
+    except MalformedQR:
+        return Verification(False, "malformed", notes=notes)
+    key = trust.keys.get(decoded.kid)
+    if key is None:
+        return Verification(False, "unknown_key", notes=notes)
+    alg = algorithm_for_cose(decoded.alg)
+    if alg is None or alg.name != key.alg:
+        return Verification(False, "bad_signature", notes=notes)
+    try:
+        public_key = _public_key(key.alg, key.public_key_pem)
+    except (UnsupportedAlgorithm, ValueError):
+        return Verification(False, "unknown_key", notes=notes)
+    if not alg.verify(public_key, decoded.signature, decoded.signed_bytes()):
+        return Verification(False, "bad_signature", notes=notes)
+    try:
+        content, issuer, issued_at = from_claims(decoded.claims)
+    except MalformedQR:
+        return Verification(False, "malformed", notes=notes)
+    if issuer != trust.issuer:
+        return Verification(False, "unknown_key", notes=notes)
+    # A key signs only inside its validity period; a revoked (compromised) key vouches for nothing.
+    if key.status == "revoked" or not key.not_before <= issued_at <= key.not_after:
+        return Verification(False, "key_expired", content, issued_at, notes)
+    revoked = status(*content.status_list)
+    if revoked:
+        return Verification(False, "revoked", content, issued_at, notes)
+    if revoked is None:
+        notes = (*notes, "status_unknown")
+    return Verification(True, "ok", content, issued_at, notes)

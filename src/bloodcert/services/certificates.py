@@ -1,0 +1,203 @@
+"""Certificate signing: key rotation, issuing signed QR payloads, revocation, trust and status lists."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bloodcert.certs import status_list
+from bloodcert.certs.algorithms import Algorithm, algorithm
+from bloodcert.certs.documents import TRUST_LIST_LIFETIME, b64, sign_document
+from bloodcert.certs.keystore import KeyStore, MissingKey
+from bloodcert.certs.payload import CertificateContent, to_claims
+from bloodcert.certs.qr import encode
+from bloodcert.config import Settings
+from bloodcert.errors import NotConfigured
+from bloodcert.storage.rows import SigningKeyRow, StatusListRow
+from bloodcert.storage.uow import UnitOfWork
+
+ROOT_VALIDITY = timedelta(days=365 * 20)
+SIGNING_VALIDITY = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """What certificate signing needs from the configuration."""
+
+    store: KeyStore
+    issuer: str
+    alg_name: str = "ES256"
+
+
+def signing_of(settings: Settings) -> Signing:
+    """The signing configuration the settings describe."""
+    return Signing(KeyStore(settings.key_dir), settings.issuer, settings.cert_alg)
+
+
+def kid_of(alg: Algorithm, public_key: Any) -> bytes:
+    """The key id: the first 8 bytes of SHA-256 over the DER public key (EU DCC hashes its certificate)."""
+    return hashlib.sha256(alg.public_der(public_key)).digest()[:8]
+
+
+def _naive(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _new_key(
+    uow: UnitOfWork, signing: Signing, role: str, now: datetime, validity: timedelta
+) -> SigningKeyRow:
+    alg = algorithm(signing.alg_name)
+    private = alg.generate()
+    kid = kid_of(alg, private.public_key())
+    signing.store.save(kid, alg.private_pem(private))
+    row = {
+        "kid": kid,
+        "role": role,
+        "alg": alg.name,
+        "public_key_pem": alg.public_pem(private.public_key()).decode(),
+        # Whole seconds, like a CWT's iat: a certificate signed in the key's first second must verify.
+        "not_before": _naive(now.replace(microsecond=0)),
+        "not_after": _naive(now + validity),
+        "status": "active",
+        "created_at": _naive(now),
+    }
+    uow.certificates.add_key(row)
+    active = uow.certificates.active_key(role)
+    assert active is not None
+    return active
+
+
+def rotate_keys(uow: UnitOfWork, signing: Signing, now: datetime) -> SigningKeyRow:
+    """Add a new document-signing key (and the root on first use); retire and destroy the old one."""
+    if uow.certificates.active_key("root") is None:
+        _new_key(uow, signing, "root", now, ROOT_VALIDITY)
+    previous = uow.certificates.active_key("signing")
+    fresh = _new_key(uow, signing, "signing", now, SIGNING_VALIDITY)
+    if previous is not None:
+        # Its public key stays in the trust list for as long as its certificates matter (they do not expire).
+        uow.certificates.retire_key(previous.kid, _naive(now))
+        signing.store.destroy(previous.kid)
+    return fresh
+
+
+def _key_entry(key: SigningKeyRow) -> dict[str, Any]:
+    return {
+        "kid": b64(key.kid),
+        "alg": key.alg,
+        "public_key_pem": key.public_key_pem,
+        "not_before": _aware(key.not_before).isoformat(),
+        "not_after": _aware(key.not_after).isoformat(),
+        "status": key.status,
+    }
+
+
+def _root(uow: UnitOfWork, signing: Signing) -> tuple[SigningKeyRow, Any, Algorithm]:
+    root = uow.certificates.active_key("root")
+    if root is None:
+        raise NotConfigured("no issuer root key: run `bloodcert keys rotate`")
+    alg = algorithm(root.alg)
+    try:
+        return root, signing.store.load(root.kid, alg), alg
+    except MissingKey as exc:
+        raise NotConfigured(str(exc)) from exc
+
+
+def trust_list_document(uow: UnitOfWork, signing: Signing, now: datetime) -> dict[str, Any]:
+    """The trust list: every document-signing key with its validity and status, signed by the root key."""
+    root, private, alg = _root(uow, signing)
+    document = {
+        "issuer": signing.issuer,
+        "version": 1,
+        "issued_at": now.isoformat(),
+        "next_update": (now + TRUST_LIST_LIFETIME).isoformat(),
+        "root": {"kid": b64(root.kid), "alg": root.alg, "public_key_pem": root.public_key_pem},
+        "keys": [_key_entry(k) for k in uow.certificates.all_keys() if k.role == "signing"],
+        "status_lists": uow.certificates.list_ids(),
+    }
+    return sign_document(document, alg=alg, private_key=private, kid=root.kid)
+
+
+def status_list_document(
+    uow: UnitOfWork, signing: Signing, list_id: str, *, base_url: str
+) -> dict[str, Any] | None:
+    """One Bitstring Status List credential, signed by the root key; None for an unknown list."""
+    row = uow.certificates.get_list(list_id)
+    if row is None:
+        return None
+    root, private, alg = _root(uow, signing)
+    document = status_list.credential(
+        base_url=base_url,
+        list_id=list_id,
+        issuer=signing.issuer,
+        bits=row.bits,
+        updated=_aware(row.updated_at),
+    )
+    return sign_document(document, alg=alg, private_key=private, kid=root.kid)
+
+
+@dataclass(slots=True)
+class CertificateIssuer:
+    """Signs certificates during one ingest transaction and keeps the status lists it touched."""
+
+    uow: UnitOfWork
+    signing: Signing
+    key: SigningKeyRow
+    private_key: Any
+    alg: Algorithm
+    lists: dict[str, StatusListRow] = field(default_factory=dict)
+    open_list: StatusListRow | None = None
+
+    @classmethod
+    def open(cls, uow: UnitOfWork, signing: Signing) -> CertificateIssuer:
+        """Ready to sign with the active key; NotConfigured (503) when it or its file is missing."""
+        key = uow.certificates.active_key("signing")
+        if key is None:
+            raise NotConfigured("no certificate signing key: run `bloodcert keys rotate`")
+        alg = algorithm(key.alg)
+        try:
+            private = signing.store.load(key.kid, alg)
+        except MissingKey as exc:
+            raise NotConfigured(str(exc)) from exc
+        return cls(uow, signing, key, private, alg)
+
+    def _allocate(self, now: datetime) -> tuple[str, int]:
+        if self.open_list is None or self.open_list.allocated_count >= status_list.FILL_LIMIT:
+            current = self.open_list or self.uow.certificates.open_list()
+            if current is None or current.allocated_count >= status_list.FILL_LIMIT:
+                list_id = str(int(current.list_id) + 1 if current else 1)
+                self.uow.certificates.create_list(list_id, bytes(status_list.empty_bits()), _naive(now))
+                current = self.uow.certificates.get_list(list_id)
+                assert current is not None
+            self.open_list = self.lists.setdefault(current.list_id, current)
+        index = status_list.allocate(self.open_list.allocated)
+        self.open_list.allocated_count += 1
+        return self.open_list.list_id, index
+
+    def issue(self, content: CertificateContent, issued_at: datetime) -> tuple[CertificateContent, str]:
+        """Give the content a status entry and sign it; returns (content with its entry, the `BC1:` text)."""
+        entry = self._allocate(issued_at)
+        content = CertificateContent(**{**_fields(content), "status_list": entry})
+        claims = to_claims(content, issuer=self.signing.issuer, issued_at=issued_at)
+        return content, encode(claims, alg=self.alg, private_key=self.private_key, kid=self.key.kid).qr_text
+
+    def revoke(self, entries: list[tuple[str, int]]) -> None:
+        """Set the revocation bits of ended (revoked or superseded) certificates."""
+        missing = {list_id for list_id, _ in entries if list_id not in self.lists}
+        self.lists.update(self.uow.certificates.lists_for_update(missing))
+        for list_id, index in entries:
+            status_list.set_bit(self.lists[list_id].bits, index)
+
+    def flush(self, now: datetime) -> None:
+        """Write back every status list this transaction changed."""
+        for row in self.lists.values():
+            self.uow.certificates.save_list(row, _naive(now))
+
+
+def _fields(content: CertificateContent) -> dict[str, Any]:
+    return {name: getattr(content, name) for name in CertificateContent.__slots__}

@@ -1,0 +1,179 @@
+"""Certificates, the issuer's public keys, and the revocation status lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from bloodcert.storage.rows import CertificateRow, SigningKeyRow, StatusListRow
+from bloodcert.storage.tables import certificates, signing_keys, status_lists
+
+_KEY_COLUMNS = (
+    signing_keys.c.kid,
+    signing_keys.c.role,
+    signing_keys.c.alg,
+    signing_keys.c.public_key_pem,
+    signing_keys.c.not_before,
+    signing_keys.c.not_after,
+    signing_keys.c.status,
+)
+_LIST_COLUMNS = (
+    status_lists.c.list_id,
+    status_lists.c.bits,
+    status_lists.c.allocated,
+    status_lists.c.allocated_count,
+    status_lists.c.updated_at,
+)
+_CERT_COLUMNS = (
+    certificates.c.certificate_no,
+    certificates.c.donation_id,
+    certificates.c.person_id,
+    certificates.c.status,
+    certificates.c.issued_at,
+    certificates.c.status_list_id,
+    certificates.c.status_index,
+    certificates.c.qr,
+)
+
+
+def _key(row: Any) -> SigningKeyRow:
+    return SigningKeyRow(bytes(row[0]), *row[1:])
+
+
+def _list(row: Any) -> StatusListRow:
+    return StatusListRow(row[0], bytearray(row[1]), bytearray(row[2]), int(row[3]), row[4])
+
+
+class CertificateRepository:
+    """Queries over `certificates`, `signing_keys` and `status_lists`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _locking(self, stmt: Any) -> Any:
+        # PostgreSQL workers must not interleave updates of one status list; SQLite's writer lock already
+        # serialises them.
+        return stmt.with_for_update() if self.conn.dialect.name == "postgresql" else stmt
+
+    # Certificates
+
+    def issue_many(self, rows: list[dict[str, Any]]) -> None:
+        """Record newly issued certificates."""
+        if rows:
+            self.conn.execute(insert(certificates), rows)
+
+    def end_active(self, donation_ids: Iterable[int], status: str, now: datetime) -> list[tuple[str, int]]:
+        """Mark the donations' active certificates `superseded` or `revoked`; returns their status entries."""
+        ids = list(set(donation_ids))
+        if not ids:
+            return []
+        where = (certificates.c.donation_id.in_(ids), certificates.c.status == "active")
+        entries = [
+            (str(list_id), int(index))
+            for list_id, index in self.conn.execute(
+                select(certificates.c.status_list_id, certificates.c.status_index).where(*where)
+            )
+        ]
+        self.conn.execute(update(certificates).where(*where).values(status=status, status_changed_at=now))
+        return entries
+
+    def get_by_no(self, certificate_no: str) -> CertificateRow | None:
+        """A certificate by its number."""
+        row = self.conn.execute(
+            select(*_CERT_COLUMNS).where(certificates.c.certificate_no == certificate_no)
+        ).first()
+        return CertificateRow(*row) if row else None
+
+    # Signing keys
+
+    def add_key(self, row: dict[str, Any]) -> None:
+        """Record the public half of a new key."""
+        self.conn.execute(insert(signing_keys).values(**row))
+
+    def all_keys(self) -> list[SigningKeyRow]:
+        """Every key, oldest first."""
+        return [_key(r) for r in self.conn.execute(select(*_KEY_COLUMNS).order_by(signing_keys.c.id))]
+
+    def active_key(self, role: str) -> SigningKeyRow | None:
+        """The newest active key of a role (`root` or `signing`)."""
+        row = self.conn.execute(
+            select(*_KEY_COLUMNS)
+            .where(signing_keys.c.role == role, signing_keys.c.status == "active")
+            .order_by(signing_keys.c.id.desc())
+            .limit(1)
+        ).first()
+        return _key(row) if row else None
+
+    def retire_key(self, kid: bytes, now: datetime) -> None:
+        """Stop a key from signing: it stays in the trust list for the certificates it signed."""
+        self.conn.execute(
+            update(signing_keys)
+            .where(signing_keys.c.kid == kid)
+            .values(status="retired", retired_at=now, not_after=now)
+        )
+
+    # Status lists
+
+    def open_list(self) -> StatusListRow | None:
+        """The newest status list, locked for update."""
+        stmt = select(*_LIST_COLUMNS).order_by(status_lists.c.id.desc()).limit(1)
+        row = self.conn.execute(self._locking(stmt)).first()
+        return _list(row) if row else None
+
+    def lists_for_update(self, list_ids: Iterable[str]) -> dict[str, StatusListRow]:
+        """Status lists by id, locked for update."""
+        ids = list(set(list_ids))
+        if not ids:
+            return {}
+        stmt = select(*_LIST_COLUMNS).where(status_lists.c.list_id.in_(ids))
+        return {r[0]: _list(r) for r in self.conn.execute(self._locking(stmt))}
+
+    def get_list(self, list_id: str) -> StatusListRow | None:
+        """A status list by id."""
+        row = self.conn.execute(select(*_LIST_COLUMNS).where(status_lists.c.list_id == list_id)).first()
+        return _list(row) if row else None
+
+    def list_ids(self) -> list[str]:
+        """Every status list id, oldest first."""
+        return [
+            str(r)
+            for r in self.conn.execute(select(status_lists.c.list_id).order_by(status_lists.c.id)).scalars()
+        ]
+
+    def count_lists(self) -> int:
+        """How many status lists exist."""
+        return len(self.list_ids())
+
+    def create_list(self, list_id: str, bits: bytes, now: datetime) -> None:
+        """Open a new, empty status list."""
+        self.conn.execute(
+            insert(status_lists).values(
+                list_id=list_id, bits=bits, allocated=bits, allocated_count=0, created_at=now, updated_at=now
+            )
+        )
+
+    def save_list(self, row: StatusListRow, now: datetime) -> None:
+        """Write back a list's bits and allocations."""
+        self.conn.execute(
+            update(status_lists)
+            .where(status_lists.c.list_id == row.list_id)
+            .values(
+                bits=bytes(row.bits),
+                allocated=bytes(row.allocated),
+                allocated_count=row.allocated_count,
+                updated_at=now,
+            )
+        )
+
+    def status_of(self, certificate_no: str, entry: tuple[str, int]) -> str | None:
+        """The status of the certificate with this number and status entry, or None when there is none."""
+        return self.conn.execute(
+            select(certificates.c.status).where(
+                certificates.c.certificate_no == certificate_no,
+                certificates.c.status_list_id == entry[0],
+                certificates.c.status_index == entry[1],
+            )
+        ).scalar()

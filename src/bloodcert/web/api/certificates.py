@@ -1,0 +1,85 @@
+"""Public certificate endpoints: verification, the signed trust list, and the status lists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+
+from bloodcert.errors import NotFound
+from bloodcert.services.certificates import status_list_document, trust_list_document
+from bloodcert.web.state import AppState
+
+MAX_QR = 4096
+
+
+class VerifyIn(msgspec.Struct):
+    qr: str
+
+
+class CertificateOut(msgspec.Struct):
+    certificate_no: str
+    donated_at: str
+    kind: str
+    volume_ml: int | None
+    units: int | None
+    station_name: str
+    holder_name: str
+    id_number_masked: str
+    abo: str
+    rhd: str | None
+
+
+class VerifyOut(msgspec.Struct):
+    valid: bool
+    reason: str
+    certificate: CertificateOut | None
+    notes: list[str] = []
+
+
+@post("/api/v1/verify", status_code=200, tags=["verify"], sync_to_thread=False)
+def verify(request: Request[Any, Any, Any], data: JSONBody[VerifyIn]) -> VerifyOut:
+    """Verify a certificate's `BC1:` text: valid, or the reason it is not. Public, no login."""
+    state = AppState.of(request)
+    result = state.verifier.verify(data.qr[: MAX_QR + 1])
+    certificate = None
+    if result.valid and result.content is not None:
+        c = result.content
+        certificate = CertificateOut(
+            c.certificate_no,
+            c.donated_on.isoformat(),
+            c.kind,
+            c.volume_ml,
+            c.units,
+            c.station_name,
+            c.holder_name,
+            c.id_number_masked,
+            c.abo,
+            c.rhd,
+        )
+    return VerifyOut(result.valid, result.reason, certificate, list(result.notes))
+
+
+@get("/.well-known/bloodcert/trust-list.json", tags=["verify"], sync_to_thread=False)
+def trust_list(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """The issuer's document-signing keys, signed by the root key; mirrors may serve it as is."""
+    state = AppState.of(request)
+    with state.db.reading() as uow:
+        document = trust_list_document(uow, state.signing, datetime.now(UTC))
+    return Response(document, headers={"Cache-Control": "public, max-age=300"})
+
+
+@get("/.well-known/bloodcert/status/{list_id:str}", tags=["verify"], sync_to_thread=False)
+def status_list(request: Request[Any, Any, Any], list_id: FromPath[str]) -> Response[dict[str, Any]]:
+    """A W3C Bitstring Status List (revocation), signed by the root key."""
+    state = AppState.of(request)
+    with state.db.reading() as uow:
+        document = status_list_document(
+            uow, state.signing, list_id[:16], base_url=state.settings.public_base_url
+        )
+    if document is None:
+        raise NotFound("no such status list")
+    return Response(document, headers={"Cache-Control": "public, max-age=60"})
