@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,16 +81,25 @@ def station_add(
     """Register a station and give it a fresh Ed25519 signing key; prints the key id last."""
     from bloodcert.services.stations import add_station_key, new_ed25519_key, register_station
 
-    if key_out.exists():
-        _fail(f"{key_out} exists; refusing to overwrite a private key")
     db = _database(_settings())
     private_pem, public_pem = new_ed25519_key()
-    with db.transaction() as uow:
-        station = register_station(uow, code=code, name=name, region=region, tier=tier, now=_now())
-        key_id = add_station_key(uow, code=station.code, public_key_pem=public_pem, alg="ed25519", now=_now())
     key_out.parent.mkdir(parents=True, exist_ok=True)
-    key_out.write_bytes(private_pem)
-    key_out.chmod(0o600)
+    try:
+        # Created exclusively and private from the first byte; removed again if registration fails.
+        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        _fail(f"{key_out} exists; refusing to overwrite a private key")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(private_pem)
+    try:
+        with db.transaction() as uow:
+            station = register_station(uow, code=code, name=name, region=region, tier=tier, now=_now())
+            key_id = add_station_key(
+                uow, code=station.code, public_key_pem=public_pem, alg="ed25519", now=_now()
+            )
+    except BaseException:
+        key_out.unlink(missing_ok=True)
+        raise
     typer.echo(f"registered {station.code} {station.name}; private key written to {key_out}")
     typer.echo(key_id)
 
@@ -190,15 +200,23 @@ def generate_cmd(
     noise: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of records with a station error.")
     ] = 0.0,
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of the generated history, YYYY-MM-DD (default 2026-11-01).")
+    ] = None,
 ) -> None:
     """Write synthetic national donation data in the import format."""
     import json
+    from datetime import date
 
     from tqdm import tqdm
 
     from bloodcert.synthetic import Generator
 
-    generator = Generator(seed=seed, noise=noise)
+    try:
+        today = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _fail("--as-of must be a date as YYYY-MM-DD")
+    generator = Generator(seed=seed, noise=noise, today=today)
     count = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with (

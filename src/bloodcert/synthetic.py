@@ -16,6 +16,8 @@ from bloodcert.domain.regions import counties, mainland_provinces
 from bloodcert.domain.stations import StationSeed, builtin_stations
 
 CST = timezone(timedelta(hours=8))
+# A fixed "today" keeps `generate --seed S` byte-for-byte reproducible from one day to the next.
+AS_OF = date(2026, 11, 1)
 ABO_WEIGHTS = (("O", 41), ("A", 28), ("B", 24), ("AB", 7))  # DOMAIN.md, Liu et al. 2017
 RHD_NEGATIVE_RATE = 0.003
 KIND_WEIGHTS = ((Kind.WHOLE_BLOOD, 84), (Kind.PLATELETS, 14), (Kind.PLASMA, 2))
@@ -50,7 +52,7 @@ class Generator:
     def __init__(self, seed: int = 0, noise: float = 0.0, today: date | None = None) -> None:
         self.rng = random.Random(seed)
         self.noise = noise
-        self.today = today or date.today()
+        self.today = today or AS_OF
         faker = Faker("zh_CN")
         faker.seed_instance(seed)
         self.surnames = [faker.last_name() for _ in range(400)]

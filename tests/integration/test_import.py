@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import func, select
 
 from bloodcert.errors import NotFound, ValidationFailed
 from bloodcert.services import importing
+from bloodcert.services.certificates import Signing
 from bloodcert.services.importing import ImportSummary, import_file
+from bloodcert.services.reporting import ingest as real_ingest
 from bloodcert.storage.tables import certificates, donation_versions, donations, import_runs, stations
 from bloodcert.storage.uow import Database
 from tests.conftest import INDEX_KEY
@@ -93,15 +95,29 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
 
 def write_csv(path: Path, records: list[dict[str, Any]], fields: list[str] = CSV_FIELDS) -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for record in records:
             writer.writerow(flatten(record))
     return path
 
 
-def run(db: Database, path: Path, station_code: str | None = None, **kwargs: Any) -> ImportSummary:
-    return import_file(db, path, station_code=station_code, index_key=INDEX_KEY, **kwargs)
+class Runner(Protocol):
+    def __call__(
+        self, db: Database, path: Path, station_code: str | None = None, **kwargs: Any
+    ) -> ImportSummary: ...
+
+
+@pytest.fixture
+def run(signing: Signing) -> Runner:
+    """import_file with the test's index key and the certificate keys of the `db` fixture."""
+
+    def run_import(db: Database, path: Path, station_code: str | None = None, **kwargs: Any) -> ImportSummary:
+        return import_file(
+            db, path, station_code=station_code, index_key=INDEX_KEY, signing=signing, **kwargs
+        )
+
+    return run_import
 
 
 def report_lines(path: Path) -> list[dict[str, Any]]:
@@ -111,7 +127,7 @@ def report_lines(path: Path) -> list[dict[str, Any]]:
 # --- formats -----------------------------------------------------------------------------------------
 
 
-def test_jsonl_records_go_to_the_station_each_names(db: Database, tmp_path: Path) -> None:
+def test_jsonl_records_go_to_the_station_each_names(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     create_station(db, BEIJING, region="110000")
     records = [
@@ -128,7 +144,9 @@ def test_jsonl_records_go_to_the_station_each_names(db: Database, tmp_path: Path
     assert report_lines(summary.report_path) == []
 
 
-def test_jsonl_with_a_station_code_puts_every_record_at_that_station(db: Database, tmp_path: Path) -> None:
+def test_jsonl_with_a_station_code_puts_every_record_at_that_station(
+    db: Database, tmp_path: Path, run: Runner
+) -> None:
     create_station(db, HANGZHOU)
     create_station(db, BEIJING, region="110000")
     records = [make_record(donation_no="A1", station=BEIJING), make_record(donation_no="A2")]
@@ -138,7 +156,9 @@ def test_jsonl_with_a_station_code_puts_every_record_at_that_station(db: Databas
     assert donations_of(db, BEIJING) == []
 
 
-def test_csv_with_flattened_field_names_imports_for_the_given_station(db: Database, tmp_path: Path) -> None:
+def test_csv_with_flattened_field_names_imports_for_the_given_station(
+    db: Database, tmp_path: Path, run: Runner
+) -> None:
     create_station(db, HANGZHOU)
     records = [
         make_record(donation_no="C1"),
@@ -173,7 +193,7 @@ def test_csv_with_flattened_field_names_imports_for_the_given_station(db: Databa
     assert rows["C1"].site_region == "330103"
 
 
-def test_csv_may_name_the_station_in_a_column(db: Database, tmp_path: Path) -> None:
+def test_csv_may_name_the_station_in_a_column(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     create_station(db, BEIJING, region="110000")
     records = [
@@ -187,7 +207,7 @@ def test_csv_may_name_the_station_in_a_column(db: Database, tmp_path: Path) -> N
 
 
 def test_a_csv_import_of_the_same_content_as_a_jsonl_import_is_unchanged(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, run: Runner
 ) -> None:
     create_station(db, HANGZHOU)
     records = history(3)
@@ -197,7 +217,7 @@ def test_a_csv_import_of_the_same_content_as_a_jsonl_import_is_unchanged(
     assert count(db, donation_versions) == 3
 
 
-def test_a_csv_without_a_header_row_is_refused(db: Database, tmp_path: Path) -> None:
+def test_a_csv_without_a_header_row_is_refused(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     path = tmp_path / "bare.csv"
     path.write_text("A1,1,valid\n", encoding="utf-8")
@@ -205,7 +225,9 @@ def test_a_csv_without_a_header_row_is_refused(db: Database, tmp_path: Path) -> 
         run(db, path, HANGZHOU)
 
 
-def test_a_missing_file_or_unknown_target_station_is_refused(db: Database, tmp_path: Path) -> None:
+def test_a_missing_file_or_unknown_target_station_is_refused(
+    db: Database, tmp_path: Path, run: Runner
+) -> None:
     create_station(db, HANGZHOU)
     with pytest.raises(NotFound):
         run(db, tmp_path / "absent.jsonl", HANGZHOU)
@@ -217,7 +239,9 @@ def test_a_missing_file_or_unknown_target_station_is_refused(db: Database, tmp_p
 # --- the rejection report ----------------------------------------------------------------------------
 
 
-def test_rejected_lines_go_to_the_report_with_line_numbers_and_reasons(db: Database, tmp_path: Path) -> None:
+def test_rejected_lines_go_to_the_report_with_line_numbers_and_reasons(
+    db: Database, tmp_path: Path, run: Runner
+) -> None:
     create_station(db, HANGZHOU)
     good = history(3)
     lines: list[Any] = [
@@ -232,21 +256,32 @@ def test_rejected_lines_go_to_the_report_with_line_numbers_and_reasons(db: Datab
     ]
     summary = run(db, write_jsonl(tmp_path / "mixed.jsonl", lines))
     assert (summary.accepted, summary.rejected) == (3, 4)
-    report = report_lines(summary.report_path)
-    assert [(r["line"], r["donation_no"], [e["code"] for e in r["errors"]]) for r in report] == [
-        (2, None, ["invalid_format"]),
-        (3, None, ["unknown_station"]),
-        (5, "X2", ["invalid_checksum"]),
-        (7, None, ["unknown_station"]),
+    report = sorted(report_lines(summary.report_path), key=lambda r: r["line"])
+    assert [(r["line"], [(e["field"], e["code"]) for e in r["errors"]]) for r in report] == [
+        (2, [("", "invalid_format")]),
+        (3, [("station", "unknown_station")]),
+        (5, [("donor.id_number", "invalid_checksum")]),
+        (7, [("station", "unknown_station")]),
     ]
-    assert report[2]["errors"][0]["field"] == "donor.id_number"
+    assert report[2]["donation_no"] == "X2"
     assert all(e["message"] for r in report for e in r["errors"])
     assert "330106199001011222" not in summary.report_path.read_text(encoding="utf-8")
     # Nothing valid is lost around the rejected lines.
     assert donations_of(db, HANGZHOU) == ["H001", "H002", "H003"]
 
 
-def test_every_error_of_a_rejected_record_is_in_the_report(db: Database, tmp_path: Path) -> None:
+def test_a_line_with_an_unknown_station_is_reported_with_its_donation_number(
+    sqlite_db: Database, tmp_path: Path, run: Runner
+) -> None:
+    create_station(sqlite_db, HANGZHOU)
+    summary = run(
+        sqlite_db, write_jsonl(tmp_path / "f.jsonl", [make_record(donation_no="X1", station="99999999")])
+    )
+    [line] = report_lines(summary.report_path)
+    assert (line["line"], line["donation_no"]) == (1, "X1")
+
+
+def test_every_error_of_a_rejected_record_is_in_the_report(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     bad = make_record(donation_no="X1", kind="blood", site={"name": "x", "type": "tent", "region": "999999"})
     summary = run(db, write_jsonl(tmp_path / "bad.jsonl", [bad]), HANGZHOU)
@@ -254,7 +289,7 @@ def test_every_error_of_a_rejected_record_is_in_the_report(db: Database, tmp_pat
     assert sorted(e["code"] for e in line["errors"]) == ["invalid_value", "invalid_value", "unknown_region"]
 
 
-def test_csv_rejections_are_numbered_by_data_row(db: Database, tmp_path: Path) -> None:
+def test_csv_rejections_are_numbered_by_data_row(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     records = [*history(2), make_record(donation_no="X1", volume_ml=None), *history(1, prefix="J")]
     summary = run(db, write_csv(tmp_path / "h.csv", records), HANGZHOU)
@@ -263,7 +298,7 @@ def test_csv_rejections_are_numbered_by_data_row(db: Database, tmp_path: Path) -
     assert (line["line"], line["donation_no"], line["errors"][0]["code"]) == (3, "X1", "missing_field")
 
 
-def test_the_report_goes_where_it_is_asked_to(db: Database, tmp_path: Path) -> None:
+def test_the_report_goes_where_it_is_asked_to(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     target = tmp_path / "reports" / "r.jsonl"
     target.parent.mkdir()
@@ -272,7 +307,7 @@ def test_the_report_goes_where_it_is_asked_to(db: Database, tmp_path: Path) -> N
     assert [r["line"] for r in report_lines(target)] == [1]
 
 
-def test_version_rules_apply_as_over_the_api(db: Database, tmp_path: Path) -> None:
+def test_version_rules_apply_as_over_the_api(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     lines = [
         make_record(donation_no="V1", station=HANGZHOU),
@@ -306,7 +341,7 @@ def crash_on_call(n: int) -> Any:
 
 
 def test_an_import_that_crashed_resumes_and_imports_every_line_exactly_once(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, run: Runner
 ) -> None:
     create_station(db, HANGZHOU)
     path = write_jsonl(tmp_path / "h.jsonl", history(7))
@@ -330,12 +365,11 @@ def test_an_import_that_crashed_resumes_and_imports_every_line_exactly_once(
 
 
 def test_a_crash_inside_a_chunk_rolls_that_chunk_back_and_the_rerun_redoes_it(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Runner
 ) -> None:
     create_station(db, HANGZHOU)
     lines: list[Any] = [*history(3), "{not json", *history(3, prefix="J")]
     path = write_jsonl(tmp_path / "h.jsonl", lines)
-    real_ingest = importing.ingest
     calls = 0
 
     def dying_ingest(*args: Any, **kwargs: Any) -> Any:
@@ -361,7 +395,30 @@ def test_a_crash_inside_a_chunk_rolls_that_chunk_back_and_the_rerun_redoes_it(
     assert 4 in [r["line"] for r in report]
 
 
-def test_resuming_appends_to_the_report_of_the_earlier_run(db: Database, tmp_path: Path) -> None:
+def test_a_crash_inside_a_chunk_leaves_each_rejected_line_in_the_report_once(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Runner
+) -> None:
+    create_station(sqlite_db, HANGZHOU)
+    path = write_jsonl(tmp_path / "h.jsonl", [*history(2), "{not json", *history(2, prefix="J")])
+    calls = 0
+
+    def dying_ingest(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Crash
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "ingest", dying_ingest)
+    with pytest.raises(Crash):
+        run(sqlite_db, path, chunk=2)
+    monkeypatch.setattr(importing, "ingest", real_ingest)
+    summary = run(sqlite_db, path, chunk=2)
+    assert summary.rejected == 1
+    assert [r["line"] for r in report_lines(summary.report_path)] == [3]
+
+
+def test_resuming_appends_to_the_report_of_the_earlier_run(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     lines: list[Any] = ["{not json", *history(2), "{not json", *history(2, prefix="J")]
     path = write_jsonl(tmp_path / "h.jsonl", lines)
@@ -372,7 +429,7 @@ def test_resuming_appends_to_the_report_of_the_earlier_run(db: Database, tmp_pat
     assert [r["line"] for r in report_lines(summary.report_path)] == [1, 4]
 
 
-def test_importing_a_finished_file_again_changes_nothing(db: Database, tmp_path: Path) -> None:
+def test_importing_a_finished_file_again_changes_nothing(db: Database, tmp_path: Path, run: Runner) -> None:
     create_station(db, HANGZHOU)
     lines: list[Any] = [*history(4), "{not json"]
     path = write_jsonl(tmp_path / "h.jsonl", lines)
@@ -389,7 +446,9 @@ def test_importing_a_finished_file_again_changes_nothing(db: Database, tmp_path:
     assert again.report_path.read_bytes() == report_before
 
 
-def test_the_same_lines_in_another_file_are_unchanged_not_duplicated(db: Database, tmp_path: Path) -> None:
+def test_the_same_lines_in_another_file_are_unchanged_not_duplicated(
+    db: Database, tmp_path: Path, run: Runner
+) -> None:
     create_station(db, HANGZHOU)
     records = history(3)
     run(db, write_jsonl(tmp_path / "a.jsonl", records))

@@ -7,6 +7,7 @@ object model. The structure is small and fixed; tests cross-check our output aga
 
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -84,8 +85,8 @@ def decode(text: str) -> Decoded:
         compressed = base45.b45decode(text[len(PREFIX) :])
         inflater = zlib.decompressobj()
         cose = inflater.decompress(compressed, MAX_INFLATED)
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise MalformedQR("compressed data is truncated or too large")
+        if inflater.unconsumed_tail or inflater.unused_data or not inflater.eof:
+            raise MalformedQR("compressed data is truncated, too large or followed by other bytes")
         return _parse_cose(cose)
     except MalformedQR:
         raise
@@ -93,8 +94,17 @@ def decode(text: str) -> Decoded:
         raise MalformedQR(type(exc).__name__) from exc
 
 
+def _one_item(data: bytes) -> Any:
+    """Decode exactly one CBOR item: bytes after it make the payload malformed, not silently ignored."""
+    stream = io.BytesIO(data)
+    item = cbor2.CBORDecoder(stream).decode()
+    if stream.tell() != len(data):
+        raise MalformedQR("bytes follow the CBOR item")
+    return item
+
+
 def _parse_cose(cose: bytes) -> Decoded:
-    message = cbor2.loads(cose)
+    message = _one_item(cose)
     if isinstance(message, cbor2.CBORTag):
         if message.tag != COSE_SIGN1_TAG:
             raise MalformedQR("not a COSE_Sign1")
@@ -104,13 +114,13 @@ def _parse_cose(cose: bytes) -> Decoded:
     protected, _unprotected, payload, signature = message
     if not all(isinstance(x, bytes) for x in (protected, payload, signature)):
         raise MalformedQR("COSE_Sign1 fields have the wrong types")
-    header = cbor2.loads(protected) if protected else {}
+    header = _one_item(protected) if protected else {}
     if not isinstance(header, dict):
         raise MalformedQR("the protected header is not a map")
     alg, kid = header.get(HEADER_ALG), header.get(HEADER_KID)
     if not isinstance(alg, int) or not isinstance(kid, bytes):
         raise MalformedQR("the protected header needs alg and kid")
-    claims = cbor2.loads(payload)
+    claims = _one_item(payload)
     if not isinstance(claims, dict) or not isinstance(claims.get(CLAIM_CERTIFICATE), dict):
         raise MalformedQR("the payload is not a bloodcert CWT")
     return Decoded(alg, kid, protected, payload, signature, claims)

@@ -179,7 +179,7 @@ def _donor(p: _Parser, now: datetime) -> DonorFacts | None:
     if id_type is None or raw_number is None:
         return None
     number = normalize_id_number(raw_number)
-    problems = validate_id_number(IdType(id_type), number, sex=sex, birth_date=birth_date)
+    problems = validate_id_number(IdType(id_type), number, sex=sex, birth_date=birth_date, today=now.date())
     p.errors.extend(problems)
     if problems or name is None or abo is None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,9 +72,8 @@ def import_file(
         stations = {s.code: s for s in uow.stations.all()}
         if station_code is not None and station_code not in stations:
             raise NotFound(f"no station with code {station_code}")
-        CertificateIssuer.open(
-            uow, signing
-        )  # fail before the first line, not after it, when keys are missing
+        # Fail before the first line, not after it, when the signing keys are missing.
+        CertificateIssuer.open(uow, signing)
         run = uow.imports.get_by_fingerprint(fp)
         run_id = (
             run.id
@@ -82,15 +82,17 @@ def import_file(
         )
     done, accepted, rejected = (run.lines_done, run.accepted, run.rejected) if run else (0, 0, 0)
     resumed_from = done
-    mode = "a" if done else "w"
-    with report_path.open(mode, encoding="utf-8") as report:
+    _trim_report(report_path, done)
+    with report_path.open("a", encoding="utf-8") as report:
         for lines in _chunks(_read(path, station_code, skip=done), chunk):
             with db.transaction() as uow:
-                ok, bad = _import_chunk(uow, lines, stations, (index_key, signing), report)
-                accepted, rejected = accepted + ok, rejected + bad
+                ok, entries = _import_chunk(uow, lines, stations, (index_key, signing))
+                # The chunk's rejections reach the disk before its commit; a crash in between is undone
+                # by _trim_report on the next run, so each rejected line is reported exactly once.
+                _write_rejections(report, entries)
+                accepted, rejected = accepted + ok, rejected + len(entries)
                 done = lines[-1].number
                 uow.imports.advance(run_id, lines_done=done, accepted=accepted, rejected=rejected)
-            report.flush()
             if progress is not None:
                 progress(lines[-1].number)
     with db.transaction() as uow:
@@ -98,45 +100,49 @@ def import_file(
     return ImportSummary(done, accepted, rejected, resumed_from, report_path)
 
 
+def _trim_report(report_path: Path, lines_done: int) -> None:
+    """Keep only the report entries of committed lines (all of them on a fresh run: none)."""
+    kept: list[str] = []
+    if lines_done and report_path.is_file():
+        for entry in report_path.read_text(encoding="utf-8").splitlines():
+            try:
+                if int(json.loads(entry)["line"]) <= lines_done:
+                    kept.append(entry + "\n")
+            except (ValueError, KeyError, TypeError):
+                continue
+    report_path.write_text("".join(kept), encoding="utf-8")
+
+
 def _import_chunk(
     uow: UnitOfWork,
     lines: list[_Line],
     stations: dict[str, StationRow],
     keys: tuple[bytes, Signing],
-    report: IO[str],
-) -> tuple[int, int]:
-    by_station: dict[str, list[_Line]] = {}
-    accepted = rejected = 0
+) -> tuple[int, list[dict[str, Any]]]:
+    """Ingest one chunk; returns how many lines were accepted and the report entries of the rest."""
+    entries: list[dict[str, Any]] = []
+    kept: list[_Line] = []
     for line in lines:
         reason = line.parse_error or _station_problem(line.station_code, stations)
-        if reason is not None:
-            _write_rejection(
-                report,
-                line.number,
-                None,
-                [
-                    {
-                        "field": "station" if not line.parse_error else "",
-                        "code": "invalid_format" if line.parse_error else "unknown_station",
-                        "message": reason,
-                    }
-                ],
-            )
-            rejected += 1
+        if reason is None:
+            kept.append(line)
             continue
-        assert line.station_code is not None
-        by_station.setdefault(line.station_code, []).append(line)
-    kept = [line for group in by_station.values() for line in group]
+        code = "invalid_format" if line.parse_error else "unknown_station"
+        error = {"field": "" if line.parse_error else "station", "code": code, "message": reason}
+        entries.append(_entry(line.number, _donation_no(line.record), [error]))
     submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
     index_key, signing = keys
     results = ingest(uow, submissions, index_key=index_key, signing=signing, now=_now(), source="import")
     for line, result in zip(kept, results, strict=True):
         if result.outcome == "rejected":
-            rejected += 1
-            _write_rejection(report, line.number, result.donation_no, _errors(result))
-        else:
-            accepted += 1
-    return accepted, rejected
+            entries.append(_entry(line.number, result.donation_no, _errors(result)))
+    entries.sort(key=lambda e: int(e["line"]))
+    return len(kept) - sum(1 for r in results if r.outcome == "rejected"), entries
+
+
+def _donation_no(record: object) -> str | None:
+    value = record.get("donation_no") if isinstance(record, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _station_problem(code: str | None, stations: dict[str, StationRow]) -> str | None:
@@ -151,12 +157,15 @@ def _errors(result: RecordResult) -> list[dict[str, str]]:
     return [{"field": e.field, "code": e.code, "message": e.message} for e in result.errors]
 
 
-def _write_rejection(
-    report: IO[str], line: int, donation_no: str | None, errors: list[dict[str, str]]
-) -> None:
-    report.write(
-        json.dumps({"line": line, "donation_no": donation_no, "errors": errors}, ensure_ascii=False) + "\n"
-    )
+def _entry(line: int, donation_no: str | None, errors: list[dict[str, str]]) -> dict[str, Any]:
+    return {"line": line, "donation_no": donation_no, "errors": errors}
+
+
+def _write_rejections(report: IO[str], entries: list[dict[str, Any]]) -> None:
+    for entry in entries:
+        report.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    report.flush()
+    os.fsync(report.fileno())
 
 
 def _read(path: Path, station_code: str | None, *, skip: int) -> Iterator[_Line]:

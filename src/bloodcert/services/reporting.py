@@ -17,7 +17,14 @@ from typing import Any
 from bloodcert.certs.payload import CertificateContent
 from bloodcert.domain.certno import make_certificate_no
 from bloodcert.domain.donation_rules import Kind, interval_too_short, platelet_donations_in_year_exceeded
-from bloodcert.domain.identity import FieldProblem, identity_key, mask_id_number, merge_key
+from bloodcert.domain.identity import (
+    FieldProblem,
+    IdType,
+    identity_key,
+    mask_id_number,
+    merge_key,
+    normalize_name,
+)
 from bloodcert.domain.records import Checked, DonationReport, RecordWarning, Status, check_record
 from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.storage.rows import DonationRow, StationRow
@@ -147,11 +154,21 @@ def ingest(
     return [_resolved(result, slot) for result, slot in plan.results]
 
 
+def name_hash_of(index_key: bytes, name: str) -> bytes:
+    """Blind index of a normalised name (donor login matches ID type + number + name)."""
+    return blind_index(index_key, "name|" + normalize_name(name))
+
+
+def identity_hash_of(index_key: bytes, id_type: IdType, id_number: str) -> bytes:
+    """Blind index of ID type + number."""
+    return blind_index(index_key, identity_key(id_type, id_number))
+
+
 def _hashes(plan: _Plan, report: DonationReport) -> tuple[bytes, bytes]:
     donor = report.donor
     return (
         blind_index(plan.index_key, merge_key(donor.id_type, donor.id_number, donor.name, donor.abo)),
-        blind_index(plan.index_key, identity_key(donor.id_type, donor.id_number)),
+        identity_hash_of(plan.index_key, donor.id_type, donor.id_number),
     )
 
 
@@ -264,6 +281,7 @@ def _person(plan: _Plan, report: DonationReport, merge_hash: bytes, identity_has
             {
                 "merge_hash": merge_hash,
                 "identity_hash": identity_hash,
+                "name_hash": name_hash_of(plan.index_key, donor.name),
                 "id_type": donor.id_type.value,
                 "id_number": donor.id_number,
                 "name": donor.name,

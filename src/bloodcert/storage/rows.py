@@ -120,3 +120,35 @@ class CertificateRow:
     status_list_id: str
     status_index: int
     qr: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: int
+    identity_hash: bytes
+    name_hash: bytes
+    method: str
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One donation as the donor's history shows it."""
+
+    donation_id: int
+    person_id: int
+    certificate_no: str | None
+    donation_no: str
+    donated_at: datetime  # UTC
+    utc_offset_min: int
+    kind: str
+    volume_ml: int | None
+    units: int | None
+    station_code: str
+    station_name: str
+    site_name: str
+    site_type: str
+    site_region: str
+    test_result: str

@@ -62,6 +62,7 @@ persons = Table(
     Column("id", Id, primary_key=True),
     Column("merge_hash", LargeBinary(32), nullable=False, unique=True),
     Column("identity_hash", LargeBinary(32), nullable=False, index=True),
+    Column("name_hash", LargeBinary(32), nullable=False),  # donor login matches ID + name, not ABO
     Column("id_type", String(32), nullable=False),
     Column("id_number", String(64), nullable=False),
     Column("name", String(100), nullable=False),
@@ -230,4 +231,75 @@ import_runs = Table(
     Column("rejected", BigInteger, nullable=False),
     Column("finished_at", DateTime, nullable=True),
     Column("started_at", DateTime, nullable=False),
+)
+
+
+# Donor sessions: opaque random tokens, stored only as SHA-256 hashes.
+donor_sessions = Table(
+    "donor_sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("identity_hash", LargeBinary(32), nullable=False),
+    Column("name_hash", LargeBinary(32), nullable=False),
+    Column("method", String(16), nullable=False),  # password-less: web | alipay | wechat | baidu | demo
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+)
+
+# Failed logins by client and by ID number (blind-indexed), for the captcha rule.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("subject_hash", LargeBinary(32), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("ix_login_failures_subject_at", "subject_hash", "at"),
+)
+
+captchas = Table(
+    "captchas",
+    metadata,
+    Column("captcha_id", String(64), primary_key=True),
+    Column("answer_hash", LargeBinary(32), nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+)
+
+# Real-name platform accounts (Alipay, WeChat, Baidu), keyed by (provider, subject).
+provider_accounts = Table(
+    "provider_accounts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("provider", String(16), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("identity_hash", LargeBinary(32), nullable=True),
+    Column("name_hash", LargeBinary(32), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("verified_at", DateTime, nullable=True),
+    UniqueConstraint("provider", "subject", name="uq_provider_accounts_subject"),
+)
+
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", LargeBinary(32), primary_key=True),
+    Column("provider", String(16), nullable=False),
+    Column("code_verifier", String(128), nullable=True),
+    Column("redirect_to", String(200), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+# Who read or changed what, when and from where. Never secrets, tokens or full ID numbers.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),  # e.g. donor:session:123, station:33000001, staff:alice
+    Column("action", String(64), nullable=False),
+    Column("object", String(128), nullable=True),
+    Column("client", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
 )

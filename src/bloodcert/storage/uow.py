@@ -8,8 +8,11 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 
 from bloodcert.storage.engine import make_engine
+from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateRepository
 from bloodcert.storage.repositories.donations import DonationRepository
+from bloodcert.storage.repositories.history import HistoryRepository
+from bloodcert.storage.repositories.identity import IdentityRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
 from bloodcert.storage.repositories.persons import PersonRepository
@@ -29,6 +32,9 @@ class UnitOfWork:
         self.quality = QualityRepository(conn)
         self.nonces = NonceRepository(conn)
         self.imports = ImportRunRepository(conn)
+        self.identity = IdentityRepository(conn)
+        self.history = HistoryRepository(conn)
+        self.audit = AuditRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
-from bloodcert.web.api import certificates, health, station
+from bloodcert.web.api import certificates, donor, health, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
 from bloodcert.web.state import AppState
 
@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             certificates.verify,
             certificates.trust_list,
             certificates.status_list,
+            donor.auth_router,
+            donor.me_router,
             openapi_document,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -48,12 +50,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             render_plugins=[],
             components=Components(
                 security_schemes={
+                    "donorSession": SecurityScheme(type="http", scheme="bearer", description="Donor session"),
                     "stationSignature": SecurityScheme(
                         type="apiKey",
                         name="Signature",
                         security_scheme_in="header",
                         description="RFC 9421 HTTP Message Signature with an RFC 9530 Content-Digest",
-                    )
+                    ),
                 }
             ),
         ),

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, tuple_
 from bloodcert.storage.rows import PersonRow
 from bloodcert.storage.tables import donations, donors, persons
 
-_PERSON_COLUMNS = (
+PERSON_COLUMNS = (
     persons.c.id,
     persons.c.id_type,
     persons.c.id_number,
@@ -54,7 +54,7 @@ class PersonRepository:
 
     def get(self, person_id: int) -> PersonRow | None:
         """A merged person by id."""
-        row = self.conn.execute(select(*_PERSON_COLUMNS).where(persons.c.id == person_id)).first()
+        row = self.conn.execute(select(*PERSON_COLUMNS).where(persons.c.id == person_id)).first()
         return PersonRow(**row._mapping) if row else None
 
     def ids_by_merge_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, int]:

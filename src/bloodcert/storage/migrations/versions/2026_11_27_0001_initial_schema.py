@@ -1,5 +1,5 @@
 """Initial schema: stations and keys, persons and donors, donations and versions, certificates,
-signing keys, status lists, quality issues, nonces, counters, import runs
+signing keys, status lists, quality issues, donor sessions and login, audit log, counters, import runs
 
 Revision ID: 0001
 Revises:
@@ -19,10 +19,48 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("object", sa.String(length=128), nullable=True),
+        sa.Column("client", sa.String(length=64), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
+
+    op.create_table(
+        "captchas",
+        sa.Column("captcha_id", sa.String(length=64), nullable=False),
+        sa.Column("answer_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("captcha_id", name=op.f("pk_captchas")),
+    )
+    with op.batch_alter_table("captchas", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_captchas_expires_at"), ["expires_at"], unique=False)
+
+    op.create_table(
         "counters",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("next_value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_counters")),
+    )
+    op.create_table(
+        "donor_sessions",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("identity_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("name_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("ended_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_donor_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_donor_sessions_token_hash")),
     )
     op.create_table(
         "import_runs",
@@ -39,10 +77,30 @@ def upgrade() -> None:
         sa.UniqueConstraint("fingerprint", name=op.f("uq_import_runs_fingerprint")),
     )
     op.create_table(
+        "login_failures",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("subject_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+    )
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_login_failures_subject_at", ["subject_hash", "at"], unique=False)
+
+    op.create_table(
+        "oauth_states",
+        sa.Column("state_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("code_verifier", sa.String(length=128), nullable=True),
+        sa.Column("redirect_to", sa.String(length=200), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("state_hash", name=op.f("pk_oauth_states")),
+    )
+    op.create_table(
         "persons",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("merge_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("identity_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("name_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("id_type", sa.String(length=32), nullable=False),
         sa.Column("id_number", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -64,6 +122,18 @@ def upgrade() -> None:
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_persons_identity_hash"), ["identity_hash"], unique=False)
 
+    op.create_table(
+        "provider_accounts",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("subject", sa.String(length=128), nullable=False),
+        sa.Column("identity_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("name_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("verified_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_provider_accounts")),
+        sa.UniqueConstraint("provider", "subject", name="uq_provider_accounts_subject"),
+    )
     op.create_table(
         "seen_nonces",
         sa.Column("key_id", sa.String(length=64), nullable=False),
@@ -291,9 +361,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_seen_nonces_seen_at"))
 
     op.drop_table("seen_nonces")
+    op.drop_table("provider_accounts")
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_persons_identity_hash"))
 
     op.drop_table("persons")
+    op.drop_table("oauth_states")
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.drop_index("ix_login_failures_subject_at")
+
+    op.drop_table("login_failures")
     op.drop_table("import_runs")
+    op.drop_table("donor_sessions")
     op.drop_table("counters")
+    with op.batch_alter_table("captchas", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_captchas_expires_at"))
+
+    op.drop_table("captchas")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
+
+    op.drop_table("audit_log")

@@ -1,0 +1,136 @@
+"""Shared bench plumbing: fresh databases, `bloodcert serve` as a user runs it, and wrk over loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out"
+LUA = ROOT / "lua"
+BIN = Path(sys.executable).parent
+
+
+def run(cmd: list[str], env: dict[str, str]) -> str:
+    """Run a command, failing loudly with its stderr."""
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def bloodcert(*args: str, env: dict[str, str]) -> str:
+    """Run the bloodcert CLI."""
+    return run([str(BIN / "bloodcert"), *args], env)
+
+
+def fresh_env(name: str, database_url: str | None = None) -> dict[str, str]:
+    """Environment for a fresh database (SQLite under bench/out/NAME unless a URL is given), migrated."""
+    base = OUT / name
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    env = dict(os.environ)
+    env.update(
+        BLOODCERT_DATABASE_URL=database_url or f"sqlite:///{base}/bloodcert.db",
+        BLOODCERT_DATA_DIR=str(base / "var"),
+    )
+    bloodcert("db", "upgrade", env=env)
+    return env
+
+
+def free_port() -> int:
+    """An unused TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+    """`bloodcert serve` in a subprocess; yields its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "bloodcert"), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("the server did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One wrk run."""
+
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+
+
+def wrk(
+    name: str,
+    url: str,
+    script: str,
+    *,
+    seconds: int,
+    connections: int = 32,
+    threads: int = 1,
+    data: Path | None = None,
+) -> LoadResult:
+    """Run wrk with one of bench/lua's scripts and read the JSON line it prints."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    env = dict(os.environ, BENCH_LUA_DIR=str(LUA), BENCH_INPUT=str(data or ""))
+    out = run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(LUA / script),
+            url,
+        ],
+        env,
+    )
+    line = next(x for x in out.splitlines() if x.startswith("{"))
+    figures = json.loads(line)
+    seconds_run = figures["duration_us"] / 1e6
+    return LoadResult(
+        name=name,
+        rps=figures["requests"] / seconds_run,
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        errors=figures["socket_errors"] + figures["non2xx"],
+        requests=figures["requests"],
+    )

@@ -1,0 +1,204 @@
+"""The donor's national history (爱心历程): summary, donations by time or region, and certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+from bloodcert.certs.payload import CertificateContent, from_claims
+from bloodcert.certs.qr import decode
+from bloodcert.domain.identity import mask_id_number
+from bloodcert.domain.regions import full_name, is_valid_prefix, province_code, province_name
+from bloodcert.errors import NotFound, ProblemField, ValidationFailed
+from bloodcert.identity.login import DonorPrincipal
+from bloodcert.storage.rows import HistoryRow
+from bloodcert.storage.uow import UnitOfWork
+
+CHINA = timezone(timedelta(hours=8))
+GROUPINGS = ("year", "province")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Totals over a set of donations."""
+
+    count: int
+    whole_blood_ml: int
+    platelet_units: int
+    plasma_ml: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Totals for one year or one province."""
+
+    key: str
+    label: str
+    count: int
+    whole_blood_ml: int
+    platelet_units: int
+    plasma_ml: int
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    """Who the donor is, as shown to them (masked on the server)."""
+
+    name: str
+    id_type: str
+    id_number_masked: str
+    abo: str
+    rhd: str | None
+    under_review: bool
+    summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Validated query filters."""
+
+    since: date | None = None
+    until: date | None = None
+    region: str | None = None
+    group_by: str | None = None
+
+
+@dataclass(slots=True)
+class History:
+    """The filtered donations, their summary and (when asked) their groups."""
+
+    summary: Summary
+    donations: list[HistoryRow]
+    groups: list[Group] = field(default_factory=list)
+    under_review: bool = False
+
+
+def parse_filters(since: str | None, until: str | None, region: str | None, group_by: str | None) -> Filters:
+    """Check the query parameters of GET /api/v1/me/donations; ValidationFailed lists every problem."""
+    problems: list[ProblemField] = []
+    start = _day(since, "from", problems)
+    end = _day(until, "to", problems)
+    if start and end and start > end:
+        problems.append(ProblemField("from", "invalid_value", "from must not be after to"))
+    if region is not None and not is_valid_prefix(region):
+        problems.append(
+            ProblemField("region", "unknown_region", "region must be a GB/T 2260 prefix of 2, 4 or 6 digits")
+        )
+    if group_by is not None and group_by not in GROUPINGS:
+        problems.append(ProblemField("group_by", "invalid_value", "group_by must be year or province"))
+    if problems:
+        raise ValidationFailed("the filters are not valid", errors=problems)
+    return Filters(start, end, region, group_by)
+
+
+def _day(text: str | None, name: str, problems: list[ProblemField]) -> date | None:
+    if text is None or text == "":
+        return None
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        pass
+    problems.append(ProblemField(name, "invalid_format", f"{name} must be a date as YYYY-MM-DD"))
+    return None
+
+
+def summarise(rows: Iterable[HistoryRow]) -> Summary:
+    """Count and volumes of valid donations: whole blood ml, platelet units, plasma ml."""
+    rows = list(rows)
+    return Summary(
+        count=len(rows),
+        whole_blood_ml=sum(r.volume_ml or 0 for r in rows if r.kind == "whole_blood"),
+        platelet_units=sum(r.units or 0 for r in rows if r.kind == "platelets"),
+        plasma_ml=sum(r.volume_ml or 0 for r in rows if r.kind == "plasma"),
+        first_at=min((r.donated_at for r in rows), default=None),
+        last_at=max((r.donated_at for r in rows), default=None),
+    )
+
+
+def me(uow: UnitOfWork, principal: DonorPrincipal) -> Me:
+    """The donor's identity (masked) and lifetime totals."""
+    persons = [p for pid in principal.person_ids if (p := uow.persons.get(pid)) is not None]
+    if not persons:
+        raise NotFound("no donation record for this login")
+    first = persons[0]
+    rows = uow.history.donations_of_persons(principal.person_ids)
+    return Me(
+        name=first.name,
+        id_type=first.id_type,
+        id_number_masked=mask_id_number(first.id_number),
+        abo="/".join(sorted({p.abo for p in persons})),
+        rhd=first.rhd,
+        under_review=principal.under_review,
+        summary=summarise(rows),
+    )
+
+
+def history(uow: UnitOfWork, principal: DonorPrincipal, filters: Filters) -> History:
+    """Donations newest first, filtered by China-time dates and region prefix, with optional groups."""
+    since = _utc(filters.since) if filters.since else None
+    until = _utc(filters.until + timedelta(days=1)) if filters.until else None
+    rows = uow.history.donations_of_persons(
+        principal.person_ids, since=since, until=until, region_prefix=filters.region
+    )
+    result = History(summarise(rows), rows, under_review=principal.under_review)
+    if filters.group_by is not None:
+        result.groups = group(rows, filters.group_by)
+    return result
+
+
+def group(rows: list[HistoryRow], by: str) -> list[Group]:
+    """Totals per year (newest first) or per province (most donations first)."""
+    buckets: dict[str, list[HistoryRow]] = {}
+    for row in rows:
+        key = str(local_time(row).year) if by == "year" else province_code(row.site_region)
+        buckets.setdefault(key, []).append(row)
+    groups = []
+    for key, members in buckets.items():
+        s = summarise(members)
+        label = key if by == "year" else (province_name(key + "0000") or key)
+        groups.append(Group(key, label, s.count, s.whole_blood_ml, s.platelet_units, s.plasma_ml))
+    if by == "year":
+        return sorted(groups, key=lambda g: g.key, reverse=True)
+    return sorted(groups, key=lambda g: (-g.count, g.key))
+
+
+def local_time(row: HistoryRow) -> datetime:
+    """The donation time at the place it happened."""
+    return row.donated_at.replace(tzinfo=UTC).astimezone(timezone(timedelta(minutes=row.utc_offset_min)))
+
+
+def region_name(code: str) -> str:
+    """The full GB/T 2260 name of a site's region, or the code when unknown."""
+    return full_name(code) or code
+
+
+def _utc(day: date) -> datetime:
+    # Date filters are calendar days in China time, the time stations report in.
+    return datetime.combine(day, time(0), CHINA).astimezone(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class DonorCertificate:
+    """One of the donor's certificates, as stored and signed."""
+
+    content: CertificateContent
+    qr: str
+    status: str
+    site_name: str
+    site_region: str
+    donated_at: datetime
+
+
+def certificate(uow: UnitOfWork, principal: DonorPrincipal, certificate_no: str) -> DonorCertificate:
+    """A certificate of this donor; NotFound for anyone else's (the same answer as for no certificate)."""
+    found = uow.history.certificate_of_persons(certificate_no, principal.person_ids)
+    if found is None:
+        raise NotFound("no such certificate")
+    qr_text, status, donation_id = found
+    row = uow.history.donation(donation_id)
+    assert row is not None
+    content, _issuer, _issued = from_claims(decode(qr_text).claims)
+    return DonorCertificate(content, qr_text, status, row.site_name, row.site_region, local_time(row))

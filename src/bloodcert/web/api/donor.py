@@ -1,0 +1,305 @@
+"""Donor API (SPEC §3): login, captcha, logout, and the donor's own history and certificates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from bloodcert.certs.render import CertificateView, render_pdf, render_svg
+from bloodcert.errors import NotFound
+from bloodcert.identity.login import Credentials, captcha_data_uri, issue_captcha, login, token_hash
+from bloodcert.services import history as svc
+from bloodcert.web.auth import SESSION_COOKIE, audit_read, bearer_or_cookie, client_of, donor
+from bloodcert.web.state import AppState
+
+Short = Annotated[str, msgspec.Meta(max_length=64)]
+Name = Annotated[str, msgspec.Meta(max_length=100)]
+
+
+class LoginIn(msgspec.Struct):
+    id_type: Short
+    id_number: Short
+    name: Name
+    donation_no: Short
+    captcha_id: Short | None = None
+    captcha_answer: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+
+
+class TokenOut(msgspec.Struct):
+    access_token: str
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+class CaptchaOut(msgspec.Struct):
+    captcha_id: str
+    image: str
+
+
+class SummaryOut(msgspec.Struct):
+    count: int
+    whole_blood_ml: int
+    platelet_units: int
+    plasma_ml: int
+    first_at: str | None
+    last_at: str | None
+
+
+class MeOut(msgspec.Struct):
+    name: str
+    id_type: str
+    id_number_masked: str
+    abo: str
+    rhd: str | None
+    under_review: bool
+    summary: SummaryOut
+
+
+class StationOut(msgspec.Struct):
+    code: str
+    name: str
+
+
+class SiteOut(msgspec.Struct):
+    name: str
+    type: str
+    region: str
+    region_name: str
+
+
+class DonationOut(msgspec.Struct):
+    certificate_no: str | None
+    donation_no: str
+    donated_at: str
+    kind: str
+    volume_ml: int | None
+    units: int | None
+    station: StationOut
+    site: SiteOut
+    test_result: str
+    under_review: bool
+
+
+class GroupOut(msgspec.Struct):
+    key: str
+    label: str
+    count: int
+    whole_blood_ml: int
+    platelet_units: int
+    plasma_ml: int
+
+
+class HistoryOut(msgspec.Struct):
+    summary: SummaryOut
+    donations: list[DonationOut]
+    groups: list[GroupOut]
+
+
+class CertificateOut(msgspec.Struct):
+    certificate_no: str
+    status: str
+    donation_no: str
+    donated_at: str
+    kind: str
+    volume_ml: int | None
+    units: int | None
+    station: StationOut
+    site_name: str
+    holder_name: str
+    id_number_masked: str
+    abo: str
+    rhd: str | None
+    qr: str
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.replace(tzinfo=UTC).astimezone(svc.CHINA).isoformat() if when else None
+
+
+def _summary(s: svc.Summary) -> SummaryOut:
+    return SummaryOut(
+        s.count, s.whole_blood_ml, s.platelet_units, s.plasma_ml, _iso(s.first_at), _iso(s.last_at)
+    )
+
+
+@post("/login", status_code=200, sync_to_thread=True)
+def login_handler(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Response[TokenOut]:
+    """Log in with ID type + ID number + name + any one donation number; a captcha after 3 failures."""
+    state = AppState.of(request)
+    creds = Credentials(
+        data.id_type,
+        data.id_number,
+        data.name,
+        data.donation_no,
+        client_of(request),
+        data.captcha_id,
+        data.captcha_answer,
+    )
+    with state.db.transaction() as uow:
+        outcome = login(uow, creds, index_key=state.settings.index_key, now=datetime.now(UTC))
+        uow.audit.append(
+            at=datetime.now(UTC).replace(tzinfo=None),
+            actor="donor:anonymous",
+            action="login",
+            obj=None,
+            client=creds.client,
+            outcome="ok" if outcome.grant else "failed",
+        )
+    if outcome.error is not None or outcome.grant is None:
+        raise outcome.error or AssertionError("login gave neither grant nor error")
+    grant = outcome.grant
+    cookie = Cookie(
+        key=SESSION_COOKIE,
+        value=grant.token,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=not state.settings.demo,
+        max_age=12 * 3600,
+    )
+    return Response(TokenOut(grant.token, grant.expires_in), cookies=[cookie])
+
+
+@post("/captcha", status_code=200, sync_to_thread=True)
+def captcha_handler(request: Request[Any, Any, Any]) -> CaptchaOut:
+    """A new single-use captcha that expires in 120 s."""
+    state = AppState.of(request)
+    with state.db.transaction() as uow:
+        captcha_id, png = issue_captcha(uow, state.settings.index_key, datetime.now(UTC))
+    return CaptchaOut(captcha_id, captcha_data_uri(png))
+
+
+@post("/logout", status_code=204, sync_to_thread=True)
+def logout_handler(request: Request[Any, Any, Any]) -> Response[None]:
+    """End the session on the server; the token is dead from now on."""
+    state = AppState.of(request)
+    token = bearer_or_cookie(request)
+    if token:
+        with state.db.transaction() as uow:
+            session = uow.identity.session_by_token_hash(token_hash(token))
+            if session is not None:
+                uow.identity.end_session(session.id, datetime.now(UTC).replace(tzinfo=None))
+    return Response(
+        None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")]
+    )
+
+
+@get("", sync_to_thread=True)
+def me_handler(request: Request[Any, Any, Any]) -> MeOut:
+    """Who I am (masked) and my lifetime totals."""
+    principal = donor(request)
+    with AppState.of(request).db.reading() as uow:
+        me = svc.me(uow, principal)
+    audit_read(request, principal.actor, "read:me")
+    return MeOut(
+        me.name, me.id_type, me.id_number_masked, me.abo, me.rhd, me.under_review, _summary(me.summary)
+    )
+
+
+@get("/donations", sync_to_thread=True)
+def donations_handler(
+    request: Request[Any, Any, Any],
+    since: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
+    until: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
+    region: Annotated[str | None, QueryParameter(max_length=6)] = None,
+    group_by: Annotated[str | None, QueryParameter(max_length=10)] = None,
+) -> HistoryOut:
+    """My donations, newest first, filtered by date and region prefix, optionally grouped."""
+    filters = svc.parse_filters(since, until, region, group_by)
+    principal = donor(request)
+    with AppState.of(request).db.reading() as uow:
+        result = svc.history(uow, principal, filters)
+    audit_read(request, principal.actor, "read:donations")
+    return HistoryOut(
+        _summary(result.summary),
+        [_donation(r, result.under_review) for r in result.donations],
+        [
+            GroupOut(g.key, g.label, g.count, g.whole_blood_ml, g.platelet_units, g.plasma_ml)
+            for g in result.groups
+        ],
+    )
+
+
+def _donation(row: Any, under_review: bool) -> DonationOut:
+    return DonationOut(
+        certificate_no=row.certificate_no,
+        donation_no=row.donation_no,
+        donated_at=svc.local_time(row).isoformat(),
+        kind=row.kind,
+        volume_ml=row.volume_ml,
+        units=row.units,
+        station=StationOut(row.station_code, row.station_name),
+        site=SiteOut(row.site_name, row.site_type, row.site_region, svc.region_name(row.site_region)),
+        test_result=row.test_result,
+        under_review=under_review,
+    )
+
+
+@get("/certificates/{certificate_no:str}", sync_to_thread=True)
+def certificate_handler(request: Request[Any, Any, Any], certificate_no: FromPath[str]) -> Response[Any]:
+    """One of my certificates as JSON (with its `BC1:` QR text), or rendered: append .svg or .pdf."""
+    number, _, fmt = certificate_no.partition(".")
+    principal = donor(request)
+    with AppState.of(request).db.reading() as uow:
+        cert = svc.certificate(uow, principal, number[:20])
+    audit_read(request, principal.actor, "read:certificate", number)
+    if fmt in ("svg", "pdf"):
+        return _rendered(cert, fmt)
+    if fmt:
+        raise NotFound("no such certificate")
+    c = cert.content
+    return Response(
+        CertificateOut(
+            c.certificate_no,
+            cert.status,
+            c.donation_no,
+            cert.donated_at.isoformat(),
+            c.kind,
+            c.volume_ml,
+            c.units,
+            StationOut(c.station_code, c.station_name),
+            cert.site_name,
+            c.holder_name,
+            c.id_number_masked,
+            c.abo,
+            c.rhd,
+            cert.qr,
+        )
+    )
+
+
+def _rendered(cert: svc.DonorCertificate, fmt: str) -> Response[Any]:
+    view = CertificateView.of(cert.content, site_name=cert.site_name, qr=cert.qr, status=cert.status)
+    if fmt == "svg":
+        return Response(render_svg(view), media_type="image/svg+xml")
+    disposition = f'inline; filename="certificate-{view.certificate_no}.pdf"'
+    return Response(_pdf(view), media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
+@lru_cache(maxsize=256)
+def _pdf(view: CertificateView) -> bytes:
+    # Rendering embeds a font subset and takes most of a second; the output is deterministic per view.
+    return render_pdf(view)
+
+
+NO_STORE = CacheControlHeader(no_store=True)
+
+auth_router = Router(
+    path="/api/v1/auth",
+    route_handlers=[login_handler, captcha_handler, logout_handler],
+    cache_control=NO_STORE,
+    tags=["donor"],
+)
+me_router = Router(
+    path="/api/v1/me",
+    route_handlers=[me_handler, donations_handler, certificate_handler],
+    cache_control=NO_STORE,
+    tags=["donor"],
+    security=[{"donorSession": []}],
+)

@@ -1,0 +1,52 @@
+"""Who is calling: the donor session behind a Bearer token or the session cookie, and the audit of reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request
+
+from bloodcert.identity.login import DonorPrincipal, resolve
+from bloodcert.web.state import AppState
+
+SESSION_COOKIE = "bloodcert_session"
+
+
+def client_of(request: Request[Any, Any, Any]) -> str:
+    """The client address, for failure counting and the audit log."""
+    return request.client.host if request.client else "unknown"
+
+
+def bearer_or_cookie(request: Request[Any, Any, Any]) -> str | None:
+    """The session token from `Authorization: Bearer …` or the session cookie."""
+    header = request.headers.get("authorization")
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
+    """The donor behind this request, or Unauthorized (401)."""
+    state = AppState.of(request)
+    now = datetime.now(UTC)
+    token = bearer_or_cookie(request)
+    with state.db.reading() as uow:
+        principal, touch = resolve(uow, token, now)
+    if touch:
+        with state.db.transaction() as uow:
+            uow.identity.touch_session(principal.session_id, now.replace(tzinfo=None))
+    return principal
+
+
+def audit_read(request: Request[Any, Any, Any], actor: str, action: str, obj: str | None = None) -> None:
+    """Record a read of personal data: who, what, when, and from where."""
+    state = AppState.of(request)
+    with state.db.transaction() as uow:
+        uow.audit.append(
+            at=datetime.now(UTC).replace(tzinfo=None),
+            actor=actor,
+            action=action,
+            obj=obj,
+            client=client_of(request),
+        )
