@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import http_sf
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 from http_message_signatures import (
@@ -45,10 +46,21 @@ def signature_algorithms() -> dict[str, type[HTTPSignatureAlgorithm]]:
     return table
 
 
-def key_id_for(public_key_pem: bytes) -> str:
+def key_id_for(public_key_pem: bytes, alg: str = "ed25519") -> str:
     """A stable key id: 'stk_' + base32 of the first 15 bytes of SHA-256 over the DER public key."""
-    der = load_pem_public_key(public_key_pem).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    key = _load_public_key(public_key_pem, alg)
+    if alg == "sm2-sm3":
+        der = importlib.import_module("bloodcert.certs.sm2").SM2Algorithm().public_der(key)
+    else:
+        der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return "stk_" + base64.b32encode(hashlib.sha256(der).digest()[:15]).decode().lower()
+
+
+def _load_public_key(public_key_pem: bytes, alg: str) -> Any:
+    if alg == "sm2-sm3":
+        # `cryptography` has no SM2 curve; the `sm` extra's Tongsuo binding reads these keys.
+        return importlib.import_module("bloodcert.certs.sm2").SM2Algorithm().load_public(public_key_pem)
+    return load_pem_public_key(public_key_pem)
 
 
 def check_public_key(public_key_pem: bytes, alg: str) -> None:
@@ -58,9 +70,9 @@ def check_public_key(public_key_pem: bytes, alg: str) -> None:
             f"unsupported algorithm {alg!r}; use one of {', '.join(signature_algorithms())}"
         )
     try:
-        key = load_pem_public_key(public_key_pem)
-    except ValueError as exc:
-        raise ValidationFailed("the file is not a PEM public key") from exc
+        key = _load_public_key(public_key_pem, alg)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ValidationFailed(f"the file is not a PEM public key for {alg}") from exc
     expected: dict[str, Any] = {
         "ed25519": ed25519.Ed25519PublicKey,
         "ecdsa-p256-sha256": ec.EllipticCurvePublicKey,

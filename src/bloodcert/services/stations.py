@@ -59,7 +59,7 @@ def add_station_key(uow: UnitOfWork, *, code: str, public_key_pem: bytes, alg: s
     if station is None:
         raise NotFound(f"no station with code {code}")
     check_public_key(public_key_pem, alg)
-    key_id = key_id_for(public_key_pem)
+    key_id = key_id_for(public_key_pem, alg)
     if uow.stations.get_key(key_id) is not None:
         raise Conflict("this public key is already registered")
     uow.stations.add_key(
