@@ -91,27 +91,35 @@ def parse_trust_list(document: dict[str, Any], *, pinned_root_pem: str | None = 
         if pinned_root_pem is not None and _normal(pinned_root_pem) != _normal(root_pem):
             raise InvalidDocument("the trust list is signed by another root key than the pinned one")
         verify_document(document, public_key_pem=root_pem, alg_name=root_alg)
-        keys = {}
+        keys: dict[bytes, TrustedKey] = {}
         for entry in document["keys"]:
             kid = base64.b64decode(entry["kid"])
             keys[kid] = TrustedKey(
                 kid=kid,
                 alg=str(entry["alg"]),
                 public_key_pem=str(entry["public_key_pem"]),
-                not_before=datetime.fromisoformat(entry["not_before"]),
-                not_after=datetime.fromisoformat(entry["not_after"]),
+                not_before=_aware(entry["not_before"]),
+                not_after=_aware(entry["not_after"]),
                 status=str(entry["status"]),
             )
         return TrustList(
             issuer=str(document["issuer"]),
-            issued_at=datetime.fromisoformat(document["issued_at"]),
-            next_update=datetime.fromisoformat(document["next_update"]),
+            issued_at=_aware(document["issued_at"]),
+            next_update=_aware(document["next_update"]),
             root_public_key_pem=root_pem,
             root_alg=root_alg,
             keys=keys,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidDocument("the trust list is malformed") from exc
+
+
+def _aware(text: str) -> datetime:
+    """A timestamp with its UTC offset; one without is malformed, never silently local time."""
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError("timestamps need a UTC offset")
+    return when
 
 
 def _normal(pem: str) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
 from bloodcert.certs import status_list
 from bloodcert.certs.documents import InvalidDocument, TrustList, parse_trust_list, verify_document
-from bloodcert.certs.verify import StatusLookup, Verification, verify_qr
+from bloodcert.certs.verify import Verification, verify_qr
 
 
 def load_trust_list(path: Path, *, pinned_root_pem: str | None = None) -> TrustList:
@@ -23,30 +23,54 @@ def load_trust_list(path: Path, *, pinned_root_pem: str | None = None) -> TrustL
     return parse_trust_list(document, pinned_root_pem=pinned_root_pem)
 
 
-def status_lookup(directory: Path | None, trust: TrustList) -> StatusLookup:
-    """Bits from `<directory>/<list id>.json`, checked against the trust list's root; None when absent."""
+class StatusFiles:
+    """Status lists from `<directory>/<list id>.json`, each checked against the trust list's root key."""
 
-    @cache
-    def bits(list_id: str) -> bytes | None:
-        if directory is None or not list_id.isalnum():
+    def __init__(self, directory: Path | None, trust: TrustList) -> None:
+        self.directory = directory
+        self.trust = trust
+        self._lists: dict[str, tuple[bytes, datetime] | None] = {}
+
+    def _load(self, list_id: str) -> tuple[bytes, datetime] | None:
+        if list_id not in self._lists:
+            self._lists[list_id] = self._read(list_id)
+        return self._lists[list_id]
+
+    def _read(self, list_id: str) -> tuple[bytes, datetime] | None:
+        if self.directory is None or not list_id.isalnum():
             return None
-        path = directory / f"{list_id}.json"
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            verify_document(document, public_key_pem=trust.root_public_key_pem, alg_name=trust.root_alg)
-            return status_list.decode_list(document["credentialSubject"]["encodedList"])
+            document = json.loads((self.directory / f"{list_id}.json").read_text(encoding="utf-8"))
+            verify_document(
+                document, public_key_pem=self.trust.root_public_key_pem, alg_name=self.trust.root_alg
+            )
+            # A genuine list for another id must not stand in for this one.
+            if not str(document["id"]).endswith(f"/status/{list_id}"):
+                return None
+            valid_until = datetime.fromisoformat(document["validUntil"])
+            if valid_until.tzinfo is None:
+                return None
+            return status_list.decode_list(document["credentialSubject"]["encodedList"]), valid_until
         except (OSError, ValueError, KeyError, TypeError, InvalidDocument):
             return None
 
-    def lookup(list_id: str, index: int) -> bool | None:
-        found = bits(list_id)
-        if found is None or not 0 <= index < len(found) * 8:
+    def lookup(self, list_id: str, index: int) -> bool | None:
+        """True revoked, False in force, None when the list is missing or unusable."""
+        found = self._load(list_id)
+        if found is None or not 0 <= index < len(found[0]) * 8:
             return None
-        return status_list.get_bit(found, index)
+        return status_list.get_bit(found[0], index)
 
-    return lookup
+    def is_stale(self, list_id: str, now: datetime) -> bool:
+        """True when the list is past its validUntil (verification goes on, and says so)."""
+        found = self._load(list_id)
+        return found is not None and now > found[1]
 
 
 def verify_offline(text: str, trust: TrustList, status_dir: Path | None, now: datetime) -> Verification:
     """Verify with exported files only: no network, no database."""
-    return verify_qr(text, trust, status_lookup(status_dir, trust), now)
+    files = StatusFiles(status_dir, trust)
+    result = verify_qr(text, trust, files.lookup, now)
+    if result.content is not None and files.is_stale(result.content.status_list[0], now):
+        return replace(result, notes=(*result.notes, "status_list_stale"))
+    return result

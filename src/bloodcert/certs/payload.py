@@ -58,17 +58,17 @@ def from_claims(claims: dict[Any, Any]) -> tuple[CertificateContent, str, dateti
     """Read (content, issuer, issued_at) back; raise MalformedQR when a field is missing or mistyped."""
     body = claims.get(CLAIM_CERTIFICATE)
     iss, iat = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT)
+    if not isinstance(body, dict) or body.get("v") != PAYLOAD_VERSION or not isinstance(iss, str):
+        raise MalformedQR("the certificate claims are incomplete")
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        raise MalformedQR("the certificate claims are incomplete")
+    if not isinstance(body.get("sl"), list) or len(body["sl"]) != 2:
+        raise MalformedQR("the certificate claims are incomplete")
+    list_id, index = body["sl"]
+    rhd = body.get("rh")
+    if not isinstance(list_id, str) or not _is_int(index) or not (rhd is None or isinstance(rhd, str)):
+        raise MalformedQR("the certificate claims are incomplete")
     try:
-        assert isinstance(body, dict)
-        assert body.get("v") == PAYLOAD_VERSION
-        assert isinstance(iss, str)
-        assert isinstance(iat, int)
-        assert not isinstance(iat, bool)
-        status = body["sl"]
-        assert isinstance(status, list)
-        assert len(status) == 2
-        assert isinstance(status[0], str)
-        assert isinstance(status[1], int)
         content = CertificateContent(
             certificate_no=_text(body, "no"),
             donation_no=_text(body, "dn"),
@@ -81,21 +81,28 @@ def from_claims(claims: dict[Any, Any]) -> tuple[CertificateContent, str, dateti
             holder_name=_text(body, "n"),
             id_number_masked=_text(body, "id"),
             abo=_text(body, "abo"),
-            rhd=body.get("rh") if isinstance(body.get("rh"), str) else None,
-            status_list=(status[0], status[1]),
+            rhd=rhd,
+            status_list=(list_id, index),
         )
         return content, iss, datetime.fromtimestamp(iat, UTC)
-    except (AssertionError, KeyError, ValueError, OverflowError, OSError) as exc:
+    except (ValueError, OverflowError, OSError) as exc:
         raise MalformedQR("the certificate claims are incomplete") from exc
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _text(body: dict[str, Any], key: str) -> str:
+    # Explicit checks, not asserts: they must hold under `python -O` too.
     value = body.get(key)
-    assert isinstance(value, str)
+    if not isinstance(value, str):
+        raise MalformedQR(f"claim {key} must be text")
     return value
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
-    assert value is None or (isinstance(value, int) and not isinstance(value, bool))
+    if value is not None and not _is_int(value):
+        raise MalformedQR(f"claim {key} must be an integer or null")
     return value

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import gzip
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 LIST_SIZE = 131_072  # the W3C minimum, for group privacy
 # A list is closed for new certificates at half full, so that a random free index is found in ~2 tries.
 FILL_LIMIT = LIST_SIZE // 2
+# Offline verifiers should refresh a list daily; past validUntil they keep working and say so.
+STATUS_LIST_LIFETIME = timedelta(days=1)
 
 
 def empty_bits() -> bytearray:
@@ -65,6 +67,7 @@ def credential(
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": issuer,
         "validFrom": updated.isoformat(),
+        "validUntil": (updated + STATUS_LIST_LIFETIME).isoformat(),
         "credentialSubject": {
             "id": f"{url}#list",
             "type": "BitstringStatusList",

@@ -26,6 +26,7 @@ class Verification:
     content: CertificateContent | None = None
     issued_at: datetime | None = None
     notes: tuple[str, ...] = field(default=())
+    kid: bytes | None = None
 
 
 @lru_cache(maxsize=256)
@@ -66,4 +67,4 @@ def verify_qr(text: str, trust: TrustList, status: StatusLookup, now: datetime) 
         return Verification(False, "revoked", content, issued_at, notes)
     if revoked is None:
         notes = (*notes, "status_unknown")
-    return Verification(True, "ok", content, issued_at, notes)
+    return Verification(True, "ok", content, issued_at, notes, decoded.kid)

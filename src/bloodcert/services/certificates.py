@@ -136,7 +136,7 @@ def status_list_document(
         list_id=list_id,
         issuer=signing.issuer,
         bits=row.bits,
-        updated=_aware(row.updated_at),
+        updated=datetime.now(UTC),
     )
     return sign_document(document, alg=alg, private_key=private, kid=root.kid)
 

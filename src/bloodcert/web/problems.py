@@ -72,8 +72,14 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     )
 
 
+def undecodable_handler(_request: Request[Any, Any, Any], _exc: Exception) -> Response[bytes]:
+    """A body that is not UTF-8 is the client's error, not the server's."""
+    return problem(400, "bad_request", "Bad request", "the body is not valid UTF-8 JSON")
+
+
 EXCEPTION_HANDLERS = {
     AppError: app_error_handler,
+    UnicodeDecodeError: undecodable_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }

@@ -97,6 +97,11 @@ class CertificateRepository:
         """Every key, oldest first."""
         return [_key(r) for r in self.conn.execute(select(*_KEY_COLUMNS).order_by(signing_keys.c.id))]
 
+    def key_by_kid(self, kid: bytes) -> SigningKeyRow | None:
+        """A key by its kid."""
+        row = self.conn.execute(select(*_KEY_COLUMNS).where(signing_keys.c.kid == kid)).first()
+        return _key(row) if row else None
+
     def active_key(self, role: str) -> SigningKeyRow | None:
         """The newest active key of a role (`root` or `signing`)."""
         row = self.conn.execute(

@@ -77,7 +77,7 @@ def _authenticate(uow: UnitOfWork, state: AppState, signed: SignedRequest) -> St
 def _records(body: bytes, limit: int) -> list[object]:
     try:
         payload = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ValidationFailed("the body is not valid JSON") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         raise ValidationFailed('the body must be {"records": [...]}')
