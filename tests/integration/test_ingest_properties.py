@@ -9,25 +9,38 @@ original order.
 from __future__ import annotations
 
 import copy
+import itertools
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bloodcert.certs.status_list import get_bit
 from bloodcert.domain.certno import is_valid_certificate_no
+from bloodcert.domain.records import content_hash
+from bloodcert.services.certificates import Signing, rotate_keys
 from bloodcert.services.reporting import RecordResult, Submission, ingest, report_donations
 from bloodcert.services.stations import register_station
 from bloodcert.storage.rows import StationRow
-from bloodcert.storage.tables import certificates, donation_versions, donations, persons, stations
+from bloodcert.storage.tables import (
+    certificates,
+    donation_versions,
+    donations,
+    persons,
+    quality_issues,
+    stations,
+    status_lists,
+)
 from bloodcert.storage.uow import Database
-from tests.conftest import INDEX_KEY
+from tests.conftest import INDEX_KEY, signing_for
 from tests.factories import LI_LEI, WANG_FANG, make_record
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -65,9 +78,7 @@ def _universe() -> list[tuple[str, dict[str, Any]]]:
         donated_at="2025-02-01T10:00:00+08:00",
     )
     c1_v2 = make_record(donation_no="C1", version=2, donor=PASSPORT, donated_at="2025-10-01T09:00:00+08:00")
-    void_a3 = dict(
-        donation_no="A3", version=2, status="void", donor=LI_LEI, kind="platelets", volume_ml=None, units=1
-    )
+    void_a3: dict[str, Any] = {"donation_no": "A3", "version": 2, "status": "void", "donor": LI_LEI}
     return [
         # Station 1: a volume correction then a correction to another donor; a duplicate; a void.
         (S1, make_record(donation_no="A1")),
@@ -86,7 +97,12 @@ def _universe() -> list[tuple[str, dict[str, Any]]]:
                 donated_at="2024-09-01T09:00:00+08:00",
             ),
         ),
-        (S1, make_record(**void_a3, donated_at="2024-09-01T09:00:00+08:00")),
+        (
+            S1,
+            make_record(
+                **void_a3, kind="platelets", volume_ml=None, units=1, donated_at="2024-09-01T09:00:00+08:00"
+            ),
+        ),
         (
             S1,
             make_record(donation_no="A4", volume_ml=200, donor=ABO_B, donated_at="2025-06-01T09:00:00+08:00"),
@@ -160,7 +176,7 @@ def _universe() -> list[tuple[str, dict[str, Any]]]:
             ),
         ),
         (S2, make_record(donation_no="B3", version=2, donor=LI_LEI, donated_at="2025-09-01T09:00:00+08:00")),
-        # Station 3: a correction to another donor, duplicated; a donation first seen void; the conflict donor.
+        # Station 3: a correction to another donor, duplicated; a donation first seen void; the conflict.
         (S3, make_record(donation_no="C1", donor=LI_LEI, donated_at="2025-10-01T09:00:00+08:00")),
         (S3, c1_v2),
         (S3, copy.deepcopy(c1_v2)),
@@ -211,46 +227,55 @@ def feeds(draw: st.DrawFn) -> tuple[list[int], list[Batch]]:
     order = draw(st.permutations(chosen))
     cuts = sorted(draw(st.sets(st.integers(1, len(order) - 1)))) if len(order) > 1 else []
     bounds = [0, *cuts, len(order)]
-    chunks = [order[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    chunks = [order[a:b] for a, b in itertools.pairwise(bounds) if b > a]
     mixed = draw(st.lists(st.booleans(), min_size=len(chunks), max_size=len(chunks)))
     return chosen, list(zip(mixed, chunks, strict=True))
 
 
+@dataclass(frozen=True)
+class Fresh:
+    """A fresh database with the stations registered and a certificate signing key."""
+
+    db: Database
+    signing: Signing
+
+
 @contextmanager
-def fresh_database(template: Path, directory: Path, name: str) -> Iterator[Database]:
+def fresh_database(template: Path, directory: Path, name: str) -> Iterator[Fresh]:
     path = directory / f"{name}.db"
     shutil.copy(template, path)
     db = Database(f"sqlite:///{path}")
+    signing = signing_for(directory / name)
     try:
         with db.transaction() as uow:
+            rotate_keys(uow, signing, NOW)
             for code, region in STATIONS.items():
                 register_station(uow, code=code, name=f"测试血站{code}", region=region, now=NOW)
-        yield db
+        yield Fresh(db, signing)
     finally:
         db.dispose()
 
 
-def feed(db: Database, batches: list[Batch]) -> dict[int, RecordResult]:
+def feed(fresh: Fresh, batches: list[Batch]) -> dict[int, RecordResult]:
     """Feed each batch in its own transaction: whole through `ingest`, or split per station (keeping order)
     through `report_donations`."""
     outcomes: dict[int, RecordResult] = {}
     for mixed, indices in batches:
         groups = [indices] if mixed else _per_station(indices)
         for group in groups:
-            with db.transaction() as uow:
+            with fresh.db.transaction() as uow:
                 by_code = {code: uow.stations.get_by_code(code) for code in STATIONS}
                 raws = [copy.deepcopy(UNIVERSE[i][1]) for i in group]
+                common: dict[str, Any] = {"index_key": INDEX_KEY, "signing": fresh.signing, "now": NOW}
                 if mixed:
                     subs = [
                         Submission(_known(by_code[UNIVERSE[i][0]]), r)
                         for i, r in zip(group, raws, strict=True)
                     ]
-                    results = ingest(uow, subs, index_key=INDEX_KEY, now=NOW, source="api")
+                    results = ingest(uow, subs, source="api", **common)
                 else:
                     station = _known(by_code[UNIVERSE[group[0]][0]])
-                    results = report_donations(
-                        uow, station=station, records=raws, index_key=INDEX_KEY, now=NOW
-                    )
+                    results = report_donations(uow, station=station, records=raws, **common)
             assert len(results) == len(group)
             outcomes.update(zip(group, results, strict=True))
     return outcomes
@@ -281,8 +306,14 @@ def snapshot(db: Database) -> dict[str, Any]:
             )
         ).all()
         cert_rows = conn.execute(select(certificates)).all()
+        bits = {i: bytes(b) for i, b in conn.execute(select(status_lists.c.list_id, status_lists.c.bits))}
+        stale_records = conn.execute(
+            select(quality_issues.c.record).where(quality_issues.c.code == "stale_version")
+        ).scalars()
+        kept = [content_hash(r) for r in stale_records]
     who = {p.id: (p.id_number, p.name, p.abo) for p in person_rows}
     key_of = {d.id: (code_of[d.station_id], d.donation_no) for d in donation_rows}
+    version_of = {d.id: d.version for d in donation_rows}
 
     # A person who holds no donation exists only because an earlier version named them and was then corrected
     # away; in another order that version arrives after the correction, is stale and creates nobody. Such a
@@ -304,6 +335,11 @@ def snapshot(db: Database) -> dict[str, Any]:
     assert len(numbers) == len(set(numbers)), "certificate numbers must be unique"
     assert all(is_valid_certificate_no(n) for n in numbers)
     assert {c.status for c in cert_rows} <= {"active", "superseded", "revoked"}
+    for c in cert_rows:
+        revoked_bit = get_bit(bits[c.status_list_id], c.status_index)
+        assert revoked_bit == (c.status != "active"), (
+            f"{c.status} certificate with revocation bit {revoked_bit}"
+        )
     active: dict[int, list[Any]] = {}
     for c in cert_rows:
         if c.status == "active":
@@ -349,7 +385,14 @@ def snapshot(db: Database) -> dict[str, Any]:
             )
             for d in donation_rows
         },
+        # Every version stored. Not comparable as such: a version arriving after a higher one is rejected as
+        # stale (SPEC §2) and kept only as a quality issue, so which versions are stored depends on order.
         "donation_versions": {(*key_of[did], v, bytes(h)) for did, v, h in version_rows},
+        "stale_records_kept": kept,
+        # The stored row of each donation's current version: that one must not depend on order.
+        "current_versions": {
+            (*key_of[did], v, bytes(h)) for did, v, h in version_rows if v == version_of[did]
+        },
         # Only the active certificate is state. How many certificates were ever issued is history and depends
         # on order: a correction that arrives before its earlier version makes that version stale, so it never
         # gets (and never supersedes) a certificate of its own.
@@ -369,15 +412,30 @@ def test_any_order_and_batching_gives_the_same_persons_donations_and_certificate
     sqlite_template: Path, feed_plan: tuple[list[int], list[Batch]]
 ) -> None:
     chosen, batches = feed_plan
+    note(f"one by one: {chosen}")
+    note(f"batches (mixed?, indices): {batches}")
     with tempfile.TemporaryDirectory() as directory:
-        with fresh_database(sqlite_template, Path(directory), "one_by_one") as db:
-            expected_outcomes = feed(db, [(False, [i]) for i in chosen])
-            expected = snapshot(db)
-        with fresh_database(sqlite_template, Path(directory), "shuffled") as db:
-            outcomes = feed(db, batches)
-            actual = snapshot(db)
-    rejected = {i for i, r in outcomes.items() if r.outcome == "rejected"}
-    assert INVALID & set(chosen) <= rejected, "invalid records are rejected whatever the order"
-    assert all(expected_outcomes[i].outcome == "rejected" for i in INVALID & set(chosen))
-    for part in ("persons", "donations", "donation_versions", "certificates"):
+        with fresh_database(sqlite_template, Path(directory), "one_by_one") as fresh:
+            expected_outcomes = feed(fresh, [(False, [i]) for i in chosen])
+            expected = snapshot(fresh.db)
+        with fresh_database(sqlite_template, Path(directory), "shuffled") as fresh:
+            outcomes = feed(fresh, batches)
+            actual = snapshot(fresh.db)
+    for results, state in ((expected_outcomes, expected), (outcomes, actual)):
+        assert all(results[i].outcome == "rejected" for i in INVALID & set(chosen)), (
+            "invalid whatever the order"
+        )
+        # No version is lost: each valid version sent is stored, or was answered stale_version (and kept whole
+        # as a quality issue); nothing else is stored.
+        sent = {_version_key(i) for i in chosen if i not in INVALID}
+        stale = [i for i, r in results.items() if "stale_version" in {e.code for e in r.errors}]
+        assert sorted(_version_key(i)[3] for i in stale) == sorted(state["stale_records_kept"])
+        assert state["donation_versions"] <= sent
+        assert sent <= state["donation_versions"] | {_version_key(i) for i in stale}
+    for part in ("persons", "donations", "current_versions", "certificates"):
         assert actual[part] == expected[part], part
+
+
+def _version_key(i: int) -> tuple[str, str, int, bytes]:
+    code, raw = UNIVERSE[i]
+    return (code, raw["donation_no"], raw["version"], content_hash(raw))
