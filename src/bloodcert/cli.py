@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ import typer
 
 from bloodcert.config import ConfigError, Settings
 from bloodcert.errors import AppError
-from bloodcert.storage.uow import Database
+from bloodcert.storage.uow import Database, UnitOfWork
 
 app = typer.Typer(
     help="bloodcert: national electronic voluntary blood donation certificates (全国电子无偿献血证).",
@@ -58,6 +59,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _audit(uow: UnitOfWork, action: str, obj: str) -> None:
+    """Record an operator's change in the audit chain, in the change's own transaction."""
+    from bloodcert.services import audit
+
+    actor = f"cli:{getpass.getuser()}"[:64]
+    audit.append(uow, _settings().audit_key, audit.AuditEvent(actor, action, obj, "localhost"))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations to the configured database."""
@@ -97,6 +106,7 @@ def station_add(
             key_id = add_station_key(
                 uow, code=station.code, public_key_pem=public_pem, alg="ed25519", now=_now()
             )
+            _audit(uow, "station.add", f"{station.code} {key_id}")
     except BaseException:
         key_out.unlink(missing_ok=True)
         raise
@@ -118,6 +128,7 @@ def station_add_key(
     db = _database(_settings())
     with db.transaction() as uow:
         key_id = add_station_key(uow, code=code, public_key_pem=public_key.read_bytes(), alg=alg, now=_now())
+        _audit(uow, "station.add_key", f"{code} {key_id}")
     typer.echo(key_id)
 
 
@@ -129,6 +140,7 @@ def station_revoke_key(key_id: Annotated[str, typer.Argument(help="The key id to
     db = _database(_settings())
     with db.transaction() as uow:
         revoke_station_key(uow, key_id=key_id, now=_now())
+        _audit(uow, "station.revoke_key", key_id)
     typer.echo(f"revoked {key_id}")
 
 
@@ -140,6 +152,7 @@ def station_seed() -> None:
     db = _database(_settings())
     with db.transaction() as uow:
         added = seed_builtin_stations(uow, _now())
+        _audit(uow, "station.seed", str(added))
         total = uow.stations.count()
     typer.echo(f"added {added} stations; {total} registered")
 
@@ -242,6 +255,7 @@ def keys_rotate() -> None:
     db = _database(settings)
     with db.transaction() as uow:
         key = rotate_keys(uow, signing_of(settings), _now())
+        _audit(uow, "keys.rotate", key.kid.hex())
     typer.echo(f"new signing key {key.kid.hex()} ({key.alg}), valid until {key.not_after:%Y-%m-%d}")
 
 
@@ -325,6 +339,40 @@ def verify_cmd(
             f"  {c.abo} {c.rhd or ''}  {c.station_name}"
         )
     raise typer.Exit(0 if result.valid else 1)
+
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 at the first edited, deleted or reordered entry."""
+    from bloodcert.services.audit import verify_chain
+
+    settings = _settings()
+    with _database(settings).reading() as uow:
+        report = verify_chain(uow, settings.audit_key)
+    if report.intact:
+        typer.echo(f"audit chain intact: {report.entries} entries; head {report.head_hash}")
+        return
+    typer.echo(f"audit chain BROKEN at entry {report.first_bad_id}: {report.problem}", err=True)
+    raise typer.Exit(1)
+
+
+@audit_app.command("prune")
+def audit_prune() -> None:
+    """Delete entries older than BLOODCERT_AUDIT_RETENTION_DAYS (at least 180); the chain stays checkable."""
+    from bloodcert.services.audit import prune
+
+    settings = _settings()
+    with _database(settings).transaction() as uow:
+        try:
+            removed = prune(uow, settings.audit_key, retention_days=settings.audit_retention_days, now=_now())
+        except ValueError as exc:
+            _fail(str(exc), code=1)
+        _audit(uow, "audit.prune", str(removed))
+    typer.echo(f"pruned {removed} entries older than {settings.audit_retention_days} days")
 
 
 @app.command("serve")

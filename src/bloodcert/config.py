@@ -27,6 +27,9 @@ class Settings:
     key_dir_override: Path | None = None
     # Keyed HMAC for the merge key and ID lookups: a stolen database alone must not reveal who donated.
     index_key: bytes = field(default=b"", repr=False)
+    # Keys the audit log's hash chain, so that database access alone cannot rewrite history.
+    audit_key: bytes = field(default=b"", repr=False)
+    audit_retention_days: int = 365
     signature_window_s: int = 300
     max_batch_records: int = 1000
     max_batch_bytes: int = 2 * 1024 * 1024
@@ -55,7 +58,9 @@ class Settings:
             data_dir=data_dir,
             demo=(_get(env, "DEMO") or "").lower() in {"1", "true", "yes"},
             key_dir_override=Path(key_dir) if (key_dir := _get(env, "KEY_DIR")) else None,
-            index_key=_index_key(env, data_dir),
+            index_key=_secret_key(env, data_dir, "INDEX_KEY", "index.key"),
+            audit_key=_secret_key(env, data_dir, "AUDIT_KEY", "audit.key"),
+            audit_retention_days=_retention(env),
             signature_window_s=int(_get(env, "SIGNATURE_WINDOW_S") or 300),
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
@@ -83,18 +88,27 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
-def _index_key(env: Mapping[str, str], data_dir: Path) -> bytes:
-    configured = _get(env, "INDEX_KEY")
+def _retention(env: Mapping[str, str]) -> int:
+    days = int(_get(env, "AUDIT_RETENTION_DAYS") or 365)
+    if days < 180:
+        raise ConfigError(
+            f"{PREFIX}AUDIT_RETENTION_DAYS must be at least 180 (PIPL / 等保 2.0 keep six months)"
+        )
+    return days
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path, name: str, filename: str) -> bytes:
+    configured = _get(env, name)
     if configured:
         try:
             key = bytes.fromhex(configured)
         except ValueError as exc:
-            raise ConfigError(f"{PREFIX}INDEX_KEY must be hex (64 hex digits)") from exc
+            raise ConfigError(f"{PREFIX}{name} must be hex (64 hex digits)") from exc
         if len(key) < 32:
-            raise ConfigError(f"{PREFIX}INDEX_KEY must hold at least 32 bytes (64 hex digits)")
+            raise ConfigError(f"{PREFIX}{name} must hold at least 32 bytes (64 hex digits)")
         return key
-    # Without a configured key, keep one beside the data so that restarts agree on the blind index.
-    path = data_dir / "index.key"
+    # Without a configured key, keep one beside the data so that restarts agree on it.
+    path = data_dir / filename
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32), encoding="ascii")

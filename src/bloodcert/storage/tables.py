@@ -292,14 +292,28 @@ oauth_states = Table(
 )
 
 # Who read or changed what, when and from where. Never secrets, tokens or full ID numbers.
+# Append-only and hash-chained: each entry's keyed hash covers the previous entry's hash.
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", Id, primary_key=True),
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
     Column("at", DateTime, nullable=False, index=True),
     Column("actor", String(64), nullable=False),  # e.g. donor:session:123, station:33000001, staff:alice
     Column("action", String(64), nullable=False),
     Column("object", String(128), nullable=True),
     Column("client", String(64), nullable=True),
     Column("outcome", String(16), nullable=False),
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("entry_hash", LargeBinary(32), nullable=False),
+)
+
+# The chain's two ends: the last entry (appends lock this row) and the last pruned one (where checks start).
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("last_hash", LargeBinary(32), nullable=False),
+    Column("base_id", BigInteger, nullable=False),
+    Column("base_hash", LargeBinary(32), nullable=False),
 )

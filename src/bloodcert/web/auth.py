@@ -8,6 +8,8 @@ from typing import Any
 from litestar import Request
 
 from bloodcert.identity.login import DonorPrincipal, resolve
+from bloodcert.services import audit
+from bloodcert.services.audit import AuditEvent
 from bloodcert.web.state import AppState
 
 SESSION_COOKIE = "bloodcert_session"
@@ -43,10 +45,4 @@ def audit_read(request: Request[Any, Any, Any], actor: str, action: str, obj: st
     """Record a read of personal data: who, what, when, and from where."""
     state = AppState.of(request)
     with state.db.transaction() as uow:
-        uow.audit.append(
-            at=datetime.now(UTC).replace(tzinfo=None),
-            actor=actor,
-            action=action,
-            obj=obj,
-            client=client_of(request),
-        )
+        audit.append(uow, state.settings.audit_key, AuditEvent(actor, action, obj, client_of(request)))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
 
 from bloodcert.config import Settings
+from bloodcert.identity.providers.base import IdentityProvider
+from bloodcert.identity.providers.registry import providers_from_env
 from bloodcert.services.certificates import Signing, signing_of
 from bloodcert.services.station_auth import NonceStore
 from bloodcert.services.verification import OnlineVerifier
@@ -23,6 +28,7 @@ class AppState:
     signing: Signing
     verifier: OnlineVerifier
     nonces: NonceStore | None = None  # None: the database keeps nonces
+    providers: dict[str, IdentityProvider] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppState:
@@ -33,7 +39,18 @@ class AppState:
 
             nonces = RedisNonceStore(settings.redis_url, ttl_s=settings.signature_window_s)
         verifier = OnlineVerifier(db, settings.issuer)
-        return cls(settings=settings, db=db, signing=signing_of(settings), verifier=verifier, nonces=nonces)
+        env = {**os.environ, "BLOODCERT_DEMO": "1"} if settings.demo else dict(os.environ)
+        # Every worker derives the same demo-login key, so a code issued by one is accepted by another.
+        demo_key = hmac.new(settings.index_key, b"demo-login", hashlib.sha256).digest()
+        providers = providers_from_env(env, demo_key=demo_key)
+        return cls(
+            settings=settings,
+            db=db,
+            signing=signing_of(settings),
+            verifier=verifier,
+            nonces=nonces,
+            providers=providers,
+        )
 
     @staticmethod
     def of(request: Request[Any, Any, Any]) -> AppState:

@@ -1,39 +1,79 @@
-"""The audit log: who read or changed what, when, and from where."""
+"""The audit log: who read or changed what, when, and from where. Appends only; pruning keeps a checkpoint."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
-from bloodcert.storage.tables import audit_log
+from bloodcert.storage.tables import audit_head, audit_log
+
+GENESIS = b"\x00" * 32
 
 
 class AuditRepository:
-    """Appends to `audit_log`; nothing here updates or deletes."""
+    """Queries over `audit_log` and `audit_head`; nothing here edits an entry."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def append(
-        self,
-        *,
-        at: datetime,
-        actor: str,
-        action: str,
-        obj: str | None,
-        client: str | None,
-        outcome: str = "ok",
-    ) -> None:
-        """Record one event."""
+    def head_for_update(self) -> dict[str, Any]:
+        """The chain's ends, locked so that appends from every worker form one chain."""
+        stmt = select(audit_head).where(audit_head.c.id == 1)
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
+        if row is None:
+            head = {"id": 1, "last_id": 0, "last_hash": GENESIS, "base_id": 0, "base_hash": GENESIS}
+            self.conn.execute(insert(audit_head).values(**head))
+            return head
+        return dict(row._mapping)
+
+    def insert(self, row: dict[str, Any]) -> None:
+        """Append one entry (its id and hashes computed by the caller)."""
+        self.conn.execute(insert(audit_log).values(**row))
+
+    def move_head(self, *, last_id: int, last_hash: bytes) -> None:
+        """Record the newest entry."""
         self.conn.execute(
-            insert(audit_log).values(
-                at=at, actor=actor, action=action, object=obj, client=client, outcome=outcome
-            )
+            update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
         )
 
-    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest events."""
-        rows = self.conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
+    def entries(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every entry in id order, fetched in batches."""
+        after = -1
+        while True:
+            rows = self.conn.execute(
+                select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(batch)
+            ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield dict(row._mapping)
+            after = rows[-1].id
+
+    def recent(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """The newest entries."""
+        rows = self.conn.execute(
+            select(audit_log).order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
+        )
         return [dict(r._mapping) for r in rows]
+
+    def prune_through(self, last_id: int, last_hash: bytes) -> int:
+        """Delete entries up to `last_id` and make the chain start after it; returns how many went."""
+        removed = self.conn.execute(delete(audit_log).where(audit_log.c.id <= last_id)).rowcount
+        self.conn.execute(
+            update(audit_head).where(audit_head.c.id == 1).values(base_id=last_id, base_hash=last_hash)
+        )
+        return int(removed)
+
+    def last_before(self, cutoff: Any) -> dict[str, Any] | None:
+        """The newest entry older than `cutoff`."""
+        row = self.conn.execute(
+            select(audit_log.c.id, audit_log.c.entry_hash)
+            .where(audit_log.c.at < cutoff)
+            .order_by(audit_log.c.id.desc())
+            .limit(1)
+        ).first()
+        return dict(row._mapping) if row else None

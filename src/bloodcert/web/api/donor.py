@@ -14,7 +14,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from bloodcert.certs.render import CertificateView, render_pdf, render_svg
 from bloodcert.errors import NotFound
 from bloodcert.identity.login import Credentials, captcha_data_uri, issue_captcha, login, token_hash
+from bloodcert.services import audit
 from bloodcert.services import history as svc
+from bloodcert.services.audit import AuditEvent
 from bloodcert.web.auth import SESSION_COOKIE, audit_read, bearer_or_cookie, client_of, donor
 from bloodcert.web.state import AppState
 
@@ -143,14 +145,10 @@ def login_handler(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> R
     )
     with state.db.transaction() as uow:
         outcome = login(uow, creds, index_key=state.settings.index_key, now=datetime.now(UTC))
-        uow.audit.append(
-            at=datetime.now(UTC).replace(tzinfo=None),
-            actor="donor:anonymous",
-            action="login",
-            obj=None,
-            client=creds.client,
-            outcome="ok" if outcome.grant else "failed",
+        event = AuditEvent(
+            "donor:anonymous", "login", None, creds.client, "ok" if outcome.grant else "failed"
         )
+        audit.append(uow, state.settings.audit_key, event)
     if outcome.error is not None or outcome.grant is None:
         raise outcome.error or AssertionError("login gave neither grant nor error")
     grant = outcome.grant

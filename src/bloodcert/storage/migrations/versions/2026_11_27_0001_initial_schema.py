@@ -1,5 +1,5 @@
 """Initial schema: stations and keys, persons and donors, donations and versions, certificates,
-signing keys, status lists, quality issues, donor sessions and login, audit log, counters, import runs
+signing keys, status lists, quality issues, donor sessions and login, the audit chain, counters, import runs
 
 Revision ID: 0001
 Revises:
@@ -19,14 +19,27 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "audit_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("base_id", sa.BigInteger(), nullable=False),
+        sa.Column("base_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
+    )
+    op.create_table(
         "audit_log",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False
+        ),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("object", sa.String(length=128), nullable=True),
         sa.Column("client", sa.String(length=64), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("prev_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("entry_hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
@@ -382,3 +395,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_at"))
 
     op.drop_table("audit_log")
+    op.drop_table("audit_head")

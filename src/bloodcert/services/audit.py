@@ -1,0 +1,126 @@
+"""The tamper-evident audit trail: keyed hash chain, verification, and retention.
+
+Each entry's hash is HMAC-SHA256(audit key, previous hash ‖ entry), so an edited, deleted or reordered entry
+breaks the chain, and someone who can write to the database but lacks the key cannot forge a new one.
+The head hash printed by `bloodcert audit verify` can be anchored outside the system to detect a cut tail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bloodcert.storage.uow import UnitOfWork
+
+MIN_RETENTION_DAYS = 180
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One thing that happened. `obj` names what was touched, never with a full ID number."""
+
+    actor: str
+    action: str
+    obj: str | None = None
+    client: str | None = None
+    outcome: str = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What `bloodcert audit verify` found."""
+
+    entries: int
+    intact: bool
+    first_bad_id: int | None
+    problem: str | None
+    head_hash: str
+
+
+def _entry_hash(key: bytes, prev: bytes, entry_id: int, at: datetime, event: AuditEvent) -> bytes:
+    fields = [
+        str(entry_id),
+        at.isoformat(),
+        event.actor,
+        event.action,
+        event.obj or "",
+        event.client or "",
+        event.outcome,
+    ]
+    message = prev + "\x1f".join(fields).encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def append(uow: UnitOfWork, key: bytes, event: AuditEvent, now: datetime | None = None) -> None:
+    """Add an event at the end of the chain, in the caller's transaction."""
+    at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    head = uow.audit.head_for_update()
+    entry_id = int(head["last_id"]) + 1
+    prev = bytes(head["last_hash"])
+    digest = _entry_hash(key, prev, entry_id, at, event)
+    uow.audit.insert(
+        {
+            "id": entry_id,
+            "at": at,
+            "actor": event.actor[:64],
+            "action": event.action[:64],
+            "object": (event.obj or None) and event.obj[:128],
+            "client": (event.client or None) and event.client[:64],
+            "outcome": event.outcome[:16],
+            "prev_hash": prev,
+            "entry_hash": digest,
+        }
+    )
+    uow.audit.move_head(last_id=entry_id, last_hash=digest)
+
+
+def verify_chain(uow: UnitOfWork, key: bytes) -> ChainReport:
+    """Walk the chain from the last checkpoint; report the first entry that does not fit."""
+    head = uow.audit.head_for_update()
+    expected_id, prev = int(head["base_id"]) + 1, bytes(head["base_hash"])
+    count = 0
+    for row in uow.audit.entries():
+        count += 1
+        problem = _check(key, row, expected_id, prev)
+        if problem:
+            return ChainReport(count, False, int(row["id"]), problem, bytes(head["last_hash"]).hex())
+        expected_id, prev = int(row["id"]) + 1, bytes(row["entry_hash"])
+    if expected_id - 1 != int(head["last_id"]) or prev != bytes(head["last_hash"]):
+        return ChainReport(
+            count,
+            False,
+            expected_id,
+            "entries after the last one are missing",
+            bytes(head["last_hash"]).hex(),
+        )
+    return ChainReport(count, True, None, None, prev.hex())
+
+
+def _check(key: bytes, row: dict[str, Any], expected_id: int, prev: bytes) -> str | None:
+    if int(row["id"]) != expected_id:
+        return f"entry {expected_id} is missing or out of order"
+    if bytes(row["prev_hash"]) != prev:
+        return "the link to the previous entry is broken"
+    event = AuditEvent(row["actor"], row["action"], row["object"], row["client"], row["outcome"])
+    if not hmac.compare_digest(
+        _entry_hash(key, prev, int(row["id"]), row["at"], event), bytes(row["entry_hash"])
+    ):
+        return "the entry was edited"
+    return None
+
+
+def prune(uow: UnitOfWork, key: bytes, *, retention_days: int, now: datetime) -> int:
+    """Drop entries older than the retention period (never less than 180 days); the chain stays verifiable."""
+    if retention_days < MIN_RETENTION_DAYS:
+        raise ValueError(f"audit retention must be at least {MIN_RETENTION_DAYS} days")
+    report = verify_chain(uow, key)
+    if not report.intact:
+        raise ValueError(f"the audit chain is broken at entry {report.first_bad_id}; not pruning")
+    cutoff = (now - timedelta(days=retention_days)).astimezone(UTC).replace(tzinfo=None)
+    last = uow.audit.last_before(cutoff)
+    if last is None:
+        return 0
+    return uow.audit.prune_through(int(last["id"]), bytes(last["entry_hash"]))
