@@ -48,6 +48,7 @@ def fresh_env(name: str) -> dict[str, str]:
     env.update(BLOODCERT_DATABASE_URL=f"sqlite:///{base}/bloodcert.db", BLOODCERT_DATA_DIR=str(base / "var"))
     run([str(BIN / "bloodcert"), "db", "upgrade"], env)
     run([str(BIN / "bloodcert"), "station", "seed"], env)
+    run([str(BIN / "bloodcert"), "keys", "rotate"], env)
     return env
 
 

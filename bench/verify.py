@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bloodcert.certs.verify import verify_qr
+from bloodcert.config import Settings
 from bloodcert.services.verification import trust_list_from_db
+from bloodcert.storage.tables import certificates
 from bloodcert.storage.uow import Database
 from harness import OUT, bloodcert, fresh_env, serving, wrk
 
@@ -27,15 +30,24 @@ def seed(persons: int) -> tuple[dict[str, str], list[str]]:
     data = OUT / f"verify-{persons}.jsonl"
     bloodcert("generate", "--persons", str(persons), "--out", str(data), "--seed", "3", env=env)
     bloodcert("import", str(data), env=env)
-    db_path = env["BLOODCERT_DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(db_path) as conn:
-        qrs = [row[0] for row in conn.execute("SELECT qr FROM certificates WHERE status = 'active'")]
+    # QR texts are stored encrypted (they carry the holder's name): read them as the platform does.
+    db = database(env)
+    with db.reading() as uow:
+        active = select(certificates.c.qr).where(certificates.c.status == "active")
+        qrs = list(uow.conn.execute(active).scalars())
+    db.dispose()
     return env, qrs
+
+
+def database(env: dict[str, str]) -> Database:
+    """The bench database, with the data key the CLI generated under its data directory."""
+    settings = Settings.from_env(env)
+    return Database(settings.database_url, data_key=settings.data_key)
 
 
 def in_process(env: dict[str, str], qrs: list[str], seconds: float) -> float:
     """Verifications per second in one process: decode, signature, claims, key validity, status."""
-    db = Database(env["BLOODCERT_DATABASE_URL"])
+    db = database(env)
     trust = trust_list_from_db(db, "CN-NHC")
     now = datetime.now(UTC)
     done, start = 0, time.perf_counter()

@@ -23,6 +23,7 @@ PG_ADMIN_URL = os.environ.get(
     "BLOODCERT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 INDEX_KEY = bytes(range(32))
+DATA_KEY = bytes(range(100, 132))
 
 
 def _postgres_available() -> bool:
@@ -40,7 +41,7 @@ def _postgres_available() -> bool:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite:///{path}")
+    upgrade(f"sqlite:///{path}", data_key=DATA_KEY)
     return path
 
 
@@ -56,7 +57,7 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
+    upgrade(url, data_key=DATA_KEY)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -87,11 +88,11 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         path = tmp_path / "test.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        database = Database(f"sqlite:///{path}")
+        database = Database(f"sqlite:///{path}", data_key=DATA_KEY)
         yield _with_keys(database, tmp_path)
         database.dispose()
         return
-    database = Database(request.getfixturevalue("postgres_url"))
+    database = Database(request.getfixturevalue("postgres_url"), data_key=DATA_KEY)
     _truncate_postgres(database)
     yield _with_keys(database, tmp_path)
     database.dispose()
@@ -108,7 +109,7 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     """A migrated SQLite database with certificate keys, for tests that need only one backend."""
     path = tmp_path / "test.db"
     shutil.copy(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
+    database = Database(f"sqlite:///{path}", data_key=DATA_KEY)
     yield _with_keys(database, tmp_path)
     database.dispose()
 
@@ -116,4 +117,4 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
     """Settings pointing at the test database."""
-    return Settings(database_url=db.url, data_dir=tmp_path / "var", index_key=INDEX_KEY)
+    return Settings(database_url=db.url, data_dir=tmp_path / "var", index_key=INDEX_KEY, data_key=DATA_KEY)

@@ -45,7 +45,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _database(settings: Settings) -> Database:
     from bloodcert.storage.schema import is_up_to_date
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, data_key=settings.data_key)
     try:
         ready = is_up_to_date(db)
     except Exception as exc:
@@ -70,10 +70,14 @@ def _audit(uow: UnitOfWork, action: str, obj: str) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations to the configured database."""
+    from bloodcert.storage.crypto import DataKeyError
     from bloodcert.storage.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url, data_key=settings.data_key)
+    except DataKeyError as exc:
+        _fail(str(exc))
     typer.echo("database is up to date")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ class Settings:
     index_key: bytes = field(default=b"", repr=False)
     # Keys the audit log's hash chain, so that database access alone cannot rewrite history.
     audit_key: bytes = field(default=b"", repr=False)
+    # Encrypts ID numbers, names, birth dates and raw records in the database (AES-256-GCM); kept off it.
+    data_key: bytes = field(default=b"", repr=False)
     audit_retention_days: int = 365
     signature_window_s: int = 300
     max_batch_records: int = 1000
@@ -60,6 +63,7 @@ class Settings:
             key_dir_override=Path(key_dir) if (key_dir := _get(env, "KEY_DIR")) else None,
             index_key=_secret_key(env, data_dir, "INDEX_KEY", "index.key"),
             audit_key=_secret_key(env, data_dir, "AUDIT_KEY", "audit.key"),
+            data_key=_secret_key(env, data_dir, "DATA_KEY", "data.key"),
             audit_retention_days=_retention(env),
             signature_window_s=int(_get(env, "SIGNATURE_WINDOW_S") or 300),
             issuer=_get(env, "ISSUER") or "CN-NHC",
@@ -111,6 +115,17 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, name: str, filename: str
     path = data_dir / filename
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="ascii")
-        path.chmod(0o600)
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        try:
+            # Private from the first byte, and never overwrite a key another process just made.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32))
+    for _ in range(100):  # another process may have created the file and not yet written it
+        text = path.read_text(encoding="ascii").strip()
+        if text:
+            return bytes.fromhex(text)
+        time.sleep(0.01)
+    raise ConfigError(f"{path} is empty; delete it to have a new key made, or set {PREFIX}{name}")

@@ -42,8 +42,8 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
         database_url=f"sqlite:///{db_path}",
         demo=True,
     )
-    upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    upgrade(settings.database_url, data_key=settings.data_key)
+    db = Database(settings.database_url, data_key=settings.data_key)
     now = datetime.now(UTC)
     private_pem, public_pem = new_ed25519_key()
     with db.transaction() as uow:

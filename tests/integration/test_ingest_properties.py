@@ -40,7 +40,7 @@ from bloodcert.storage.tables import (
     status_lists,
 )
 from bloodcert.storage.uow import Database
-from tests.conftest import INDEX_KEY, signing_for
+from tests.conftest import DATA_KEY, INDEX_KEY, signing_for
 from tests.factories import LI_LEI, WANG_FANG, make_record
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -244,7 +244,7 @@ class Fresh:
 def fresh_database(template: Path, directory: Path, name: str) -> Iterator[Fresh]:
     path = directory / f"{name}.db"
     shutil.copy(template, path)
-    db = Database(f"sqlite:///{path}")
+    db = Database(f"sqlite:///{path}", data_key=DATA_KEY)
     signing = signing_for(directory / name)
     try:
         with db.transaction() as uow:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,3 +126,65 @@ def prune(uow: UnitOfWork, key: bytes, *, retention_days: int, now: datetime) ->
     if last is None:
         return 0
     return uow.audit.prune_through(int(last["id"]), bytes(last["entry_hash"]))
+
+
+class AuditSink:
+    """Where request handlers send audit events.
+
+    `sync` appends each event in its own transaction before the response goes out. `buffered` (the default
+    for `bloodcert serve`) queues events and a background thread appends them in one transaction every
+    `interval_s`, so that a read of personal data costs a queue put, not a database write; at most one
+    interval of events is at risk if the process dies, and shutdown flushes the queue.
+    """
+
+    def __init__(self, db: Any, key: bytes, *, mode: str = "sync", interval_s: float = 0.05) -> None:
+        self.db = db
+        self.key = key
+        self.mode = mode
+        self.interval_s = interval_s
+        self._queue: queue.SimpleQueue[tuple[AuditEvent, datetime]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def record(self, event: AuditEvent) -> None:
+        """Record one event (now, or within one interval in buffered mode)."""
+        now = datetime.now(UTC)
+        if self.mode != "buffered":
+            with self.db.transaction() as uow:
+                append(uow, self.key, event, now)
+            return
+        self._queue.put((event, now))
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="audit-flush", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.flush()
+
+    def flush(self) -> int:
+        """Append every queued event now; returns how many."""
+        events: list[tuple[AuditEvent, datetime]] = []
+        while True:
+            try:
+                events.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if events:
+            with self.db.transaction() as uow:
+                for event, at in events:
+                    append(uow, self.key, event, at)
+        return len(events)
+
+    def close(self) -> None:
+        """Stop the background thread and flush what is left."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()

@@ -8,17 +8,32 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bloodcert.storage.crypto import attach_cipher
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create the engine for a database URL, with the pragmas and pool the backend needs."""
-    if url.startswith("sqlite"):
-        _ensure_sqlite_dir(url)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that writers take
-        # the lock at the start of a unit of work and never deadlock on upgrade from reader to writer.
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
+
+def make_engine(url: str, *, data_key: bytes | None = None, echo: bool = False) -> Engine:
+    """Create the engine for a database URL, with the pragmas and pool the backend needs.
+
+    With `data_key`, the engine reads and writes the encrypted personal data columns; without it, any
+    use of them fails with a clear error (schema checks and migrations of empty databases need no key).
+    """
+    engine = _sqlite_engine(url, echo) if url.startswith("sqlite") else _postgres_engine(url, echo)
+    if data_key is not None:
+        attach_cipher(engine, data_key)
+    return engine
+
+
+def _sqlite_engine(url: str, echo: bool) -> Engine:
+    _ensure_sqlite_dir(url)
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that writers take
+    # the lock at the start of a unit of work and never deadlock on upgrade from reader to writer.
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _postgres_engine(url: str, echo: bool) -> Engine:
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Column,
     Date,
@@ -19,6 +18,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from bloodcert.storage.crypto import EncryptedDate, EncryptedJSON, EncryptedText
 
 metadata = MetaData(
     naming_convention={
@@ -56,6 +57,7 @@ station_keys = Table(
 )
 
 # One row per merged person (the national view), keyed by the blind index of 证件类型+证件号码+姓名+ABO.
+# Who the person is (ID number, name, birth date) is stored only encrypted (storage/crypto.py).
 persons = Table(
     "persons",
     metadata,
@@ -64,10 +66,10 @@ persons = Table(
     Column("identity_hash", LargeBinary(32), nullable=False, index=True),
     Column("name_hash", LargeBinary(32), nullable=False),  # donor login matches ID + name, not ABO
     Column("id_type", String(32), nullable=False),
-    Column("id_number", String(64), nullable=False),
-    Column("name", String(100), nullable=False),
+    Column("id_number", EncryptedText("persons.id_number"), nullable=False),
+    Column("name", EncryptedText("persons.name"), nullable=False),
     Column("sex", String(1), nullable=True),
-    Column("birth_date", Date, nullable=True),
+    Column("birth_date", EncryptedDate("persons.birth_date"), nullable=True),
     Column("abo", String(2), nullable=False),
     Column("rhd", String(8), nullable=True),
     Column("donation_count", Integer, nullable=False, default=0),
@@ -89,7 +91,7 @@ donors = Table(
     Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
     Column("merge_hash", LargeBinary(32), nullable=False),
     Column("sex", String(1), nullable=True),
-    Column("birth_date", Date, nullable=True),
+    Column("birth_date", EncryptedDate("donors.birth_date"), nullable=True),
     Column("rhd", String(8), nullable=True),
     Column("first_reported_at", DateTime, nullable=False),
     Column("last_reported_at", DateTime, nullable=False),
@@ -122,7 +124,8 @@ donations = Table(
     Index("ix_donations_person_date", "person_id", "donated_at"),
 )
 
-# Every version a station ever sent, byte for byte: corrections are new versions, nothing is overwritten.
+# Every version a station ever sent, as sent: corrections are new versions, nothing is overwritten.
+# The record names the donor, so it is stored encrypted like persons' identity columns.
 donation_versions = Table(
     "donation_versions",
     metadata,
@@ -130,7 +133,7 @@ donation_versions = Table(
     Column("donation_id", Id, ForeignKey("donations.id"), nullable=False),
     Column("version", Integer, nullable=False),
     Column("content_hash", LargeBinary(32), nullable=False),
-    Column("record", JSON, nullable=False),
+    Column("record", EncryptedJSON("donation_versions.record"), nullable=False),
     Column("received_at", DateTime, nullable=False),
     Column("source", String(16), nullable=False),  # api | import
     UniqueConstraint("donation_id", "version", name="uq_donation_versions_version"),
@@ -150,7 +153,7 @@ certificates = Table(
     Column("kid", LargeBinary(8), nullable=False),
     Column("status_list_id", String(16), nullable=False),
     Column("status_index", Integer, nullable=False),
-    Column("qr", Text, nullable=False),
+    Column("qr", EncryptedText("certificates.qr"), nullable=False),  # it carries the holder's name
     UniqueConstraint("status_list_id", "status_index", name="uq_certificates_status_entry"),
 )
 
@@ -196,7 +199,7 @@ quality_issues = Table(
     Column("field", String(64), nullable=True),
     Column("message", String(300), nullable=False),
     # A rejected record is kept whole here, so that a rejection never loses what the station sent.
-    Column("record", JSON, nullable=True),
+    Column("record", EncryptedJSON("quality_issues.record"), nullable=True),
     Column("status", String(8), nullable=False),  # open | resolved
     Column("created_at", DateTime, nullable=False),
     Column("source", String(16), nullable=False),

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
 
+from bloodcert.storage.crypto import attach_cipher
 from bloodcert.storage.engine import make_engine
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateRepository
@@ -43,11 +44,19 @@ class UnitOfWork:
 
 
 class Database:
-    """The engine and the transaction boundary."""
+    """The engine and the transaction boundary.
 
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+    `data_key` (Settings.data_key) encrypts and decrypts personal data; a Database without it can check
+    the schema but fails clearly on any read or write of an encrypted column.
+    """
+
+    def __init__(self, url: str, *, data_key: bytes | None = None, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = engine or make_engine(url)
+        if engine is None:
+            engine = make_engine(url, data_key=data_key)
+        elif data_key is not None:
+            attach_cipher(engine, data_key)
+        self.engine = engine
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:

@@ -1,8 +1,16 @@
-"""Alembic environment: runs migrations on the engine bloodcert configures."""
+"""Alembic environment: runs migrations on the engine bloodcert configures.
+
+`config.attributes` carries what `bloodcert.storage.migrate` passes in (the data key for migrations that
+encrypt rows, or a ready connection); migrations read it through `context.config.attributes`.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+from sqlalchemy import event
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bloodcert.storage.engine import make_engine
 from bloodcert.storage.tables import metadata
@@ -11,6 +19,14 @@ config = context.config
 url = config.get_main_option("sqlalchemy.url")
 assert url, "bloodcert.storage.migrate sets sqlalchemy.url"
 
+
+def _sqlite_foreign_keys_off(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # SQLite changes a column's type by rebuilding the table (batch mode), which drops the old table; with
+    # enforcement on, dropping a parent table such as `persons` fails. This is SQLite's own documented
+    # procedure, and migrations that rebuild tables run `PRAGMA foreign_key_check` before they commit.
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+
 connection = config.attributes.get("connection")
 if connection is not None:
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
@@ -18,6 +34,8 @@ if connection is not None:
         context.run_migrations()
 else:
     engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_foreign_keys_off)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
