@@ -31,3 +31,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: assets
+assets:  # rebuild the pages' CSS and JS bundles (src/bloodcert/web/static/dist) with esbuild from npm
+	cd frontend && npm ci --no-audit --no-fund && npm run build

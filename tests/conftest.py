@@ -23,6 +23,10 @@ PG_ADMIN_URL = os.environ.get(
     "BLOODCERT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 INDEX_KEY = bytes(range(32))
+# Tests fire many requests from one client in a second; the abuse limits have tests of their own.
+GENEROUS_LIMITS = tuple(
+    (name, "100000/second") for name in ("login", "login_page", "captcha", "verify", "station", "provider")
+)
 DATA_KEY = bytes(range(100, 132))
 
 
@@ -117,4 +121,10 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
     """Settings pointing at the test database."""
-    return Settings(database_url=db.url, data_dir=tmp_path / "var", index_key=INDEX_KEY, data_key=DATA_KEY)
+    return Settings(
+        database_url=db.url,
+        data_dir=tmp_path / "var",
+        index_key=INDEX_KEY,
+        data_key=DATA_KEY,
+        rate_limits=GENEROUS_LIMITS,
+    )

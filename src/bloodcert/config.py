@@ -33,6 +33,11 @@ class Settings:
     # Encrypts ID numbers, names, birth dates and raw records in the database (AES-256-GCM); kept off it.
     data_key: bytes = field(default=b"", repr=False)
     audit_retention_days: int = 365
+    # sync: each audit entry is written before the response; buffered: a background flush every 50 ms
+    # (what `bloodcert serve` runs with; see services/audit.py AuditSink).
+    audit_mode: str = "sync"
+    # Per-name overrides of the abuse limits in web/ratelimit.py, e.g. {"verify": "200/second"}.
+    rate_limits: tuple[tuple[str, str], ...] = ()
     signature_window_s: int = 300
     max_batch_records: int = 1000
     max_batch_bytes: int = 2 * 1024 * 1024
@@ -65,6 +70,8 @@ class Settings:
             audit_key=_secret_key(env, data_dir, "AUDIT_KEY", "audit.key"),
             data_key=_secret_key(env, data_dir, "DATA_KEY", "data.key"),
             audit_retention_days=_retention(env),
+            audit_mode=_choice(env, "AUDIT_MODE", ("buffered", "sync"), "buffered"),
+            rate_limits=_rate_limits(env),
             signature_window_s=int(_get(env, "SIGNATURE_WINDOW_S") or 300),
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
@@ -90,6 +97,25 @@ def _normalise_db_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = _get(env, name) or default
+    if value not in allowed:
+        raise ConfigError(f"{PREFIX}{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _rate_limits(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """BLOODCERT_RATE_LIMITS="verify=200/second,login=20/minute" overrides single limits."""
+    pairs = []
+    for part in (_get(env, "RATE_LIMITS") or "").split(","):
+        if part.strip():
+            name, sep, limit = part.partition("=")
+            if not sep or not limit.strip():
+                raise ConfigError(f"{PREFIX}RATE_LIMITS takes name=limit pairs, e.g. verify=200/second")
+            pairs.append((name.strip(), limit.strip()))
+    return tuple(pairs)
 
 
 def _retention(env: Mapping[str, str]) -> int:

@@ -12,11 +12,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from bloodcert.domain.identity import IdType, normalize_id_number
 from bloodcert.errors import AppError, Unauthorized
 from bloodcert.identity import captcha
 from bloodcert.services.reporting import blind_index, identity_hash_of, name_hash_of
+from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.uow import UnitOfWork
 
 CAPTCHA_AFTER_FAILURES = 3
@@ -137,11 +139,18 @@ def start_session(uow: UnitOfWork, identity: bytes, name: bytes, method: str, no
     return Grant(token, int(SESSION_IDLE.total_seconds()), session_id)
 
 
-def resolve(uow: UnitOfWork, token: str | None, now: datetime) -> tuple[DonorPrincipal, bool]:
+class HasHistory(Protocol):
+    """A unit of work, or the donor's hot reads: anything with the history repository."""
+
+    @property
+    def history(self) -> HistoryRepository: ...
+
+
+def resolve(reads: HasHistory, token: str | None, now: datetime) -> tuple[DonorPrincipal, bool]:
     """The principal of a live session and whether its idle deadline should move; Unauthorized otherwise."""
     if not token or len(token) > 128:
         raise Unauthorized("log in first", slug="unauthorized")
-    session = uow.identity.session_by_token_hash(token_hash(token))
+    session = reads.history.session_by_token_hash(token_hash(token))
     stamp = _naive(now)
     if (
         session is None
@@ -150,10 +159,9 @@ def resolve(uow: UnitOfWork, token: str | None, now: datetime) -> tuple[DonorPri
         or session.last_seen_at + SESSION_IDLE <= stamp
     ):
         raise Unauthorized("the session has ended; log in again", slug="unauthorized")
-    persons = uow.history.persons_by_identity_and_name(session.identity_hash, session.name_hash)
-    under_review = uow.history.count_by_identity(session.identity_hash) > 1
+    person_ids, under_review = reads.history.person_ids_and_conflict(session.identity_hash, session.name_hash)
     principal = DonorPrincipal(
-        session.id, session.identity_hash, session.name_hash, tuple(p.id for p in persons), under_review
+        session.id, session.identity_hash, session.name_hash, tuple(person_ids), under_review
     )
     return principal, session.last_seen_at + TOUCH_EVERY <= stamp
 

@@ -11,9 +11,8 @@ from bloodcert.certs.qr import decode
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.regions import full_name, is_valid_prefix, province_code, province_name
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
-from bloodcert.identity.login import DonorPrincipal
+from bloodcert.identity.login import DonorPrincipal, HasHistory
 from bloodcert.storage.rows import HistoryRow
-from bloodcert.storage.uow import UnitOfWork
 
 CHINA = timezone(timedelta(hours=8))
 GROUPINGS = ("year", "province")
@@ -118,13 +117,22 @@ def summarise(rows: Iterable[HistoryRow]) -> Summary:
     )
 
 
-def me(uow: UnitOfWork, principal: DonorPrincipal) -> Me:
-    """The donor's identity (masked) and lifetime totals."""
-    persons = [p for pid in principal.person_ids if (p := uow.persons.get(pid)) is not None]
+def me(uow: HasHistory, principal: DonorPrincipal) -> Me:
+    """The donor's identity (masked) and lifetime totals (kept on each merged person as donations arrive)."""
+    persons = uow.history.persons_by_ids(principal.person_ids)
     if not persons:
         raise NotFound("no donation record for this login")
     first = persons[0]
-    rows = uow.history.donations_of_persons(principal.person_ids)
+    firsts = [p.first_at for p in persons if p.first_at is not None]
+    lasts = [p.last_at for p in persons if p.last_at is not None]
+    totals = Summary(
+        count=sum(p.donation_count for p in persons),
+        whole_blood_ml=sum(p.whole_blood_ml for p in persons),
+        platelet_units=sum(p.platelet_units for p in persons),
+        plasma_ml=sum(p.plasma_ml for p in persons),
+        first_at=min(firsts, default=None),
+        last_at=max(lasts, default=None),
+    )
     return Me(
         name=first.name,
         id_type=first.id_type,
@@ -132,11 +140,11 @@ def me(uow: UnitOfWork, principal: DonorPrincipal) -> Me:
         abo="/".join(sorted({p.abo for p in persons})),
         rhd=first.rhd,
         under_review=principal.under_review,
-        summary=summarise(rows),
+        summary=totals,
     )
 
 
-def history(uow: UnitOfWork, principal: DonorPrincipal, filters: Filters) -> History:
+def history(uow: HasHistory, principal: DonorPrincipal, filters: Filters) -> History:
     """Donations newest first, filtered by China-time dates and region prefix, with optional groups."""
     since = _utc(filters.since) if filters.since else None
     until = _utc(filters.until + timedelta(days=1)) if filters.until else None
@@ -192,7 +200,7 @@ class DonorCertificate:
     donated_at: datetime
 
 
-def certificate(uow: UnitOfWork, principal: DonorPrincipal, certificate_no: str) -> DonorCertificate:
+def certificate(uow: HasHistory, principal: DonorPrincipal, certificate_no: str) -> DonorCertificate:
     """A certificate of this donor; NotFound for anyone else's (the same answer as for no certificate)."""
     found = uow.history.certificate_of_persons(certificate_no, principal.person_ids)
     if found is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -34,13 +36,20 @@ class UnitOfWork:
         self.nonces = NonceRepository(conn)
         self.imports = ImportRunRepository(conn)
         self.identity = IdentityRepository(conn)
-        self.history = HistoryRepository(conn)
+        self.history = HistoryRepository(conn.connection.driver_connection, conn.dialect)
         self.audit = AuditRepository(conn)
 
     @property
     def dialect(self) -> str:
         """`sqlite` or `postgresql`."""
         return self.conn.dialect.name
+
+
+class DonorReads:
+    """What a donor's read needs, outside any unit of work."""
+
+    def __init__(self, history: HistoryRepository) -> None:
+        self.history = history
 
 
 class Database:
@@ -57,6 +66,7 @@ class Database:
         elif data_key is not None:
             attach_cipher(engine, data_key)
         self.engine = engine
+        self._local = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
@@ -69,6 +79,40 @@ class Database:
         """Yield a unit of work for reads only; it never takes the SQLite write lock and never commits."""
         with self.engine.connect().execution_options(bloodcert_read_only=True) as conn, conn.begin():
             yield UnitOfWork(conn)
+
+    @contextmanager
+    def donor_reads(self) -> Iterator[DonorReads]:
+        """The donor's hot reads on this thread's own autocommit connection (no transaction to open).
+
+        On the event loop's thread (handlers with sync_to_thread=False) that is one connection per worker,
+        kept for its life; a driver error drops it and the next request connects afresh. Other threads
+        borrow a pooled connection for the block, so a thread pool never holds connections idle.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            proxied = self.engine.raw_connection()
+            try:
+                yield DonorReads(HistoryRepository(proxied.driver_connection, self.engine.dialect))
+            finally:
+                proxied.close()
+            return
+        reads = getattr(self._local, "reads", None)
+        if reads is None:
+            reads = self._local.reads = self._new_reads()
+        try:
+            yield reads
+        except Exception as exc:
+            if isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
+                self._local.reads = None
+                reads.history.raw.close()
+            raise
+
+    def _new_reads(self) -> DonorReads:
+        proxied = self.engine.raw_connection()
+        raw: Any = proxied.driver_connection
+        proxied.detach()  # held for the thread's life: it must not count against the pool
+        if self.engine.dialect.name == "postgresql":
+            raw.autocommit = True  # every read sees every commit made before it
+        return DonorReads(HistoryRepository(raw, self.engine.dialect))
 
     def ping(self) -> bool:
         """True when the database answers."""

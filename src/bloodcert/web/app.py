@@ -6,13 +6,17 @@ from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
-from bloodcert.web.api import certificates, donor, health, station
+from bloodcert.web import pages
+from bloodcert.web.api import certificates, donor, health, providers, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
+from bloodcert.web.ratelimit import Limits, RateLimitMiddleware
+from bloodcert.web.security import security_headers
 from bloodcert.web.state import AppState
 
 
@@ -22,10 +26,17 @@ def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return request.app.openapi_schema.to_schema()
 
 
+def _shutdown(state: AppState) -> None:
+    # Buffered audit entries reach the database before the worker goes.
+    if state.audit is not None:
+        state.audit.close()
+    state.db.dispose()
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Litestar:
     """The platform's web application, with its routes, error mapping and OpenAPI document."""
     settings = settings or Settings.from_env()
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, data_key=settings.data_key)
     state = AppState.build(settings, db)
     return Litestar(
         route_handlers=[
@@ -39,9 +50,22 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             certificates.status_list,
             donor.auth_router,
             donor.me_router,
+            providers.providers_router,
             openapi_document,
+            pages.router,
+            pages.static_files(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        template_config=pages.template_config(),
+        csrf_config=pages.csrf_config(settings),
+        before_send=[security_headers],
+        middleware=[
+            DefineMiddleware(
+                RateLimitMiddleware,
+                limits=Limits.from_settings(dict(settings.rate_limits)),
+                storage_uri=settings.redis_url or "memory://",
+            )
+        ],
         openapi_config=OpenAPIConfig(
             title="bloodcert",
             version="1",
@@ -61,7 +85,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             ),
         ),
         state=State({"bloodcert": state}),
-        on_shutdown=[lambda _app: db.dispose()],
+        on_shutdown=[lambda _app: _shutdown(state)],
         logging_config=None,
         debug=False,
     )

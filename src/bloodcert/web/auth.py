@@ -8,7 +8,6 @@ from typing import Any
 from litestar import Request
 
 from bloodcert.identity.login import DonorPrincipal, resolve
-from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent
 from bloodcert.web.state import AppState
 
@@ -33,8 +32,8 @@ def donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
     state = AppState.of(request)
     now = datetime.now(UTC)
     token = bearer_or_cookie(request)
-    with state.db.reading() as uow:
-        principal, touch = resolve(uow, token, now)
+    with state.db.donor_reads() as reads:
+        principal, touch = resolve(reads, token, now)
     if touch:
         with state.db.transaction() as uow:
             uow.identity.touch_session(principal.session_id, now.replace(tzinfo=None))
@@ -43,6 +42,6 @@ def donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
 
 def audit_read(request: Request[Any, Any, Any], actor: str, action: str, obj: str | None = None) -> None:
     """Record a read of personal data: who, what, when, and from where."""
-    state = AppState.of(request)
-    with state.db.transaction() as uow:
-        audit.append(uow, state.settings.audit_key, AuditEvent(actor, action, obj, client_of(request)))
+    sink = AppState.of(request).audit
+    assert sink is not None
+    sink.record(AuditEvent(actor, action, obj, client_of(request)))

@@ -13,6 +13,7 @@ from litestar import Request
 from bloodcert.config import Settings
 from bloodcert.identity.providers.base import IdentityProvider
 from bloodcert.identity.providers.registry import providers_from_env
+from bloodcert.services.audit import AuditSink
 from bloodcert.services.certificates import Signing, signing_of
 from bloodcert.services.station_auth import NonceStore
 from bloodcert.services.verification import OnlineVerifier
@@ -29,6 +30,7 @@ class AppState:
     verifier: OnlineVerifier
     nonces: NonceStore | None = None  # None: the database keeps nonces
     providers: dict[str, IdentityProvider] = field(default_factory=dict)
+    audit: AuditSink | None = None
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppState:
@@ -50,6 +52,7 @@ class AppState:
             verifier=verifier,
             nonces=nonces,
             providers=providers,
+            audit=AuditSink(db, settings.audit_key, mode=settings.audit_mode),
         )
 
     @staticmethod

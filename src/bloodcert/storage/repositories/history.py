@@ -1,71 +1,147 @@
-"""Read queries behind the donor's national history (爱心历程): plain selects, nothing written."""
+"""Read queries behind the donor's national history (爱心历程), on the raw driver connection.
+
+These are the hottest queries of the platform (every donor page and API read), so they are plain SQL
+with bound parameters, run on the DBAPI cursor: no statement building, compilation or result proxies.
+Encrypted columns are decrypted with the same column types the tables declare.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Dialect
 
-from bloodcert.storage.repositories.persons import PERSON_COLUMNS
-from bloodcert.storage.rows import HistoryRow, PersonRow
-from bloodcert.storage.tables import certificates, donations, persons, stations
+from bloodcert.storage.rows import HistoryRow, PersonRow, SessionRow
+from bloodcert.storage.tables import certificates, persons
 
-_HISTORY_COLUMNS = (
-    donations.c.id,
-    donations.c.person_id,
-    donations.c.certificate_no,
-    donations.c.donation_no,
-    donations.c.donated_at,
-    donations.c.utc_offset_min,
-    donations.c.kind,
-    donations.c.volume_ml,
-    donations.c.units,
-    stations.c.code,
-    stations.c.name,
-    donations.c.site_name,
-    donations.c.site_type,
-    donations.c.site_region,
-    donations.c.test_result,
+# The columns' own encrypted types decrypt what the raw cursor returns.
+_NAME: Any = persons.c.name.type
+_ID_NUMBER: Any = persons.c.id_number.type
+_BIRTH: Any = persons.c.birth_date.type
+_QR: Any = certificates.c.qr.type
+
+_PERSON_SQL = (
+    "SELECT id, id_type, id_number, name, sex, birth_date, abo, rhd, donation_count, whole_blood_ml, "
+    "platelet_units, plasma_ml, first_at, last_at FROM persons"
+)
+_HISTORY_SQL = (
+    "SELECT d.id, d.person_id, d.certificate_no, d.donation_no, d.donated_at, d.utc_offset_min, d.kind, "
+    "d.volume_ml, d.units, s.code, s.name, d.site_name, d.site_type, d.site_region, d.test_result "
+    "FROM donations d JOIN stations s ON s.id = d.station_id"
 )
 
 
-class HistoryRepository:
-    """Queries over persons, donations and certificates for one donor."""
+def _when(value: Any) -> Any:
+    """SQLite hands back SQLAlchemy's text form of DATETIME and DATE; PostgreSQL real objects."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    return value
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+
+def _stamp(value: datetime, dialect: str) -> Any:
+    # Bound the way SQLAlchemy stored it, so that SQLite compares like with like.
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else value
+
+
+@lru_cache(maxsize=256)
+def _sql(text: str, dialect: str) -> str:
+    return text.replace("?", "%s") if dialect == "postgresql" else text
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class HistoryRepository:
+    """Queries over persons, donations, certificates and sessions for one donor."""
+
+    def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
+        self.raw = dbapi_connection
+        self.dialect = dialect
+        self.name = dialect.name
+
+    def _rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(_sql(text, self.name), tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _person(self, row: tuple[Any, ...]) -> PersonRow:
+        d = self.dialect
+        return PersonRow(
+            int(row[0]),
+            row[1],
+            _ID_NUMBER.process_result_value(row[2], d),
+            _NAME.process_result_value(row[3], d),
+            row[4],
+            _BIRTH.process_result_value(row[5], d),
+            row[6],
+            row[7],
+            int(row[8]),
+            int(row[9]),
+            int(row[10]),
+            int(row[11]),
+            _when(row[12]),
+            _when(row[13]),
+        )
+
+    def _history(self, row: tuple[Any, ...]) -> HistoryRow:
+        return HistoryRow(int(row[0]), int(row[1]), row[2], row[3], _when(row[4]), int(row[5]), *row[6:])
+
+    def session_by_token_hash(self, token_hash: bytes) -> SessionRow | None:
+        """A donor session by the hash of its token, whatever its state."""
+        rows = self._rows(
+            "SELECT id, identity_hash, name_hash, method, last_seen_at, expires_at, ended_at "
+            "FROM donor_sessions WHERE token_hash = ?",
+            (token_hash,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return SessionRow(int(r[0]), bytes(r[1]), bytes(r[2]), r[3], _when(r[4]), _when(r[5]), _when(r[6]))
+
+    def person_ids_and_conflict(self, identity_hash: bytes, name_hash: bytes) -> tuple[list[int], bool]:
+        """The donor's person ids (ID + name, any ABO) and whether the ID is shared (under review)."""
+        rows = self._rows(
+            "SELECT id, name_hash = ? FROM persons WHERE identity_hash = ? ORDER BY id",
+            (name_hash, identity_hash),
+        )
+        mine = [int(r[0]) for r in rows if r[1]]
+        return mine, len(rows) > len(mine) or len(mine) > 1
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
         """The merged persons a donor is: same ID type + number and name, any ABO type."""
-        rows = self.conn.execute(
-            select(*PERSON_COLUMNS)
-            .where(persons.c.identity_hash == identity_hash, persons.c.name_hash == name_hash)
-            .order_by(persons.c.id)
+        rows = self._rows(
+            f"{_PERSON_SQL} WHERE identity_hash = ? AND name_hash = ? ORDER BY id", (identity_hash, name_hash)
         )
-        return [PersonRow(**r._mapping) for r in rows]
+        return [self._person(r) for r in rows]
+
+    def persons_by_ids(self, person_ids: Sequence[int]) -> list[PersonRow]:
+        """Persons by id, in id order."""
+        if not person_ids:
+            return []
+        rows = self._rows(f"{_PERSON_SQL} WHERE id IN ({_marks(len(person_ids))}) ORDER BY id", person_ids)
+        return [self._person(r) for r in rows]
 
     def count_by_identity(self, identity_hash: bytes) -> int:
         """How many merged persons share this ID type + number (more than one: under review)."""
-        return len(
-            self.conn.execute(select(persons.c.id).where(persons.c.identity_hash == identity_hash)).all()
-        )
+        return int(self._rows("SELECT COUNT(*) FROM persons WHERE identity_hash = ?", (identity_hash,))[0][0])
 
     def has_donation_no(self, person_ids: Sequence[int], donation_no: str) -> bool:
         """True when one of the persons has a valid donation with this number (献血编号), at any station."""
         if not person_ids:
             return False
-        return bool(
-            self.conn.execute(
-                select(
-                    exists().where(
-                        donations.c.person_id.in_(person_ids),
-                        donations.c.donation_no == donation_no,
-                        donations.c.status == "valid",
-                    )
-                )
-            ).scalar()
+        rows = self._rows(
+            f"SELECT 1 FROM donations WHERE person_id IN ({_marks(len(person_ids))}) "  # noqa: S608 - marks only
+            "AND donation_no = ? AND status = 'valid' LIMIT 1",
+            (*person_ids, donation_no),
         )
+        return bool(rows)
 
     def donations_of_persons(
         self,
@@ -76,19 +152,21 @@ class HistoryRepository:
         region_prefix: str | None = None,
     ) -> list[HistoryRow]:
         """Valid donations of the persons, newest first, filtered by UTC time range and site region prefix."""
-        stmt = (
-            select(*_HISTORY_COLUMNS)
-            .join(stations, stations.c.id == donations.c.station_id)
-            .where(donations.c.person_id.in_(person_ids), donations.c.status == "valid")
-        )
+        if not person_ids:
+            return []
+        where = [f"d.person_id IN ({_marks(len(person_ids))})", "d.status = 'valid'"]
+        params: list[Any] = list(person_ids)
         if since is not None:
-            stmt = stmt.where(donations.c.donated_at >= since)
+            where.append("d.donated_at >= ?")
+            params.append(_stamp(since, self.name))
         if until is not None:
-            stmt = stmt.where(donations.c.donated_at < until)
+            where.append("d.donated_at < ?")
+            params.append(_stamp(until, self.name))
         if region_prefix:
-            stmt = stmt.where(donations.c.site_region.startswith(region_prefix, autoescape=True))
-        rows = self.conn.execute(stmt.order_by(donations.c.donated_at.desc(), donations.c.id.desc()))
-        return [HistoryRow(*tuple(r)) for r in rows]
+            where.append("d.site_region LIKE ?")
+            params.append(region_prefix + "%")  # validated digits: no LIKE metacharacters
+        text = f"{_HISTORY_SQL} WHERE {' AND '.join(where)} ORDER BY d.donated_at DESC, d.id DESC"
+        return [self._history(r) for r in self._rows(text, params)]
 
     def certificate_of_persons(
         self, certificate_no: str, person_ids: Sequence[int]
@@ -96,18 +174,17 @@ class HistoryRepository:
         """(qr, status, donation id) of a certificate when it belongs to one of the persons, else None."""
         if not person_ids:
             return None
-        row = self.conn.execute(
-            select(certificates.c.qr, certificates.c.status, certificates.c.donation_id).where(
-                certificates.c.certificate_no == certificate_no, certificates.c.person_id.in_(person_ids)
-            )
-        ).first()
-        return (str(row[0]), str(row[1]), int(row[2])) if row else None
+        rows = self._rows(
+            f"SELECT qr, status, donation_id FROM certificates WHERE certificate_no = ? "  # noqa: S608 - marks only
+            f"AND person_id IN ({_marks(len(person_ids))})",
+            (certificate_no, *person_ids),
+        )
+        if not rows:
+            return None
+        qr = _QR.process_result_value(rows[0][0], self.dialect)
+        return str(qr), str(rows[0][1]), int(rows[0][2])
 
     def donation(self, donation_id: int) -> HistoryRow | None:
         """One donation with its station, whatever its status."""
-        row = self.conn.execute(
-            select(*_HISTORY_COLUMNS)
-            .join(stations, stations.c.id == donations.c.station_id)
-            .where(donations.c.id == donation_id)
-        ).first()
-        return HistoryRow(*tuple(row)) if row else None
+        rows = self._rows(f"{_HISTORY_SQL} WHERE d.id = ?", (donation_id,))
+        return self._history(rows[0]) if rows else None

@@ -1,0 +1,357 @@
+"""The pages' words in Simplified Chinese (the default) and English, and how dates and amounts read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+DEFAULT_LANG = "zh"
+LANGS = ("zh", "en")
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+# key: (Simplified Chinese, English)
+MESSAGES: dict[str, tuple[str, str]] = {
+    # frame
+    "site_name": ("全国电子无偿献血证", "National e-Certificate of Blood Donation"),
+    "site_short": ("电子献血证", "e-Certificate"),
+    "skip": ("跳到正文", "Skip to content"),
+    "switch_lang": ("English", "中文"),
+    "switch_lang_label": ("Switch to English", "切换到简体中文"),
+    "nav": ("主导航", "Main"),
+    "nav_me": ("我的献血", "My donations"),
+    "nav_verify": ("验证证书", "Verify"),
+    "logout": ("退出登录", "Log out"),
+    "footer": (
+        "无偿献血，传递爱心。本平台只显示经过脱敏的证件号码。",
+        "Thank you for giving blood. ID numbers are only ever shown masked.",
+    ),
+    # login
+    "login_title": ("查询献血记录", "Your donation record"),
+    "login_lead": (
+        "查询您的无偿献血记录和电子献血证。",
+        "See every voluntary blood donation you have made anywhere in China, and its certificate.",
+    ),
+    "id_type": ("证件类型", "ID type"),
+    "id_number": ("证件号码", "ID number"),
+    "name": ("姓名", "Name"),
+    "name_hint": ("与献血时登记的姓名一致", "As registered when you donated"),
+    "donation_no": ("献血编号", "Donation number"),
+    "donation_no_hint": (
+        "任意一次献血的编号，见纸质献血证或献血后收到的短信",
+        "From any one of your donations: on the paper certificate or in the text message you received",
+    ),
+    "captcha": ("验证码", "Captcha"),
+    "captcha_hint": ("请输入图中的 4 个字符，不区分大小写", "Type the 4 characters in the picture, any case"),
+    "captcha_alt": ("验证码图片", "Captcha picture"),
+    "captcha_new": ("换一张", "New picture"),
+    "login_submit": ("登录查询", "Log in"),
+    "login_failed": (
+        "信息不匹配。请核对证件类型、证件号码、姓名和献血编号后重试。",
+        "The details do not match a donation record. Check the ID type, ID number, name and donation "
+        "number, and try again.",
+    ),
+    "login_missing": ("请填写全部四项信息。", "Please fill in all four fields."),
+    "captcha_required": (
+        "为保护您的信息，请先输入验证码。",
+        "To protect your record, please type the captcha first.",
+    ),
+    "captcha_wrong": (
+        "验证码不正确或已过期，请输入新的验证码。",
+        "The captcha was wrong or expired. Please type the new one.",
+    ),
+    "providers_title": ("其他登录方式", "Other ways to log in"),
+    "provider_login": ("使用{label}登录", "Log in with {label}"),
+    "login_error_provider": (
+        "第三方登录没有完成。请重试，或使用证件信息和献血编号登录。",
+        "The login with the other platform did not finish. Try again, or log in with your ID and "
+        "donation number.",
+    ),
+    "login_error_no_record": (
+        "没有找到与该实名身份对应的献血记录。请使用证件信息和献血编号登录。",
+        "No donation record matches that verified identity. Log in with your ID and donation number.",
+    ),
+    "hero_point_1": ("全国各地的献血记录，一处查询", "Donations from every station, in one place"),
+    "hero_point_2": ("献血后即时签发电子证书", "A certificate the moment you donate"),
+    "hero_point_3": ("任何人都能扫码验证真伪", "Anyone can check it with a scan"),
+    "privacy_note": (
+        "您的信息只用于核对身份。页面上的证件号码只显示前3位和后4位。",
+        "Your details are used only to check who you are. ID numbers are shown with only the first "
+        "3 and last 4 characters.",
+    ),
+    "verify_cta": ("需要核验他人的献血证？", "Need to check someone's certificate?"),
+    "verify_cta_link": ("前往验证", "Verify a certificate"),
+    # demo platform
+    "demo_title": ("演示实名认证", "Demo identity check"),
+    "demo_lead": (
+        "这是演示环境中的实名认证页面。真实部署中，这一步由支付宝、微信或百度完成。",
+        "This page stands in for a real-name platform in the demo. In a real deployment, Alipay, "
+        "WeChat or Baidu does this step.",
+    ),
+    "demo_submit": ("同意并登录", "Agree and log in"),
+    "demo_cancel": ("取消", "Cancel"),
+    # history
+    "me_title": ("我的献血", "My donations"),
+    "hello": ("{name}，您好", "Hello, {name}"),
+    "under_review": (
+        "您的身份信息正在核对中（同一证件号码登记了不同的姓名或血型），部分记录可能暂未显示。",
+        "Your identity is being checked (the same ID number was registered with another name or blood "
+        "type), so some records may not show yet.",
+    ),
+    "summary": ("献血概况", "Summary"),
+    "card_count": ("献血次数", "Donations"),
+    "card_whole_blood": ("全血", "Whole blood"),
+    "card_platelets": ("单采血小板", "Platelets"),
+    "card_plasma": ("血浆", "Plasma"),
+    "platelets_short": ("血小板", "Platelets"),
+    "card_blood_type": ("血型", "Blood type"),
+    "times": ("次", ""),
+    "next_title": ("下次可献血日期", "When you may donate next"),
+    "next_now": ("现在即可", "Now"),
+    "next_note": (
+        "依据 GB 18467-2011 规定的献血间隔计算；献血前仍需健康征询和检查。",
+        "From the intervals in GB 18467-2011; a health check before each donation still decides.",
+    ),
+    "filters": ("筛选记录", "Filter"),
+    "filter_on": ("已筛选", "Filtered"),
+    "from": ("开始日期", "From"),
+    "to": ("结束日期", "To"),
+    "province": ("省份", "Province"),
+    "city": ("城市", "City"),
+    "county": ("区县", "County"),
+    "all_provinces": ("全部省份", "All provinces"),
+    "all_cities": ("全部城市", "All cities"),
+    "all_counties": ("全部区县", "All counties"),
+    "region_hint": (
+        "选择省份后点“筛选”即可选择城市和区县。",
+        "Choose a province and press Filter to choose a city and county.",
+    ),
+    "apply": ("筛选", "Apply"),
+    "clear": ("清除筛选", "Clear"),
+    "view": ("查看方式", "View"),
+    "view_list": ("明细", "List"),
+    "view_year": ("按年份", "By year"),
+    "view_province": ("按省份", "By province"),
+    "result": (
+        "共 {count} 次献血",
+        "{count} donations",
+    ),
+    "result_one": ("共 1 次献血", "1 donation"),
+    "filter_invalid": ("筛选条件有误，已显示全部记录：", "The filter was not valid, so all donations show:"),
+    "chart_title": ("每年献血次数", "Donations per year"),
+    "chart_label": ("每年献血次数：{items}", "Donations per year: {items}"),
+    "year": ("年份", "Year"),
+    "group_count": ("次数", "Donations"),
+    "group_whole": ("全血（毫升）", "Whole blood (ml)"),
+    "group_platelets": ("血小板（治疗量）", "Platelets (units)"),
+    "group_plasma": ("血浆（毫升）", "Plasma (ml)"),
+    "list_title": ("献血记录", "Donations"),
+    "none": ("没有符合条件的献血记录。", "No donation matches."),
+    "station": ("采血机构", "Collected by"),
+    "site": ("献血地点", "Site"),
+    "view_certificate": ("查看献血证", "Certificate"),
+    "view_certificate_label": ("查看 {date} 的献血证", "Certificate of {date}"),
+    "no_certificate": ("证书待发放", "Certificate pending"),
+    "test_pending": ("检测中", "Tests pending"),
+    "test_unqualified": ("检测未合格", "Did not pass tests"),
+    # certificate
+    "cert_title": ("电子无偿献血证", "Blood donation certificate"),
+    "back": ("返回献血记录", "Back to my donations"),
+    "show": ("出示给核验人员", "Show to a verifier"),
+    "download_pdf": ("下载 PDF", "Download PDF"),
+    "download_svg": ("下载 SVG", "Download SVG"),
+    "cert_verify_note": (
+        "任何人都可以扫描证书上的二维码，在本平台的“验证证书”页面核验真伪，无需登录。",
+        "Anyone can scan the QR code on this certificate and check it on the Verify page, without "
+        "logging in.",
+    ),
+    "status_revoked": (
+        "此证书已作废，不能作为献血证明使用。",
+        "This certificate has been revoked and is no longer valid.",
+    ),
+    "status_superseded": (
+        "此证书已被更正后的新证书取代。",
+        "This certificate was replaced by a corrected one.",
+    ),
+    "cert_not_found": ("找不到这张献血证。", "No such certificate."),
+    # show to verifier
+    "show_title": ("请核验人员扫描", "For the verifier to scan"),
+    "show_hint": (
+        "请将屏幕亮度调到最高，对准核验人员的扫码设备。",
+        "Turn the screen brightness up and hold it to the verifier's scanner.",
+    ),
+    "show_qr_label": ("献血证二维码，证书编号 {no}", "Certificate QR code, number {no}"),
+    "fullscreen": ("全屏", "Full screen"),
+    "done": ("完成", "Done"),
+    # verify
+    "verify_title": ("验证献血证真伪", "Verify a blood donation certificate"),
+    "verify_lead": (
+        "扫描或粘贴电子无偿献血证上的二维码内容，立即核验是否由本平台签发且仍然有效。无需登录。",
+        "Scan or paste the QR code of an electronic blood donation certificate to check that this "
+        "platform issued it and that it is still valid. No login needed.",
+    ),
+    "scan": ("扫描二维码", "Scan QR code"),
+    "scan_stop": ("停止扫描", "Stop scanning"),
+    "upload": ("上传照片", "Upload a photo"),
+    "scan_status_idle": ("", ""),
+    "scan_looking": ("请将二维码置于取景框内……", "Point the camera at the QR code…"),
+    "scan_no_camera": (
+        "无法打开摄像头。请允许使用摄像头，或上传照片、粘贴内容。",
+        "The camera could not start. Allow camera access, or upload a photo or paste the text.",
+    ),
+    "scan_no_code": (
+        "照片中未找到二维码。请靠近拍摄、保持清晰后重试。",
+        "No QR code was found in the photo. Try again closer and in focus.",
+    ),
+    "scan_found": ("已识别二维码，正在验证……", "QR code found, verifying…"),
+    "qr_label": ("二维码内容", "QR code text"),
+    "qr_hint": ("以 BC1: 开头的一串字符", "A text that starts with BC1:"),
+    "verify_submit": ("验证", "Verify"),
+    "verify_empty": ("请先扫描、上传或粘贴二维码内容。", "Scan, upload or paste a QR code first."),
+    "result_title": ("核验结果", "Result"),
+    "valid": ("有效", "Valid"),
+    "valid_lead": (
+        "这是一张由本平台签发、当前有效的电子无偿献血证。请核对持证人身份。",
+        "This is a genuine, currently valid certificate issued by this platform. Check the holder's ID.",
+    ),
+    "invalid": ("无效", "Not valid"),
+    "reason_malformed": (
+        "无法识别：这不是完整的献血证二维码，内容可能被截断或改动。",
+        "Not readable: this is not a complete certificate code; it may be cut short or altered.",
+    ),
+    "reason_unknown_key": (
+        "无法确认签发者：签名密钥不在本平台的信任列表中。",
+        "Unknown issuer: the signing key is not on this platform's trust list.",
+    ),
+    "reason_bad_signature": (
+        "签名不符：证书内容已被改动，或并非由本平台签发。",
+        "Bad signature: the content was altered, or this platform did not issue it.",
+    ),
+    "reason_revoked": (
+        "已作废：采血机构已撤销或更正了这张证书。",
+        "Revoked: the blood station withdrew or corrected this certificate.",
+    ),
+    "reason_key_expired": (
+        "签名密钥已过期：请持证人重新获取证书。",
+        "The signing key has expired: ask the holder for a current certificate.",
+    ),
+    "reason_unknown": ("无法验证这张证书。", "This certificate could not be verified."),
+    "verify_again": ("验证另一张", "Verify another"),
+    "holder": ("持证人", "Holder"),
+    "masked_id": ("证件号码", "ID number"),
+    "cert_no": ("证书编号", "Certificate No."),
+    "donated_on": ("献血日期", "Date of donation"),
+    "kind": ("献血种类", "Type"),
+    "amount": ("献血量", "Amount"),
+    # errors
+    "error_title": ("出错了", "Something went wrong"),
+    "error_csrf": (
+        "页面已过期，请返回后刷新页面再试。",
+        "This page has expired. Go back, reload the page and try again.",
+    ),
+    "error_not_found": ("找不到您要的页面。", "The page was not found."),
+    "error_generic": ("请求未能完成，请稍后再试。", "The request could not be completed. Please try again."),
+    "home": ("返回首页", "Home"),
+}
+
+KIND_NAMES = {
+    "whole_blood": ("全血", "Whole blood"),
+    "platelets": ("单采血小板", "Apheresis platelets"),
+    "plasma": ("单采血浆", "Apheresis plasma"),
+}
+ID_TYPE_NAMES = {
+    "resident_id": ("居民身份证", "Resident ID card"),
+    "passport": ("护照", "Passport"),
+    "hk_macao_permit": ("港澳居民来往内地通行证", "Mainland Travel Permit for HK/Macao residents"),
+    "taiwan_permit": ("台湾居民来往大陆通行证", "Mainland Travel Permit for Taiwan residents"),
+    "foreign_permanent_resident": ("外国人永久居留身份证", "Foreign Permanent Resident ID card"),
+    "hmt_residence_permit": ("港澳台居民居住证", "Residence Permit for HK/Macao/Taiwan residents"),
+    "military": ("军人身份证件", "Military ID"),
+    "other": ("其他证件", "Other document"),
+}
+SITE_TYPES = {
+    "fixed": ("献血屋", "Donation centre"),
+    "mobile": ("献血车", "Blood bus"),
+    "group": ("团体", "Group"),
+}
+RHD_NAMES = {"positive": ("RhD阳性", "RhD positive"), "negative": ("RhD阴性", "RhD negative")}
+EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The words and formats of one language, as templates call them: `t('key')`, `t.date(day)`."""
+
+    lang: str
+
+    @property
+    def html_lang(self) -> str:
+        """The BCP 47 tag for `<html lang>`."""
+        return HTML_LANG[self.lang]
+
+    def __call__(self, key: str, **values: object) -> str:
+        """The message `key`, with `{name}` fields filled in."""
+        text = _pick(MESSAGES[key], self.lang)
+        return text.format(**values) if values else text
+
+    def date(self, day: date) -> str:
+        """`2024年5月1日` or `1 May 2024`."""
+        if self.lang == "en":
+            return f"{day.day} {EN_MONTHS[day.month - 1]} {day.year}"
+        return f"{day.year}年{day.month}月{day.day}日"
+
+    def kind(self, kind: str) -> str:
+        """The name of a kind of donation."""
+        return _pick(KIND_NAMES[kind], self.lang) if kind in KIND_NAMES else kind
+
+    def id_type(self, id_type: str) -> str:
+        """The name of an ID document type."""
+        return _pick(ID_TYPE_NAMES[id_type], self.lang) if id_type in ID_TYPE_NAMES else id_type
+
+    def site_type(self, site_type: str) -> str:
+        """Fixed site, blood bus or group drive."""
+        return _pick(SITE_TYPES[site_type], self.lang) if site_type in SITE_TYPES else site_type
+
+    def ml(self, volume: int) -> str:
+        """`400 毫升` or `400 ml`."""
+        return f"{volume} ml" if self.lang == "en" else f"{volume} 毫升"
+
+    def units(self, units: int) -> str:
+        """Therapeutic units of platelets (治疗量)."""
+        if self.lang == "en":
+            return f"{units} unit" + ("" if units == 1 else "s")
+        return f"{units} 个治疗量"
+
+    def amount(self, kind: str, volume_ml: int | None, units: int | None) -> str:
+        """What one donation gave: ml for whole blood and plasma, units for platelets."""
+        if kind == "platelets" and units is not None:
+            return self.units(units)
+        if volume_ml is not None:
+            return self.ml(volume_ml)
+        return self.units(units) if units is not None else "—"
+
+    def blood_type(self, abo: str, rhd: str | None) -> str:
+        """`A型 RhD阳性` or `A RhD positive`; the RhD part only when it was tested."""
+        abo_text = abo if self.lang == "en" else f"{abo}型"
+        return f"{abo_text} {self.rhd(rhd)}".strip()
+
+    def rhd(self, rhd: str | None) -> str:
+        """`RhD阳性` or `RhD positive`; empty when RhD was not tested."""
+        return _pick(RHD_NAMES[rhd], self.lang) if rhd in RHD_NAMES else ""
+
+    def reason(self, reason: str) -> str:
+        """Why a certificate did not verify, in plain words."""
+        key = f"reason_{reason}"
+        return self(key) if key in MESSAGES else self("reason_unknown")
+
+    def count(self, count: int) -> str:
+        """`共 3 次献血` or `3 donations`."""
+        return self("result_one") if count == 1 else self("result", count=count)
+
+
+def words(lang: str) -> Words:
+    """The Words of a language code, falling back to Chinese."""
+    return Words(lang if lang in LANGS else DEFAULT_LANG)
