@@ -19,6 +19,7 @@ from bloodcert.errors import AppError, Unauthorized
 from bloodcert.identity import captcha
 from bloodcert.services.reporting import blind_index, identity_hash_of, name_hash_of
 from bloodcert.storage.repositories.history import HistoryRepository
+from bloodcert.storage.rows import SessionRow
 from bloodcert.storage.uow import UnitOfWork
 
 CAPTCHA_AFTER_FAILURES = 3
@@ -150,20 +151,23 @@ def resolve(reads: HasHistory, token: str | None, now: datetime) -> tuple[DonorP
     """The principal of a live session and whether its idle deadline should move; Unauthorized otherwise."""
     if not token or len(token) > 128:
         raise Unauthorized("log in first", slug="unauthorized")
-    session = reads.history.session_by_token_hash(token_hash(token))
+    found = reads.history.session_with_persons(token_hash(token))
     stamp = _naive(now)
-    if (
-        session is None
-        or session.ended_at is not None
-        or session.expires_at <= stamp
-        or session.last_seen_at + SESSION_IDLE <= stamp
-    ):
+    if found is None or not _live(found[0], stamp):
         raise Unauthorized("the session has ended; log in again", slug="unauthorized")
-    person_ids, under_review = reads.history.person_ids_and_conflict(session.identity_hash, session.name_hash)
+    session, person_ids, under_review = found
     principal = DonorPrincipal(
         session.id, session.identity_hash, session.name_hash, tuple(person_ids), under_review
     )
     return principal, session.last_seen_at + TOUCH_EVERY <= stamp
+
+
+def _live(session: SessionRow, stamp: datetime) -> bool:
+    return (
+        session.ended_at is None
+        and stamp < session.expires_at
+        and stamp < session.last_seen_at + SESSION_IDLE
+    )
 
 
 def _identity(creds: Credentials, index_key: bytes) -> tuple[bytes, bytes]:

@@ -93,26 +93,21 @@ class HistoryRepository:
     def _history(self, row: tuple[Any, ...]) -> HistoryRow:
         return HistoryRow(int(row[0]), int(row[1]), row[2], row[3], _when(row[4]), int(row[5]), *row[6:])
 
-    def session_by_token_hash(self, token_hash: bytes) -> SessionRow | None:
-        """A donor session by the hash of its token, whatever its state."""
+    def session_with_persons(self, token_hash: bytes) -> tuple[SessionRow, list[int], bool] | None:
+        """A session, its donor's person ids (ID + name, any ABO) and whether the ID is shared: one query."""
         rows = self._rows(
-            "SELECT id, identity_hash, name_hash, method, last_seen_at, expires_at, ended_at "
-            "FROM donor_sessions WHERE token_hash = ?",
+            "SELECT s.id, s.identity_hash, s.name_hash, s.method, s.last_seen_at, s.expires_at, s.ended_at, "
+            "p.id, p.name_hash = s.name_hash FROM donor_sessions s "
+            "LEFT JOIN persons p ON p.identity_hash = s.identity_hash WHERE s.token_hash = ? ORDER BY p.id",
             (token_hash,),
         )
         if not rows:
             return None
         r = rows[0]
-        return SessionRow(int(r[0]), bytes(r[1]), bytes(r[2]), r[3], _when(r[4]), _when(r[5]), _when(r[6]))
-
-    def person_ids_and_conflict(self, identity_hash: bytes, name_hash: bytes) -> tuple[list[int], bool]:
-        """The donor's person ids (ID + name, any ABO) and whether the ID is shared (under review)."""
-        rows = self._rows(
-            "SELECT id, name_hash = ? FROM persons WHERE identity_hash = ? ORDER BY id",
-            (name_hash, identity_hash),
-        )
-        mine = [int(r[0]) for r in rows if r[1]]
-        return mine, len(rows) > len(mine) or len(mine) > 1
+        session = SessionRow(int(r[0]), bytes(r[1]), bytes(r[2]), r[3], _when(r[4]), _when(r[5]), _when(r[6]))
+        same_id = [row for row in rows if row[7] is not None]
+        mine = [int(row[7]) for row in same_id if row[8]]
+        return session, mine, len(same_id) > 1
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
         """The merged persons a donor is: same ID type + number and name, any ABO type."""
