@@ -27,6 +27,8 @@ test: lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk >/dev/null || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 
 clean:
