@@ -12,7 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
-from bloodcert.web import pages
+from bloodcert.web import openapi, pages
 from bloodcert.web.api import certificates, donor, health, providers, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
 from bloodcert.web.ratelimit import Limits, RateLimitMiddleware
@@ -22,8 +22,11 @@ from bloodcert.web.state import AppState
 
 @get("/api/v1/openapi.json", include_in_schema=False, sync_to_thread=False)
 def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of every API route."""
-    return request.app.openapi_schema.to_schema()
+    """The OpenAPI 3.1 description of every API route, with its error responses."""
+    state = request.app.state
+    if "openapi_document" not in state:
+        state["openapi_document"] = openapi.document(request.app.openapi_schema.to_schema())
+    return dict(state["openapi_document"])
 
 
 def _shutdown(state: AppState) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import msgspec
@@ -21,6 +21,8 @@ from bloodcert.services.audit import AuditEvent
 from bloodcert.web.auth import SESSION_COOKIE, audit_read, bearer_or_cookie, client_of, donor
 from bloodcert.web.state import AppState
 
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+REGION = r"^[0-9]{2}([0-9]{2}){0,2}$"
 Short = Annotated[str, msgspec.Meta(max_length=64)]
 Name = Annotated[str, msgspec.Meta(max_length=100)]
 
@@ -206,10 +208,10 @@ def me_handler(request: Request[Any, Any, Any]) -> MeOut:
 @get("/donations", sync_to_thread=False)
 def donations_handler(
     request: Request[Any, Any, Any],
-    since: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
-    until: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
-    region: Annotated[str | None, QueryParameter(max_length=6)] = None,
-    group_by: Annotated[str | None, QueryParameter(max_length=10)] = None,
+    since: Annotated[str | None, QueryParameter(name="from", format="date", pattern=DATE)] = None,
+    until: Annotated[str | None, QueryParameter(name="to", format="date", pattern=DATE)] = None,
+    region: Annotated[str | None, QueryParameter(pattern=REGION, description="GB/T 2260 prefix")] = None,
+    group_by: Annotated[Literal["year", "province"] | None, QueryParameter()] = None,
 ) -> HistoryOut:
     """My donations, newest first, filtered by date and region prefix, optionally grouped."""
     filters = svc.parse_filters(since, until, region, group_by)

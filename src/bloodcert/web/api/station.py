@@ -97,7 +97,13 @@ def _to_out(result: RecordResult) -> RecordOut:
     )
 
 
-@post("/api/v1/station/donations", request_max_body_size=MAX_BODY, status_code=200, tags=["station"])
+@post(
+    "/api/v1/station/donations",
+    request_max_body_size=MAX_BODY,
+    status_code=200,
+    tags=["station"],
+    security=[{"stationSignature": []}],
+)
 async def report_batch(request: Request[Any, Any, Any]) -> BatchOut:
     """Report up to 1000 donation records, signed with RFC 9421; accepted records commit atomically."""
     state = AppState.of(request)
@@ -122,7 +128,7 @@ async def report_batch(request: Request[Any, Any, Any]) -> BatchOut:
     return BatchOut([_to_out(r) for r in results])
 
 
-@get("/api/v1/station/quality", tags=["station"], sync_to_thread=True)
+@get("/api/v1/station/quality", tags=["station"], sync_to_thread=True, security=[{"stationSignature": []}])
 def station_quality(
     request: Request[Any, Any, Any],
     limit: int = Parameter(default=100, ge=1, le=500),
