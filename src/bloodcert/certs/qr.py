@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import base45
@@ -66,6 +67,31 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
     return cbor2.dumps(["Signature1", protected, b"", payload])
 
 
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+@lru_cache(maxsize=1)
+def _pairs() -> tuple[str, ...]:
+    """Base45 of every 2-byte value n: digits c = n % 45, d = n // 45 % 45, e = n // 2025 (RFC 9285 §4)."""
+    a = _ALPHABET
+    return tuple(a[n % 45] + a[n // 45 % 45] + a[n // 2025] for n in range(65536))
+
+
+def b45encode(data: bytes) -> str:
+    """RFC 9285 Base45, as the `base45` package encodes it, through a table of all 65,536 byte pairs.
+
+    The package's encoder works digit by digit in Python and took a third of the time of issuing a
+    certificate; this one does a lookup per pair. Tests check it against the package byte for byte.
+    """
+    pairs = _pairs()
+    even = len(data) - len(data) % 2
+    text = "".join([pairs[(data[i] << 8) | data[i + 1]] for i in range(0, even, 2)])
+    if even < len(data):
+        last = data[-1]
+        text += _ALPHABET[last % 45] + _ALPHABET[last // 45]
+    return text
+
+
 def encode(claims: dict[Any, Any], *, alg: Algorithm, private_key: Any, kid: bytes) -> Stages:
     """Sign claims as a CWT in a COSE_Sign1 and wrap it for a QR code."""
     payload = cbor2.dumps(claims)
@@ -73,7 +99,7 @@ def encode(claims: dict[Any, Any], *, alg: Algorithm, private_key: Any, kid: byt
     signature = alg.sign(private_key, sig_structure(protected, payload))
     cose = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     compressed = zlib.compress(cose, 9)
-    text = base45.b45encode(compressed).decode("ascii")
+    text = b45encode(compressed)
     return Stages(claims, payload, protected, cose, compressed, text, PREFIX + text)
 
 

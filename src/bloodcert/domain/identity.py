@@ -65,6 +65,8 @@ _SPACE_AROUND_DOT_RE = re.compile(" ?\u00b7 ?")
 
 def normalize_id_number(raw: str) -> str:
     """NFKC (full-width → half-width), remove all whitespace (incl. U+3000) and hyphens, upper-case."""
+    if raw.isascii() and raw.isalnum():
+        return raw.upper()  # the common case, already clean: skip the per-character walk
     text = unicodedata.normalize("NFKC", raw)
     # Numbers pasted from spreadsheets and chat apps often carry zero-width characters (category Cf).
     kept = (c for c in text if not c.isspace() and c not in _HYPHENS and unicodedata.category(c) != "Cf")

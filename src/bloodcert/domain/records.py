@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from bloodcert.domain.donation_rules import STANDARD_WHOLE_BLOOD_ML, Kind, age_out_of_range
@@ -207,6 +208,11 @@ def _amount(p: _Parser, kind: str | None) -> tuple[int | None, int | None]:
     return None, None
 
 
+@lru_cache(maxsize=64)
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 class _Parser:
     """Reads fields by dotted path and collects every problem instead of stopping at the first."""
 
@@ -216,8 +222,8 @@ class _Parser:
 
     def get(self, path: str) -> Any:
         node: Any = self.raw
-        for part in path.split("."):
-            if not isinstance(node, Mapping):
+        for part in _parts(path):
+            if type(node) is not dict:  # decoded JSON objects are dicts; an exact check is cheap
                 return None
             node = node.get(part)
         return node
