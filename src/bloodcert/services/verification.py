@@ -67,12 +67,14 @@ class OnlineVerifier:
             # A key rotated by another process a moment ago must not make fresh certificates fail.
             result = verify_qr(qr, self._trust_list(refresh=True), self._status_of, now)
         if result.valid and result.content is not None and result.issued_at is not None:
-            with self.db.reading() as uow:
-                status = uow.certificates.status_of(result.content.certificate_no, result.content.status_list)
-                key = uow.certificates.key_by_kid(result.kid or b"")
+            with self.db.donor_reads() as reads:
+                found = reads.history.certificate_and_key_status(
+                    result.content.certificate_no, result.content.status_list, result.kid or b""
+                )
             # The cached trust list may be up to TRUST_CACHE_S old: the key's current row has the last word.
             issued = result.issued_at.replace(tzinfo=None)
-            if key is None or key.status == "revoked" or not key.not_before <= issued <= key.not_after:
+            status, key = found if found else (None, None)
+            if key is None or key[0] == "revoked" or not key[1] <= issued <= key[2]:
                 return Verification(False, "key_expired", result.content, result.issued_at, result.notes)
             if status != "active":
                 return Verification(False, "revoked", result.content, result.issued_at, result.notes)

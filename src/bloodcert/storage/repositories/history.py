@@ -179,6 +179,22 @@ class HistoryRepository:
         qr = _QR.process_result_value(rows[0][0], self.dialect)
         return str(qr), str(rows[0][1]), int(rows[0][2])
 
+    def certificate_and_key_status(
+        self, certificate_no: str, entry: tuple[str, int], kid: bytes
+    ) -> tuple[str | None, tuple[str, datetime, datetime] | None] | None:
+        """For online verification, in one query: the certificate's status (for this status entry) and its
+        signing key's (status, not_before, not_after); None when the key is unknown."""
+        rows = self._rows(
+            "SELECT k.status, k.not_before, k.not_after, "
+            "(SELECT c.status FROM certificates c WHERE c.certificate_no = ? AND c.status_list_id = ? "
+            "AND c.status_index = ?) FROM signing_keys k WHERE k.kid = ?",
+            (certificate_no, entry[0], entry[1], kid),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return r[3], (str(r[0]), _when(r[1]), _when(r[2]))
+
     def donation(self, donation_id: int) -> HistoryRow | None:
         """One donation with its station, whatever its status."""
         rows = self._rows(f"{_HISTORY_SQL} WHERE d.id = ?", (donation_id,))
