@@ -58,25 +58,36 @@ def _entry_hash(key: bytes, prev: bytes, entry_id: int, at: datetime, event: Aud
 
 def append(uow: UnitOfWork, key: bytes, event: AuditEvent, now: datetime | None = None) -> None:
     """Add an event at the end of the chain, in the caller's transaction."""
-    at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    append_many(uow, key, [(event, now or datetime.now(UTC))])
+
+
+def append_many(uow: UnitOfWork, key: bytes, events: list[tuple[AuditEvent, datetime]]) -> None:
+    """Add events, in order, at the end of the chain: one head lock, one bulk insert, one head update."""
+    if not events:
+        return
     head = uow.audit.head_for_update()
-    entry_id = int(head["last_id"]) + 1
-    prev = bytes(head["last_hash"])
-    digest = _entry_hash(key, prev, entry_id, at, event)
-    uow.audit.insert(
-        {
-            "id": entry_id,
-            "at": at,
-            "actor": event.actor[:64],
-            "action": event.action[:64],
-            "object": (event.obj or None) and event.obj[:128],
-            "client": (event.client or None) and event.client[:64],
-            "outcome": event.outcome[:16],
-            "prev_hash": prev,
-            "entry_hash": digest,
-        }
-    )
-    uow.audit.move_head(last_id=entry_id, last_hash=digest)
+    entry_id, prev = int(head["last_id"]), bytes(head["last_hash"])
+    rows = []
+    for event, when in events:
+        entry_id += 1
+        at = when.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        digest = _entry_hash(key, prev, entry_id, at, event)
+        rows.append(
+            {
+                "id": entry_id,
+                "at": at,
+                "actor": event.actor[:64],
+                "action": event.action[:64],
+                "object": (event.obj or None) and event.obj[:128],
+                "client": (event.client or None) and event.client[:64],
+                "outcome": event.outcome[:16],
+                "prev_hash": prev,
+                "entry_hash": digest,
+            }
+        )
+        prev = digest
+    uow.audit.insert_many(rows)
+    uow.audit.move_head(last_id=entry_id, last_hash=prev)
 
 
 def verify_chain(uow: UnitOfWork, key: bytes) -> ChainReport:
@@ -178,8 +189,7 @@ class AuditSink:
                 break
         if events:
             with self.db.transaction() as uow:
-                for event, at in events:
-                    append(uow, self.key, event, at)
+                append_many(uow, self.key, events)
         return len(events)
 
     def close(self) -> None:

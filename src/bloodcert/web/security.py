@@ -34,8 +34,11 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def security_headers(message: Message, scope: Scope) -> None:
-    """A `before_send` hook: adds the headers to the start of every HTTP response."""
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: adds the headers to the start of every HTTP response.
+
+    Async on purpose: Litestar runs a synchronous hook in a worker thread, twice per response.
+    """
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)

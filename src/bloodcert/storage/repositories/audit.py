@@ -30,9 +30,9 @@ class AuditRepository:
             return head
         return dict(row._mapping)
 
-    def insert(self, row: dict[str, Any]) -> None:
-        """Append one entry (its id and hashes computed by the caller)."""
-        self.conn.execute(insert(audit_log).values(**row))
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Append entries (their ids and hashes computed by the caller)."""
+        self.conn.execute(insert(audit_log), rows)
 
     def move_head(self, *, last_id: int, last_hash: bytes) -> None:
         """Record the newest entry."""
