@@ -11,6 +11,7 @@ const result = await build({
     { in: "src/app.js", out: "app" },
     { in: "src/verify.js", out: "verify" },
     { in: "src/app.css", out: "app" },
+    { in: "src/console.css", out: "console" },
   ],
   outdir,
   bundle: true,

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from bloodcert.certs.keystore import KeyStore
 from bloodcert.config import Settings
+from bloodcert.services import passwords
 from bloodcert.services.certificates import Signing, rotate_keys
 from bloodcert.storage.migrate import upgrade
 from bloodcert.storage.tables import metadata
@@ -25,9 +27,18 @@ PG_ADMIN_URL = os.environ.get(
 INDEX_KEY = bytes(range(32))
 # Tests fire many requests from one client in a second; the abuse limits have tests of their own.
 GENEROUS_LIMITS = tuple(
-    (name, "100000/second") for name in ("login", "login_page", "captcha", "verify", "station", "provider")
+    (name, "100000/second")
+    for name in ("login", "login_page", "captcha", "verify", "station", "provider", "console_login")
 )
 DATA_KEY = bytes(range(100, 132))
+# Console passwords are argon2id at 64 MiB in production (~0.2 s a hash); tests hash with the least cost.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff passwords hashed with cheap argon2id parameters (the rehash test swaps the hasher itself)."""
+    monkeypatch.setattr(passwords, "HASHER", FAST_HASHER)
 
 
 def _postgres_available() -> bool:

@@ -132,3 +132,64 @@ def digest_of(body: bytes) -> str:
     import base64
 
     return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+
+
+# ---- console staff ---------------------------------------------------------------------------------------
+
+# Personas: ada runs the platform, olga operates station 33000001, oscar operates 31000001 and must be
+# refused everything of olga's, audrey audits, and charlie's account has been disabled.
+STAFF_PASSWORD = "Tulip-Harbour-Violet-42"
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    """A console account made for a test, with what its holder knows: the password and the TOTP secret."""
+
+    username: str
+    role: str
+    station_code: str | None
+    password: str
+    totp_secret: str
+    provisioning_uri: str
+
+    def code(self, at: datetime | None = None, *, steps_ahead: int = 0) -> str:
+        """The authenticator app's code at `at` (now), or that of a later 30-second step."""
+        import pyotp
+
+        return str(pyotp.TOTP(self.totp_secret).at(at or datetime.now(UTC), counter_offset=steps_ahead))
+
+
+def create_staff(
+    db: Database,
+    username: str = "ada",
+    role: str = "national_admin",
+    station_code: str | None = None,
+    *,
+    password: str = STAFF_PASSWORD,
+) -> StaffAccount:
+    """A console account, made the way `bloodcert staff add` makes one."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from bloodcert.services.staff import add_staff
+
+    with db.transaction() as uow:
+        new = add_staff(
+            uow,
+            username=username,
+            role=role,
+            station_code=station_code,
+            password=password,
+            now=datetime.now(UTC),
+        )
+    secret = parse_qs(urlsplit(new.provisioning_uri).query)["secret"][0]
+    return StaffAccount(username, role, station_code, password, secret, new.provisioning_uri)
+
+
+def staff_session(db: Database, account: StaffAccount) -> str:
+    """A session token for an account, as a successful login would open (for tests of what comes after)."""
+    from bloodcert.services.staff import start_session
+
+    with db.transaction() as uow:
+        user = uow.staff.user_by_username(account.username)
+        assert user is not None
+        return start_session(uow, user.id, datetime.now(UTC)).token

@@ -379,6 +379,64 @@ def audit_prune() -> None:
     typer.echo(f"pruned {removed} entries older than {settings.audit_retention_days} days")
 
 
+staff_app = typer.Typer(
+    help="Console staff accounts (/console). None exists until one is added.", no_args_is_help=True
+)
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add")
+def staff_add(
+    username: Annotated[str, typer.Option(help="3-32 of a-z 0-9 . _ -, starting with a letter.")],
+    role: Annotated[str, typer.Option(help="national_admin | station_operator | auditor")],
+    password_file: Annotated[Path, typer.Option(help="File holding the password (12-128 characters).")],
+    station: Annotated[str | None, typer.Option(help="Station code (station operators only).")] = None,
+) -> None:
+    """Create a console account; prints its TOTP provisioning URI (otpauth://...) last, once."""
+    from bloodcert.services.staff import add_staff
+
+    if not password_file.is_file():
+        _fail(f"no file at {password_file}")
+    # A file rather than an argument, so that the password stays out of shell history and `ps`.
+    password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+    db = _database(_settings())
+    with db.transaction() as uow:
+        new = add_staff(
+            uow, username=username, role=role, station_code=station, password=password, now=_now()
+        )
+        _audit(uow, "staff.add", f"{new.user.username} {new.user.role} {new.user.station_code or ''}".strip())
+    where = f" at station {new.user.station_code}" if new.user.station_code else ""
+    typer.echo(f"added {new.user.username} ({new.user.role}{where}); the password file may be deleted now")
+    typer.echo("enrol this in an authenticator app (shown only now; the secret is stored encrypted):")
+    typer.echo(new.provisioning_uri)
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """List console accounts: username, role, station, created, and whether disabled or locked."""
+    db = _database(_settings())
+    now = _now().replace(tzinfo=None)
+    with db.reading() as uow:
+        for user in uow.staff.all_users():
+            state = "disabled" if user.disabled_at else "active"
+            if not user.disabled_at and user.locked_until and user.locked_until > now:
+                state = f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
+            station = user.station_code or "-"
+            typer.echo(f"{user.username}\t{user.role}\t{station}\t{user.created_at:%Y-%m-%d}\t{state}")
+
+
+@staff_app.command("disable")
+def staff_disable(username: Annotated[str, typer.Argument(help="The account to disable.")]) -> None:
+    """Disable a console account at once; its open sessions end too."""
+    from bloodcert.services.staff import disable_staff
+
+    db = _database(_settings())
+    with db.transaction() as uow:
+        user = disable_staff(uow, username, _now())
+        _audit(uow, "staff.disable", user.username)
+    typer.echo(f"disabled {user.username}")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from bloodcert.storage.rows import HistoryRow
 from bloodcert.web.pages.i18n import words
 from bloodcert.web.pages.views import RegionChoice, history_query, next_dates, year_bars
-from bloodcert.web.security import security_headers
+from bloodcert.web.security import add_security_headers
 
 
 def row(when: datetime, kind: str = "whole_blood", region: str = "330106") -> HistoryRow:
@@ -90,7 +89,7 @@ def test_words_in_both_languages() -> None:
 @pytest.mark.parametrize(("scheme", "hsts"), [("https", True), ("http", False)])
 def test_security_headers_are_on_every_response_and_hsts_only_over_https(scheme: str, hsts: bool) -> None:
     message: dict[str, Any] = {"type": "http.response.start", "status": 200, "headers": []}
-    asyncio.run(security_headers(message, {"scheme": scheme}))  # type: ignore[arg-type]
+    add_security_headers(message, {"scheme": scheme})  # type: ignore[arg-type]
     headers = {k.decode(): v.decode() for k, v in message["headers"]}
     assert ("strict-transport-security" in headers) is hsts
     assert "unsafe-inline" not in headers["content-security-policy"]

@@ -128,13 +128,19 @@ class TestLogin:
         with page.expect_navigation():
             page.get_by_role("button", name="退出登录").click()
         assert page.url == site.url + "/"
-        page.goto(site.url + "/me")
-        assert page.url == site.url + "/"
+        response = page.goto(site.url + "/me")
+        assert response.status == 401 and page.locator("input[name=donation_no]").count() == 1
 
-    def test_pages_behind_the_login_lead_back_to_it(self, page: Any, site: Site) -> None:
+    def test_pages_behind_the_login_answer_401_with_the_login_form(self, page: Any, site: Site) -> None:
         for path in ("/me", "/me/certificates/2026000000000015", "/me/certificates/x?show=1"):
-            page.goto(site.url + path)
-            assert page.url == site.url + "/"
+            response = page.goto(site.url + path)
+            assert response.status == 401
+            assert page.get_by_role("alert").inner_text() == "请先登录，或登录已过期。"
+        # The form on that page logs in as the one at / does.
+        fill_login(page)
+        with page.expect_navigation():
+            page.get_by_role("button", name="登录查询").click()
+        assert page.url == site.url + "/me"
 
 
 class TestHistory:

@@ -152,3 +152,47 @@ class HistoryRow:
     site_type: str
     site_region: str
     test_result: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffUserRow:
+    """A console account; `totp_secret` is decrypted on the way out of the database."""
+
+    id: int
+    username: str
+    role: str
+    station_id: int | None
+    station_code: str | None
+    password_hash: str
+    totp_secret: str
+    last_totp_step: int | None
+    failed_count: int
+    last_failure_at: datetime | None
+    locked_until: datetime | None
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSessionRow:
+    id: int
+    user_id: int
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StationCounts:
+    """A station's active keys and open data-quality issues, for the console's station list."""
+
+    active_keys: int
+    open_issues: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedVersion:
+    """When a donation version arrived, and when the donation itself took place (both UTC)."""
+
+    received_at: datetime
+    donated_at: datetime

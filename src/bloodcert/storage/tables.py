@@ -320,3 +320,46 @@ audit_head = Table(
     Column("base_id", BigInteger, nullable=False),
     Column("base_hash", LargeBinary(32), nullable=False),
 )
+
+# Staff of the console (/console): national administrators, station operators (bound to one station) and
+# auditors. No account exists until `bloodcert staff add` makes one. The TOTP secret is encrypted at rest;
+# `last_totp_step` refuses a code replayed within its 30-second window.
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # national_admin | station_operator | auditor
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=True),
+    Column("password_hash", String(255), nullable=False),  # argon2id, PHC string with its parameters
+    Column("totp_secret", EncryptedText("staff_users.totp_secret"), nullable=False),
+    Column("last_totp_step", BigInteger, nullable=True),
+    Column("failed_count", Integer, nullable=False, default=0),
+    Column("last_failure_at", DateTime, nullable=True),
+    Column("locked_until", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("disabled_at", DateTime, nullable=True),
+)
+
+# Staff sessions, like donors': opaque random tokens stored only as SHA-256 hashes, idle + absolute timeout.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("staff_users.id"), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+)
+
+# Failed console logins by client (keyed hash of the address), for the per-client throttle.
+staff_login_failures = Table(
+    "staff_login_failures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("client_hash", LargeBinary(32), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("ix_staff_login_failures_client_at", "client_hash", "at"),
+)

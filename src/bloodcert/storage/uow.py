@@ -20,6 +20,8 @@ from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
 from bloodcert.storage.repositories.persons import PersonRepository
 from bloodcert.storage.repositories.quality import QualityRepository
+from bloodcert.storage.repositories.staff import StaffRepository
+from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
 
 
@@ -38,6 +40,8 @@ class UnitOfWork:
         self.identity = IdentityRepository(conn)
         self.history = HistoryRepository(conn.connection.driver_connection, conn.dialect)
         self.audit = AuditRepository(conn)
+        self.staff = StaffRepository(conn)
+        self.station_stats = StationStatsRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -12,7 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
-from bloodcert.web import openapi, pages
+from bloodcert.web import console, openapi, pages
 from bloodcert.web.api import certificates, donor, health, providers, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
 from bloodcert.web.ratelimit import Limits, RateLimitMiddleware
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             providers.providers_router,
             openapi_document,
             pages.router,
+            console.router,
             pages.static_files(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/api/v1/station/", "station"),
     ("GET", "/api/v1/station/", "station"),
     ("GET", "/api/v1/auth/providers/", "provider"),
+    ("POST", "/console/login", "console_login"),
 )
 LOGIN_PAGE = ("POST", "/")
 DEFAULT_LIMITS: Mapping[str, str] = {
@@ -35,6 +36,7 @@ DEFAULT_LIMITS: Mapping[str, str] = {
     "verify": "60/second",
     "station": "50/second",
     "provider": "30/minute",
+    "console_login": "10/minute",
 }
 _KEYID = re.compile(rb'keyid="([^"]{1,64})"')
 

@@ -39,6 +39,11 @@ async def security_headers(message: Message, scope: Scope) -> None:
 
     Async on purpose: Litestar runs a synchronous hook in a worker thread, twice per response.
     """
+    add_security_headers(message, scope)
+
+
+def add_security_headers(message: Message, scope: Scope) -> None:
+    """Add the headers to a response-start message (HSTS only when the request came over https)."""
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)

@@ -15,7 +15,6 @@ from litestar import Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from bloodcert.config import Settings
@@ -29,9 +28,9 @@ CSRF_COOKIE = "bloodcert_csrf"
 
 
 def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Errors on a page are pages: a lost session goes back to the login form, others get a plain message."""
+    """Errors on a page are pages: without a session, the login form itself (401); others a plain message."""
     if isinstance(exc, Unauthorized | NotAuthorizedException):
-        return Redirect("/", status_code=303)
+        return login.login_required_page(request)
     status = exc.status if isinstance(exc, AppError) else getattr(exc, "status_code", 500)
     if isinstance(exc, PermissionDeniedException):
         message = "error_csrf"

@@ -51,6 +51,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "number, and try again.",
     ),
     "login_missing": ("请填写全部四项信息。", "Please fill in all four fields."),
+    "login_required": ("请先登录，或登录已过期。", "Please log in first; your session may have ended."),
     "captcha_required": (
         "为保护您的信息，请先输入验证码。",
         "To protect your record, please type the captcha first.",

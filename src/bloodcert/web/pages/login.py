@@ -85,6 +85,7 @@ def _form_page(
     *,
     error: str | None = None,
     captcha: bool = False,
+    status: int = 200,
 ) -> Template:
     captcha_id, image = "", ""
     if captcha:
@@ -102,7 +103,13 @@ def _form_page(
         captcha_image=image,
         providers=providers_of(AppState.of(request)),
         signed_in=False,
+        status=status,
     )
+
+
+def login_required_page(request: Request[Any, Any, Any]) -> Template:
+    """A page that needs a session, asked for without one: 401 with the login form, which leads to /me."""
+    return _form_page(request, LoginForm(), error="login_required", status=401)
 
 
 @get("/", sync_to_thread=True, name="login")

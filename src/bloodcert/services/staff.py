@@ -1,0 +1,317 @@
+"""Console staff: accounts, login with password + TOTP, lockout, per-client throttling, and sessions.
+
+How failed logins are counted
+-----------------------------
+Two counters, so that brute force is stopped without handing an attacker a way to lock people out:
+
+- **Per account**: 5 failures (within 15 minutes of each other) lock the account for 15 minutes. While it
+  is locked nothing is checked, so guessing on stays useless, and the lock is not extended.
+- **Per client** (a keyed hash of the client address, `staff_login_failures`): every failure counts here
+  first. A client with `CLIENT_CAPTCHA_AFTER` (3) failures in the last 15 minutes is *throttled*: each
+  further attempt needs a freshly solved captcha, and, whatever its result, **no longer counts against any
+  account**. At `CLIENT_BLOCK_AFTER` (20) failures the client is refused outright until the window passes.
+
+Since 3 < 5, one client can never lock an account by itself: locking takes failures from at least two
+clients, i.e. a distributed guessing attack, which is what the account lock is for. A colleague on the
+same network who mistypes is not locked out either: they solve a captcha and go on. A success does not
+wipe the client's record, so that a staff member cannot launder failures against a colleague's account
+through logins to their own. The requests themselves are also rate-limited per client in front of the app
+(web/ratelimit.py, `console_login`).
+
+Every failure gets the same answer, whatever was wrong (unknown user, password, code, lock, disabled), and
+an unknown user costs one argon2id verification like a known one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+
+from bloodcert.domain.staff import Role, StaffPrincipal, check_username, parse_role
+from bloodcert.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from bloodcert.identity import captcha
+from bloodcert.services import passwords
+from bloodcert.services.reporting import blind_index
+from bloodcert.storage.rows import StaffUserRow
+from bloodcert.storage.uow import UnitOfWork
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+FAILURE_WINDOW = timedelta(minutes=15)
+CLIENT_CAPTCHA_AFTER = 3
+CLIENT_BLOCK_AFTER = 20
+SESSION_IDLE = timedelta(minutes=15)
+SESSION_ABSOLUTE = timedelta(hours=8)
+TOUCH_EVERY = timedelta(seconds=60)
+TOTP_PERIOD = 30
+TOTP_DIGITS = 6
+# One step either side (±30 s) for clock drift between the server and the staff member's phone.
+TOTP_SKEW_STEPS = 1
+ISSUER = "bloodcert"
+
+
+@dataclass(frozen=True, slots=True)
+class NewStaff:
+    """A created account, with the TOTP provisioning URI shown to its holder once."""
+
+    user: StaffUserRow
+    provisioning_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """What was typed on the console login form, and where from."""
+
+    username: str
+    password: str
+    code: str
+    client: str
+    captcha_id: str | None = None
+    captcha_answer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffGrant:
+    """A new console session: the token is shown once (in the cookie) and stored only as a hash."""
+
+    token: str
+    session_id: int
+    max_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    """The grant, or why not (for the audit log only: the user sees one message for every failure).
+
+    `reason` is ok | failed | locked | disabled | captcha | blocked; `captcha_next` asks the form to show
+    a captcha for the next attempt.
+    """
+
+    grant: StaffGrant | None
+    reason: str
+    actor: str
+    captcha_next: bool
+
+
+def _naive(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+def token_hash(token: str) -> bytes:
+    """SHA-256 of a session token (256 random bits, so no salt is needed)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def client_hash(index_key: bytes, client: str) -> bytes:
+    """The keyed hash the per-client counter is stored under (addresses are not kept in the clear)."""
+    return blind_index(index_key, "staff-client|" + client)
+
+
+# ---- accounts --------------------------------------------------------------------------------------------
+
+
+def add_staff(
+    uow: UnitOfWork, *, username: str, role: str, station_code: str | None, password: str, now: datetime
+) -> NewStaff:
+    """Create an account after checking its role, station and password; returns its TOTP URI."""
+    name = check_username(username)
+    parsed = parse_role(role)
+    station_id = _station_for_role(uow, parsed, station_code)
+    passwords.check(password, username=name)
+    if uow.staff.user_by_username(name) is not None:
+        raise Conflict(f"the username {name} is taken")
+    secret = pyotp.random_base32()
+    uow.staff.add_user(
+        {
+            "username": name,
+            "role": parsed.value,
+            "station_id": station_id,
+            "password_hash": passwords.hash_password(password),
+            "totp_secret": secret,
+            "created_at": _naive(now),
+        }
+    )
+    user = uow.staff.user_by_username(name)
+    assert user is not None
+    uri = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD).provisioning_uri(
+        name=name, issuer_name=ISSUER
+    )
+    return NewStaff(user, uri)
+
+
+def _station_for_role(uow: UnitOfWork, role: Role, station_code: str | None) -> int | None:
+    if role is not Role.STATION_OPERATOR:
+        if station_code:
+            raise ValidationFailed("only a station operator is bound to a station")
+        return None
+    if not station_code:
+        raise ValidationFailed("a station operator needs --station")
+    station = uow.stations.get_by_code(station_code.strip())
+    if station is None:
+        raise NotFound(f"no station with code {station_code}")
+    return station.id
+
+
+def disable_staff(uow: UnitOfWork, username: str, now: datetime) -> StaffUserRow:
+    """Disable an account and end its sessions at once."""
+    user = uow.staff.user_by_username(username.strip().lower())
+    if user is None:
+        raise NotFound(f"no staff account {username}")
+    if not uow.staff.disable_user(user.id, _naive(now)):
+        raise Conflict(f"{user.username} is already disabled")
+    uow.staff.end_sessions_of_user(user.id, _naive(now))
+    return user
+
+
+# ---- TOTP ------------------------------------------------------------------------------------------------
+
+
+def totp_step(now: datetime) -> int:
+    """The RFC 6238 time step of a moment."""
+    return int(now.timestamp()) // TOTP_PERIOD
+
+
+def matching_step(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+    """The time step whose code is `code`, within the allowed skew and after the last one used; else None.
+
+    Keeping the last used step per account refuses a code replayed within its window (RFC 6238 §5.2).
+    """
+    given = "".join(code.split())
+    if len(given) != TOTP_DIGITS or not given.isascii() or not given.isdigit():
+        return None
+    otp = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD)
+    current = totp_step(now)
+    found = None
+    # Every candidate is computed and compared, so that the time taken does not say which step matched.
+    for step in range(current - TOTP_SKEW_STEPS, current + TOTP_SKEW_STEPS + 1):
+        if hmac.compare_digest(otp.generate_otp(step), given) and (last_step is None or step > last_step):
+            found = step
+    return found
+
+
+# ---- login -----------------------------------------------------------------------------------------------
+
+
+def log_in(uow: UnitOfWork, attempt: LoginAttempt, *, index_key: bytes, now: datetime) -> LoginOutcome:
+    """Check a console login (see the module docstring for the counting); opens a session on success."""
+    stamp = _naive(now)
+    client = client_hash(index_key, attempt.client)
+    earlier = uow.staff.client_failures_since(client, stamp - FAILURE_WINDOW)
+    if earlier >= CLIENT_BLOCK_AFTER:
+        return LoginOutcome(None, "blocked", "staff:unknown", True)
+    throttled = earlier >= CLIENT_CAPTCHA_AFTER
+    if throttled and not _captcha_passed(uow, attempt, index_key, stamp):
+        uow.staff.add_client_failure(client, stamp)
+        return LoginOutcome(None, "captcha", "staff:unknown", True)
+    user = uow.staff.user_by_username(attempt.username.strip().lower()[:32])
+    reason, step = _check(user, attempt, now)
+    if user is None or step is None:
+        uow.staff.add_client_failure(client, stamp)
+        if user is not None and reason == "failed" and not throttled:
+            _count_against_account(uow, user, stamp)
+        actor = f"staff:{user.username}" if user else "staff:unknown"
+        return LoginOutcome(None, reason, actor, earlier + 1 >= CLIENT_CAPTCHA_AFTER)
+    if not uow.staff.record_success(user.id, totp_step=step):
+        uow.staff.add_client_failure(client, stamp)  # the code was used by a concurrent login
+        return LoginOutcome(None, "failed", f"staff:{user.username}", earlier + 1 >= CLIENT_CAPTCHA_AFTER)
+    if passwords.needs_rehash(user.password_hash):
+        uow.staff.set_password_hash(user.id, passwords.hash_password(attempt.password))
+    return LoginOutcome(start_session(uow, user.id, now), "ok", f"staff:{user.username}", throttled)
+
+
+def _check(user: StaffUserRow | None, attempt: LoginAttempt, now: datetime) -> tuple[str, int | None]:
+    """(reason, TOTP step): the step only when the password and the code are both right."""
+    password = attempt.password[: passwords.MAX_LENGTH + 1]
+    if user is None or user.disabled_at is not None or _locked(user, now):
+        passwords.spend_like_verify(password)
+        reason = "failed" if user is None else "disabled" if user.disabled_at else "locked"
+        return reason, None
+    # Both factors are checked on every attempt, so a right password alone is not told apart.
+    password_ok = passwords.verify(user.password_hash, password)
+    step = matching_step(user.totp_secret, attempt.code[:16], now, user.last_totp_step)
+    return ("ok", step) if password_ok and step is not None else ("failed", None)
+
+
+def _locked(user: StaffUserRow, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > _naive(now)
+
+
+def _count_against_account(uow: UnitOfWork, user: StaffUserRow, stamp: datetime) -> None:
+    recent = user.last_failure_at is not None and user.last_failure_at > stamp - FAILURE_WINDOW
+    count = (user.failed_count if recent else 0) + 1
+    if count >= MAX_FAILURES:
+        uow.staff.record_failure(user.id, failed_count=0, at=stamp, locked_until=stamp + LOCKOUT)
+    else:
+        uow.staff.record_failure(user.id, failed_count=count, at=stamp, locked_until=None)
+
+
+def _captcha_passed(uow: UnitOfWork, attempt: LoginAttempt, index_key: bytes, now: datetime) -> bool:
+    if not attempt.captcha_id or attempt.captcha_answer is None:
+        return False
+    stored = uow.identity.take_captcha(attempt.captcha_id[:64])  # any attempt uses the captcha up
+    if stored is None:
+        return False
+    answer_hash, expires_at = stored
+    # The same keyed hash as identity.login.issue_captcha stores.
+    given = blind_index(index_key, "captcha|" + captcha.normalise_answer(attempt.captcha_answer[:16]))
+    return hmac.compare_digest(given, answer_hash) and now < expires_at
+
+
+# ---- sessions --------------------------------------------------------------------------------------------
+
+
+def start_session(uow: UnitOfWork, user_id: int, now: datetime) -> StaffGrant:
+    """Open a session for a staff member who has just proved both factors."""
+    token = secrets.token_urlsafe(32)
+    session_id = uow.staff.add_session(
+        {
+            "token_hash": token_hash(token),
+            "user_id": user_id,
+            "created_at": _naive(now),
+            "last_seen_at": _naive(now),
+            "expires_at": _naive(now + SESSION_ABSOLUTE),
+        }
+    )
+    return StaffGrant(token, session_id, int(SESSION_ABSOLUTE.total_seconds()))
+
+
+def resolve(uow: UnitOfWork, token: str | None, now: datetime) -> StaffPrincipal:
+    """The staff member behind a live session (moving its idle deadline); Unauthorized otherwise."""
+    if not token or len(token) > 128:
+        raise Unauthorized("log in to the console first")
+    session = uow.staff.session_by_token_hash(token_hash(token))
+    stamp = _naive(now)
+    if (
+        session is None
+        or session.ended_at is not None
+        or session.expires_at <= stamp
+        or session.last_seen_at + SESSION_IDLE <= stamp
+    ):
+        raise Unauthorized("the console session has ended; log in again")
+    user = uow.staff.user_by_id(session.user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized("the console session has ended; log in again")
+    if session.last_seen_at + TOUCH_EVERY <= stamp:
+        uow.staff.touch_session(session.id, stamp)
+    return StaffPrincipal(
+        user.id, user.username, Role(user.role), user.station_id, user.station_code, session.id
+    )
+
+
+def end_session(uow: UnitOfWork, token: str | None, now: datetime) -> None:
+    """Log out: end the session behind the token, if any."""
+    if token and len(token) <= 128:
+        session = uow.staff.session_by_token_hash(token_hash(token))
+        if session is not None:
+            uow.staff.end_session(session.id, _naive(now))
+
+
+def captcha_needed(uow: UnitOfWork, *, index_key: bytes, client: str, now: datetime) -> bool:
+    """True when this client is throttled: its next attempt must come with a solved captcha."""
+    since = _naive(now) - FAILURE_WINDOW
+    return uow.staff.client_failures_since(client_hash(index_key, client), since) >= CLIENT_CAPTCHA_AFTER

@@ -1,0 +1,237 @@
+"""The console's words in Simplified Chinese and English; anything not here falls back to the pages' words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bloodcert.web.pages.i18n import DEFAULT_LANG, LANGS, MESSAGES, Words
+
+# key: (Simplified Chinese, English)
+CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
+    # frame
+    "console_name": ("管理控制台", "Console"),
+    "console_nav": ("控制台导航", "Console"),
+    "nav_home": ("首页", "Home"),
+    "nav_stations": ("血站", "Stations"),
+    "nav_audit": ("审计日志", "Audit log"),
+    "nav_status": ("系统状态", "System status"),
+    "signed_in_as": ("当前用户：{user}（{role}）", "Signed in as {user} ({role})"),
+    "console_footer": (
+        "控制台的每一次登录和操作都记入审计日志。",
+        "Every console login and action is recorded in the audit log.",
+    ),
+    "role_national_admin": ("国家级管理员", "National administrator"),
+    "role_station_operator": ("血站操作员", "Station operator"),
+    "role_auditor": ("审计员", "Auditor"),
+    # login
+    "console_login_title": ("登录管理控制台", "Log in to the console"),
+    "console_login_lead": (
+        "仅限授权工作人员。需要密码和身份验证器应用中的 6 位动态码。",
+        "For authorised staff only. You need your password and the 6-digit code from your authenticator app.",
+    ),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "totp_code": ("动态验证码", "Authenticator code"),
+    "totp_hint": ("身份验证器应用中显示的 6 位数字", "The 6 digits your authenticator app shows"),
+    "console_login_submit": ("登录", "Log in"),
+    "console_login_failed": (
+        "登录失败：用户名、密码或动态验证码不正确，或账户已被暂时锁定。",
+        "Login failed: the username, password or code is wrong, or the account is locked for a while.",
+    ),
+    "console_login_missing": ("请填写用户名、密码和动态验证码。", "Please fill in all three fields."),
+    "console_blocked": (
+        "此网络的失败登录次数过多，请 15 分钟后再试。",
+        "Too many failed logins from this network. Please try again in 15 minutes.",
+    ),
+    # home
+    "console_home_title": ("管理控制台", "Console"),
+    "home_stations": ("血站与签名公钥", "Stations and their keys"),
+    "home_stations_text": (
+        "查看血站、登记公钥、吊销公钥，以及各血站的数据质量。",
+        "See stations, register and revoke their keys, and each station's data quality.",
+    ),
+    "home_own_station": ("我的血站", "My station"),
+    "home_audit_text": (
+        "查看谁在何时从何处读取或更改了什么。",
+        "See who read or changed what, when and from where.",
+    ),
+    "home_status_text": (
+        "数据库、证书签名密钥和状态列表。",
+        "The database, the certificate signing keys and the status lists.",
+    ),
+    # stations
+    "stations_title": ("血站", "Stations"),
+    "search": ("搜索", "Search"),
+    "search_label": ("按代码或名称搜索", "Search by code or name"),
+    "station_code": ("血站代码", "Code"),
+    "station_name": ("名称", "Name"),
+    "region": ("所在地区", "Region"),
+    "region_code": ("地区代码（GB/T 2260）", "Region code (GB/T 2260)"),
+    "tier": ("类型", "Type"),
+    "tier_blood_centre": ("血液中心", "Blood centre"),
+    "tier_central_station": ("中心血站", "Central station"),
+    "tier_central_bank": ("中心血库", "Central blood bank"),
+    "active_keys": ("有效公钥", "Active keys"),
+    "open_issues": ("未处理问题", "Open issues"),
+    "no_stations": ("没有符合条件的血站。", "No station matches."),
+    "stations_count": ("共 {count} 个血站", "{count} stations"),
+    "pages": ("分页", "Pages"),
+    "previous": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "page_of": ("第 {page} 页", "Page {page}"),
+    "add_station": ("登记新血站", "Register a station"),
+    "add_station_submit": ("登记", "Register"),
+    "station_added": ("血站已登记。请为其登记签名公钥。", "The station is registered. Add its signing key."),
+    "keys_title": ("签名公钥", "Signing keys"),
+    "key_id": ("公钥标识", "Key id"),
+    "alg": ("算法", "Algorithm"),
+    "created_at": ("登记时间", "Added"),
+    "key_status": ("状态", "Status"),
+    "key_active": ("有效", "Active"),
+    "key_revoked": ("已吊销（{when}）", "Revoked ({when})"),
+    "revoke": ("吊销", "Revoke"),
+    "revoke_label": ("吊销公钥 {kid}", "Revoke key {kid}"),
+    "no_keys": ("此血站还没有登记公钥。", "This station has no key yet."),
+    "add_key": ("登记公钥", "Add a public key"),
+    "public_key_pem": ("公钥（PEM 格式）", "Public key (PEM)"),
+    "public_key_hint": (
+        "以 -----BEGIN PUBLIC KEY----- 开头；私钥请勿上传。",
+        "Starts with -----BEGIN PUBLIC KEY-----; never upload the private key.",
+    ),
+    "add_key_submit": ("登记公钥", "Add key"),
+    "key_added": ("公钥已登记：{kid}", "Key added: {kid}"),
+    "key_revoked_done": (
+        "公钥已吊销：{kid}。使用它签名的请求将立即被拒绝。",
+        "Key revoked: {kid}. Requests signed with it are refused from now on.",
+    ),
+    "view_quality": ("查看数据质量", "Data quality"),
+    "back_stations": ("返回血站列表", "Back to stations"),
+    "back_station": ("返回血站", "Back to the station"),
+    "action_failed": ("操作未完成：", "Not done:"),
+    # quality
+    "quality_title": ("数据质量", "Data quality"),
+    "rejection_chart": ("每月拒收率", "Rejection rate per month"),
+    "rejection_chart_label": ("每月拒收率：{items}", "Rejection rate per month: {items}"),
+    "delay_chart": ("每月上报延迟中位数（天）", "Median reporting delay per month (days)"),
+    "delay_chart_label": ("每月上报延迟中位数：{items}", "Median reporting delay per month: {items}"),
+    "delay_note": (
+        "上报延迟 = 平台收到记录的时间 − 献血时间；按收到记录的月份（北京时间）统计。"
+        "补录的历史记录延迟较长。",
+        "Reporting delay = when the platform received a record − when the donation took place, by the month "
+        "it was received (China time). Back-filled history shows long delays.",
+    ),
+    "months_title": ("逐月统计", "Month by month"),
+    "month": ("月份", "Month"),
+    "accepted": ("接收", "Accepted"),
+    "rejected": ("拒收", "Rejected"),
+    "rejection_rate": ("拒收率", "Rejection rate"),
+    "median_delay": ("延迟中位数", "Median delay"),
+    "p90_delay": ("延迟 90 分位", "90th percentile delay"),
+    "days": ("{n} 天", "{n} d"),
+    "no_data": ("无数据", "no data"),
+    "issues_by_code": ("未处理问题（按类型）", "Open issues by type"),
+    "issue_code": ("问题类型", "Type"),
+    "issue_count": ("数量", "Count"),
+    "recent_issues": ("最近的未处理问题", "Latest open issues"),
+    "recent_issues_note": ("显示最近 {n} 条。", "The latest {n} are shown."),
+    "donation_no": ("献血编号", "Donation number"),
+    "severity": ("级别", "Severity"),
+    "severity_error": ("错误（已拒收）", "Error (rejected)"),
+    "severity_warning": ("警告（已接收）", "Warning (accepted)"),
+    "field": ("字段", "Field"),
+    "message": ("说明", "Message"),
+    "received": ("时间", "When"),
+    "no_issues": ("没有未处理的问题。", "No open issues."),
+    # audit
+    "audit_title": ("审计日志", "Audit log"),
+    "audit_lead": (
+        "日志以带密钥的哈希链保存，任何修改、删除或重排都能被 bloodcert audit verify 发现。",
+        "Entries form a keyed hash chain: bloodcert audit verify finds any edit, deletion or reordering.",
+    ),
+    "at": ("时间（UTC）", "When (UTC)"),
+    "actor": ("操作者", "Actor"),
+    "action": ("操作", "Action"),
+    "object": ("对象", "Object"),
+    "client": ("来源", "From"),
+    "outcome": ("结果", "Outcome"),
+    "no_entries": ("没有日志条目。", "No entries."),
+    "newer": ("较新", "Newer"),
+    "older": ("较早", "Older"),
+    # status
+    "status_title": ("系统状态", "System status"),
+    "status_ok": ("一切正常", "All good"),
+    "status_problem": ("需要处理", "Needs attention"),
+    "database": ("数据库", "Database"),
+    "database_ok": ("可连接（{dialect}）", "Answers ({dialect})"),
+    "database_down": ("无法连接", "Does not answer"),
+    "schema": ("数据库结构", "Schema"),
+    "schema_current": ("已是最新", "Up to date"),
+    "schema_old": ("需要运行 bloodcert db upgrade", "Run bloodcert db upgrade"),
+    "signing": ("证书签名", "Certificate signing"),
+    "can_sign": ("可以签发", "Ready to sign"),
+    "signing_keys": ("签名密钥", "Signing keys"),
+    "kid": ("密钥标识", "Key id"),
+    "key_role": ("用途", "Role"),
+    "valid_from": ("生效", "Valid from"),
+    "valid_until": ("失效", "Valid until"),
+    "expiring": (
+        "签名密钥将在 30 天内到期，请运行 bloodcert keys rotate。",
+        "A signing key expires within 30 days: run bloodcert keys rotate.",
+    ),
+    "status_lists": ("状态列表", "Status lists"),
+    "list_id": ("列表标识", "List"),
+    "allocated": ("已分配", "Allocated"),
+    "capacity": ("容量", "Capacity"),
+    "revoked_count": ("已撤销", "Revoked"),
+    "updated_at": ("更新时间（UTC）", "Updated (UTC)"),
+    "no_lists": ("还没有状态列表（尚未签发证书）。", "No status list yet (no certificate issued)."),
+    "counts": ("数量", "Counts"),
+    "staff_accounts": ("工作人员账户", "Staff accounts"),
+    # errors
+    "console_401": ("请先登录管理控制台。", "Please log in to the console first."),
+    "console_403": (
+        "您的账户无权访问此页面或此血站。",
+        "Your account may not open this page or this station.",
+    ),
+    "console_login_link": ("前往登录", "Log in"),
+    "console_back": ("返回控制台首页", "Back to the console"),
+}
+
+ALL_MESSAGES = {**MESSAGES, **CONSOLE_MESSAGES}
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleWords(Words):
+    """The pages' Words, with the console's own messages and formats."""
+
+    def __call__(self, key: str, **values: object) -> str:
+        """The message `key`, with `{name}` fields filled in."""
+        pair = ALL_MESSAGES[key]
+        text = pair[1] if self.lang == "en" else pair[0]
+        return text.format(**values) if values else text
+
+    def role(self, role: str) -> str:
+        """The name of a console role."""
+        return self(f"role_{role}") if f"role_{role}" in CONSOLE_MESSAGES else role
+
+    def tier(self, tier: str) -> str:
+        """The name of a station tier."""
+        return self(f"tier_{tier}") if f"tier_{tier}" in CONSOLE_MESSAGES else tier
+
+    def stamp(self, when: datetime | None) -> str:
+        """A UTC time to the minute, `2026-11-27 08:30`."""
+        return when.strftime("%Y-%m-%d %H:%M") if when else "—"
+
+    def percent(self, share: float | None) -> str:
+        """`12.5%`, or the no-data words."""
+        return f"{share * 100:.1f}%" if share is not None else self("no_data")
+
+    def delay(self, days: float | None) -> str:
+        """`1.5 天` / `1.5 d`, or the no-data words."""
+        return self("days", n=f"{days:.1f}") if days is not None else self("no_data")
+
+
+def console_words(lang: str) -> ConsoleWords:
+    """The console's words in a language, falling back to Chinese."""
+    return ConsoleWords(lang if lang in LANGS else DEFAULT_LANG)

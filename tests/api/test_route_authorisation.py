@@ -1,0 +1,234 @@
+"""Authorisation everywhere: every route of the app is public by name, or refuses a caller who is not allowed.
+
+The routes come from the application itself (`app.routes`), so a route added tomorrow is tested
+tomorrow: if it is neither on PUBLIC nor refuses an anonymous caller with 401, these tests fail.
+
+- Without credentials, every route that is not public answers 401 (pages, the donor API, the station API
+  and the console alike). Form posts carry a valid CSRF token, so that it is the login check that answers,
+  not the CSRF check.
+- Every console route declares the roles that may use it (the guard admits nobody otherwise); every other
+  role gets 403, and on a route about one station, an operator of another station gets 403 too. The roles
+  that may use a route are let through (they get anything but 401 and 403).
+- Credentials of one kind open nothing of another: a staff session is no donor session, a donor session
+  no staff session, and neither signs a station request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
+
+from bloodcert.config import Settings
+from bloodcert.domain.staff import Role
+from bloodcert.identity.login import start_session
+from bloodcert.storage.uow import Database
+from bloodcert.web.auth import SESSION_COOKIE
+from bloodcert.web.console.auth import STAFF_COOKIE
+from bloodcert.web.pages import CSRF_COOKIE
+from tests.api.console_helpers import as_staff, csrf_token, secure_client
+from tests.factories import StaffAccount, StationKey, create_staff, create_station, staff_session
+
+# (method, path as the route table spells it): what anyone may call.
+PUBLIC = {
+    ("GET", "/"),  # the donor login form
+    ("POST", "/"),
+    ("POST", "/logout"),  # ends whatever session the cookie names, if any
+    ("GET", "/verify"),  # the public verifier
+    ("POST", "/verify"),
+    ("GET", "/regions"),  # GB/T 2260 names for the region selects
+    ("GET", "/auth/demo"),  # the demo platform's page (demo mode only; 404 otherwise)
+    ("POST", "/auth/demo"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/favicon.ico"),
+    ("POST", "/api/v1/verify"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/captcha"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/.well-known/bloodcert/trust-list.json"),
+    ("GET", "/.well-known/bloodcert/status/{list_id:str}"),
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+}
+PUBLIC_PREFIXES = ("/static/", "/api/v1/schema", "/api/v1/auth/providers")
+
+STATION_A, STATION_B = "33000001", "31000001"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One method of one route, and the handler that serves it."""
+
+    method: str
+    path: str
+    handler: HTTPRouteHandler
+
+    @property
+    def public(self) -> bool:
+        return (self.method, self.path) in PUBLIC or self.path.startswith(PUBLIC_PREFIXES)
+
+    @property
+    def console(self) -> bool:
+        return self.path == "/console" or self.path.startswith("/console/")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def endpoints(app: Litestar) -> Iterator[Endpoint]:
+    """Every (method, route) the app serves, from its route table."""
+    for route in app.routes:
+        assert isinstance(route, HTTPRoute), f"{route.path}: a non-HTTP route needs a rule of its own here"
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods):
+                # Litestar's own preflight handler answers OPTIONS with an Allow header and nothing else.
+                if method == "OPTIONS" and handler.handler_name == "options_handler":
+                    continue
+                yield Endpoint(method, route.path, handler)
+
+
+@dataclass(frozen=True)
+class World:
+    """The test app's client, its stations, and a session maker for every persona."""
+
+    client: Any
+    db: Database
+    station_a: StationKey
+    personas: dict[str, StaffAccount]
+    csrf: str
+
+    def url(self, endpoint: Endpoint, station: str = STATION_A) -> str:
+        """The endpoint's path with every parameter filled in (station ones with `station`'s)."""
+        samples = {
+            "code": station,
+            "key_id": self.station_a.key_id,
+            "certificate_no": "2026000000000015",
+            "list_id": "1",
+            "name": "demo",
+            "file_path": "dist/app.css",
+            "path": "x",
+        }
+        return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
+
+    def send(
+        self, endpoint: Endpoint, *, station: str = STATION_A, headers: dict[str, str] | None = None
+    ) -> Any:
+        """Call the endpoint with a harmless body (a CSRF token on forms) and no redirects followed."""
+        url = self.url(endpoint, station)
+        extra: dict[str, Any] = {}
+        if endpoint.method not in ("GET", "HEAD"):
+            extra = {"json": {}} if url.startswith("/api/") else {"data": {"_csrf_token": self.csrf}}
+        return self.client.request(endpoint.method, url, headers=headers, follow_redirects=False, **extra)
+
+    def session(self, persona: str) -> str:
+        """A fresh session of a persona (a probe may end one: logout)."""
+        return staff_session(self.db, self.personas[persona])
+
+
+@pytest.fixture
+def world(settings: Settings, db: Database) -> Iterator[World]:
+    station_a = create_station(db, STATION_A, region="330000")
+    create_station(db, STATION_B, region="310000")
+    personas = {
+        "ada": create_staff(db, "ada", "national_admin"),
+        "olga": create_staff(db, "olga", "station_operator", STATION_A),
+        "oscar": create_staff(db, "oscar", "station_operator", STATION_B),
+        "audrey": create_staff(db, "audrey", "auditor"),
+    }
+    with secure_client(settings, db) as client:
+        yield World(client, db, station_a, personas, csrf_token(client))
+
+
+def test_the_route_table_has_public_and_protected_routes_of_every_kind(world: World) -> None:
+    found = list(endpoints(world.client.app))
+    protected = {str(e) for e in found if not e.public}
+    assert {
+        "GET /me",
+        "GET /api/v1/me",
+        "POST /api/v1/station/donations",
+        "GET /console/stations",
+    } <= protected
+    # Every public entry names a route that exists, so that the list cannot rot into a blanket pass.
+    assert {(e.method, e.path) for e in found} >= PUBLIC
+
+
+def test_every_route_that_is_not_public_answers_401_without_credentials(world: World) -> None:
+    as_staff(world.client, None)
+    wrong = {}
+    for endpoint in endpoints(world.client.app):
+        if endpoint.public:
+            continue
+        response = world.send(endpoint)
+        if response.status_code != 401:
+            wrong[str(endpoint)] = response.status_code
+    assert wrong == {}
+
+
+def test_every_console_route_declares_who_may_use_it(world: World) -> None:
+    for endpoint in endpoints(world.client.app):
+        if endpoint.console and not endpoint.public:
+            allowed = endpoint.handler.opt.get("roles")
+            assert allowed and set(allowed) <= set(Role), f"{endpoint} declares no roles"
+
+
+def test_every_console_route_refuses_the_wrong_role_with_403_and_admits_the_right_one(world: World) -> None:
+    outcomes = {}
+    for endpoint in endpoints(world.client.app):
+        if not endpoint.console or endpoint.public:
+            continue
+        allowed = set(endpoint.handler.opt["roles"])
+        for persona, account in world.personas.items():
+            as_staff(world.client, world.session(persona))
+            status = world.send(endpoint).status_code
+            other_station = bool(endpoint.handler.opt.get("station_scoped")) and persona == "oscar"
+            expected_denied = Role(account.role) not in allowed or other_station
+            if expected_denied != (status == 403) or status == 401:
+                outcomes[f"{endpoint} as {persona}"] = status
+    assert outcomes == {}
+
+
+def test_a_station_operator_gets_403_for_every_route_about_another_station(world: World) -> None:
+    scoped = [e for e in endpoints(world.client.app) if e.handler.opt.get("station_scoped")]
+    assert {str(e) for e in scoped} >= {
+        "GET /console/stations/{code:str}",
+        "GET /console/stations/{code:str}/quality",
+        "POST /console/stations/{code:str}/keys",
+        "POST /console/stations/{code:str}/keys/{key_id:str}/revoke",
+    }
+    for endpoint in scoped:
+        as_staff(world.client, world.session("olga"))
+        assert world.send(endpoint, station=STATION_B).status_code == 403, endpoint
+        assert world.send(endpoint, station="99999999").status_code == 403, endpoint  # unknown: the same
+        as_staff(world.client, world.session("oscar"))
+        assert world.send(endpoint, station=STATION_A).status_code == 403, endpoint
+
+
+def test_credentials_of_one_kind_open_nothing_of_another(world: World) -> None:
+    with world.db.transaction() as uow:
+        donor_token = start_session(uow, b"\x01" * 32, b"\x02" * 32, "web", datetime.now(UTC)).token
+    as_staff(world.client, None)
+    # A Cookie header replaces the client's jar, so it carries the CSRF cookie along.
+    csrf = f"{CSRF_COOKIE}={world.client.cookies.get(CSRF_COOKIE)}"
+    staff_cookie = {"Cookie": f"{STAFF_COOKIE}={world.session('ada')}; {csrf}"}
+    donor_cookie = {
+        "Cookie": f"{SESSION_COOKIE}={donor_token}; {csrf}",
+        "Authorization": f"Bearer {donor_token}",
+    }
+    wrong = {}
+    for endpoint in endpoints(world.client.app):
+        if endpoint.public:
+            continue
+        headers = donor_cookie if endpoint.console else staff_cookie
+        status = world.send(endpoint, headers=headers).status_code
+        if status != 401:
+            wrong[str(endpoint)] = status
+    assert wrong == {}
