@@ -442,3 +442,18 @@ def test_groups_match_sums_computed_independently_over_generated_data(
         BASE + f"/api/v1/me/donations?from={year}-01-01&to={year}-12-31", headers=bearer(token)
     ).json()
     assert filtered["summary"]["count"] == expected_years[year][0]
+
+
+def test_access_control_failures_are_audited(client: TestClient, db: Database) -> None:  # type: ignore[type-arg]
+    client.get(BASE + "/api/v1/me")
+    client.get(BASE + "/api/v1/me/donations", headers=bearer("forged-token"))
+    with db.reading() as uow:
+        rows = [
+            dict(r._mapping)
+            for r in uow.conn.execute(select(audit_log).where(audit_log.c.action == "denied"))
+        ]
+    assert [(r["object"], r["outcome"]) for r in rows] == [
+        ("/api/v1/me", "unauthorized"),
+        ("/api/v1/me/donations", "unauthorized"),
+    ]
+    assert "forged-token" not in json.dumps(rows, default=str)

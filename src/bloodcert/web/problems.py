@@ -34,13 +34,27 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Re
     return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def app_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """Turn a domain error into its problem response."""
+def app_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Turn a domain error into its problem response; access-control failures are audited."""
     assert isinstance(exc, AppError)
+    if exc.status in (401, 403):
+        _audit_denial(request, exc)
     extra: dict[str, Any] = {}
     if exc.errors:
         extra["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in exc.errors]
     return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
+
+
+def _audit_denial(request: Request[Any, Any, Any], exc: AppError) -> None:
+    # Imported here: the state module imports services that import this module's neighbours.
+    from bloodcert.services.audit import AuditEvent
+    from bloodcert.web.state import AppState
+
+    state = request.app.state.get("bloodcert")
+    sink = state.audit if isinstance(state, AppState) else None
+    if sink is not None:
+        client = request.client.host if request.client else None
+        sink.record(AuditEvent("anonymous", "denied", request.url.path[:128], client, exc.slug[:16]))
 
 
 def http_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
