@@ -212,3 +212,23 @@ def test_a_correction_to_another_donor_moves_the_totals(db: Database) -> None:
     with db.reading() as uow:
         rows = dict(uow.conn.execute(select(persons.c.name, persons.c.donation_count)).all())
     assert rows == {"王芳": 0, "李雷": 1}
+
+
+def test_a_donor_reported_again_is_noted_as_last_reported_then(db: Database) -> None:
+    create_station(db)
+    report(db, [make_record(donation_no="A1")])
+    later = NOW.replace(year=2027)
+    with db.transaction() as uow:
+        station = uow.stations.get_by_code("33000001")
+        assert station is not None
+        report_donations(
+            uow,
+            station=station,
+            records=[make_record(donation_no="A2", donated_at="2025-06-01T09:00:00+08:00")],
+            index_key=INDEX_KEY,
+            signing=_signing[0],
+            now=later,
+        )
+    with db.reading() as uow:
+        first, last = uow.conn.execute(select(donors.c.first_reported_at, donors.c.last_reported_at)).one()
+    assert (first.year, last.year) == (2026, 2027)

@@ -466,6 +466,10 @@ def _write(uow: UnitOfWork, plan: _Plan, signing: Signing) -> None:
             for row, d, p, o in plan.issues
         ]
     )
+    # Donors the stations reported before and again now: note when they were last reported.
+    uow.persons.touch_donors(
+        {s.donor.id for s in changed if s.donor and s.donor.row is None and s.donor.id}, plan.stamp
+    )
     touched = {s.person.id for s in changed if s.person and s.person.id is not None}
     uow.persons.recompute_totals(touched | plan.touched, plan.stamp)
 

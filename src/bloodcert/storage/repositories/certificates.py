@@ -97,11 +97,6 @@ class CertificateRepository:
         """Every key, oldest first."""
         return [_key(r) for r in self.conn.execute(select(*_KEY_COLUMNS).order_by(signing_keys.c.id))]
 
-    def key_by_kid(self, kid: bytes) -> SigningKeyRow | None:
-        """A key by its kid."""
-        row = self.conn.execute(select(*_KEY_COLUMNS).where(signing_keys.c.kid == kid)).first()
-        return _key(row) if row else None
-
     def active_key(self, role: str) -> SigningKeyRow | None:
         """The newest active key of a role (`root` or `signing`)."""
         row = self.conn.execute(
@@ -148,10 +143,6 @@ class CertificateRepository:
             for r in self.conn.execute(select(status_lists.c.list_id).order_by(status_lists.c.id)).scalars()
         ]
 
-    def count_lists(self) -> int:
-        """How many status lists exist."""
-        return len(self.list_ids())
-
     def create_list(self, list_id: str, bits: bytes, now: datetime) -> None:
         """Open a new, empty status list."""
         self.conn.execute(
@@ -172,13 +163,3 @@ class CertificateRepository:
                 updated_at=now,
             )
         )
-
-    def status_of(self, certificate_no: str, entry: tuple[str, int]) -> str | None:
-        """The status of the certificate with this number and status entry, or None when there is none."""
-        return self.conn.execute(
-            select(certificates.c.status).where(
-                certificates.c.certificate_no == certificate_no,
-                certificates.c.status_list_id == entry[0],
-                certificates.c.status_index == entry[1],
-            )
-        ).scalar()

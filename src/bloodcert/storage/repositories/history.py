@@ -123,10 +123,6 @@ class HistoryRepository:
         rows = self._rows(f"{_PERSON_SQL} WHERE id IN ({_marks(len(person_ids))}) ORDER BY id", person_ids)
         return [self._person(r) for r in rows]
 
-    def count_by_identity(self, identity_hash: bytes) -> int:
-        """How many merged persons share this ID type + number (more than one: under review)."""
-        return int(self._rows("SELECT COUNT(*) FROM persons WHERE identity_hash = ?", (identity_hash,))[0][0])
-
     def has_donation_no(self, person_ids: Sequence[int], donation_no: str) -> bool:
         """True when one of the persons has a valid donation with this number (献血编号), at any station."""
         if not person_ids:
