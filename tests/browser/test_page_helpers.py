@@ -95,3 +95,15 @@ def test_security_headers_are_on_every_response_and_hsts_only_over_https(scheme:
     assert "unsafe-inline" not in headers["content-security-policy"]
     assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
     assert headers["permissions-policy"].startswith("camera=(self)")
+
+
+def test_security_headers_replace_a_handlers_own_value_instead_of_repeating_it() -> None:
+    message: dict[str, Any] = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"X-Frame-Options", b"SAMEORIGIN"), (b"content-type", b"text/html")],
+    }
+    add_security_headers(message, {"scheme": "http"})  # type: ignore[arg-type]
+    names = [k.decode().lower() for k, _ in message["headers"]]
+    assert names.count("x-frame-options") == 1 and "content-type" in names
+    assert dict(message["headers"])[b"x-frame-options"] == b"DENY"

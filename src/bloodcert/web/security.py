@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 # Every asset is served by the app itself; data: and blob: images are the captcha and the camera/photo
@@ -32,6 +31,10 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+# Encoded once: every response carries them, so the hook only appends (no per-header search of the list).
+_ENCODED = tuple((name.encode(), value.encode("latin-1")) for name, value in HEADERS.items())
+_NAMES = frozenset(name for name, _ in _ENCODED)
+_HSTS = (b"strict-transport-security", HSTS.encode())
 
 
 async def security_headers(message: Message, scope: Scope) -> None:
@@ -46,9 +49,10 @@ def add_security_headers(message: Message, scope: Scope) -> None:
     """Add the headers to a response-start message (HSTS only when the request came over https)."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in HEADERS.items():
-        headers[name] = value
+    # A response that set one of these itself is overridden: the policy is the platform's, not a page's.
+    headers = [h for h in message.get("headers", ()) if bytes(h[0]).lower() not in _NAMES]
+    headers.extend(_ENCODED)
     # Browsers ignore HSTS over plain http, and a demo on 127.0.0.1 must not pin itself to https.
     if scope.get("scheme") == "https":
-        headers["strict-transport-security"] = HSTS
+        headers.append(_HSTS)
+    message["headers"] = headers
