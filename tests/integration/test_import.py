@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import func, select
 
+from bloodcert.certs.algorithms import algorithm
 from bloodcert.errors import NotFound, ValidationFailed
 from bloodcert.services import importing
 from bloodcert.services.certificates import Signing
 from bloodcert.services.importing import ImportSummary, import_file
 from bloodcert.services.reporting import ingest as real_ingest
+from bloodcert.services.verification import OnlineVerifier
+from bloodcert.services.workers import IngestWorkers
 from bloodcert.storage.tables import certificates, donation_versions, donations, import_runs, stations
 from bloodcert.storage.uow import Database
 from tests.conftest import INDEX_KEY
@@ -458,3 +462,43 @@ def test_the_same_lines_in_another_file_are_unchanged_not_duplicated(
     assert (summary.accepted, summary.rejected) == (3, 0)
     assert count(db, donation_versions) == 3
     assert count(db, import_runs) == 2
+
+
+# --- signing workers ----------------------------------------------------------------------------------
+
+
+def test_signing_workers_give_the_same_outcome_and_certificates_that_verify(
+    db: Database, tmp_path: Path, run: Runner
+) -> None:
+    """A chunk's certificates signed in worker processes: same counts, numbers and rejections as without,
+    every QR verifies, and each certificate carries its own donation's content."""
+    create_station(db, HANGZHOU)
+    records: list[Any] = history(7)
+    records.insert(3, {**history(1, prefix="X")[0], "volume_ml": -5})  # rejected: counted, reported
+    with IngestWorkers(2) as workers:
+        summary = run(db, write_jsonl(tmp_path / "a.jsonl", records), chunk=3, workers=workers)
+    assert (summary.lines, summary.accepted, summary.rejected) == (8, 7, 1)
+    assert [e["line"] for e in report_lines(summary.report_path)] == [4]
+    verifier = OnlineVerifier(db, "CN-NHC")
+    with db.reading() as uow:
+        rows = uow.conn.execute(
+            select(certificates.c.certificate_no, certificates.c.qr, donations.c.donation_no)
+            .join(donations, donations.c.id == certificates.c.donation_id)
+            .order_by(certificates.c.certificate_no)
+        ).all()
+    assert len(rows) == 7
+    for number, qr, donation_no in rows:
+        result = verifier.verify(qr)
+        assert result.valid, result.reason
+        assert result.content is not None
+        assert (result.content.certificate_no, result.content.donation_no) == (number, donation_no)
+
+
+def test_a_key_store_travels_to_a_worker_without_its_loaded_keys(signing: Signing, db: Database) -> None:
+    with db.reading() as uow:
+        key = uow.certificates.active_key("signing")
+    assert key is not None
+    signing.store.load(key.kid, algorithm(key.alg))
+    copy = pickle.loads(pickle.dumps(signing.store))
+    assert copy.directory == signing.store.directory
+    assert b"PRIVATE" not in pickle.dumps(signing.store) and copy._cache == {}

@@ -21,6 +21,15 @@ class KeyStore:
         self.directory = directory
         self._cache: dict[bytes, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A store sent to another process (a bulk import's signing workers) goes without its loaded keys:
+        # private keys never travel through a pipe, each process reads the key file itself.
+        return {"directory": self.directory}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.directory = state["directory"]
+        self._cache = {}
+
     def path(self, kid: bytes) -> Path:
         """Where the private key with this kid lives."""
         return self.directory / f"{kid.hex()}.pem"

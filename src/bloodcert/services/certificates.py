@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -141,6 +142,25 @@ def status_list_document(
     return sign_document(document, alg=alg, private_key=private, kid=root.kid)
 
 
+@dataclass(frozen=True, slots=True)
+class SignJob:
+    """Certificates' claims to sign with one key, everything another process needs to do it."""
+
+    store: KeyStore
+    kid: bytes
+    alg_name: str
+    claims: list[dict[Any, Any]]
+
+    def sign(self, private_key: Any) -> list[str]:
+        """The `BC1:` texts, in order."""
+        alg = algorithm(self.alg_name)
+        return [encode(c, alg=alg, private_key=private_key, kid=self.kid).qr_text for c in self.claims]
+
+
+# Starts a job's signing elsewhere; the function it returns waits for the `BC1:` texts, in order.
+SignStart = Callable[[SignJob], Callable[[], list[str]]]
+
+
 @dataclass(slots=True)
 class CertificateIssuer:
     """Signs certificates during one ingest transaction and keeps the status lists it touched."""
@@ -181,10 +201,31 @@ class CertificateIssuer:
 
     def issue(self, content: CertificateContent, issued_at: datetime) -> tuple[CertificateContent, str]:
         """Give the content a status entry and sign it; returns (content with its entry, the `BC1:` text)."""
-        entry = self._allocate(issued_at)
-        content = CertificateContent(**{**_fields(content), "status_list": entry})
-        claims = to_claims(content, issuer=self.signing.issuer, issued_at=issued_at)
-        return content, encode(claims, alg=self.alg, private_key=self.private_key, kid=self.key.kid).qr_text
+        return self.issue_many([content], issued_at)[0]
+
+    def issue_many(
+        self, contents: list[CertificateContent], issued_at: datetime, sign: SignStart | None = None
+    ) -> list[tuple[CertificateContent, str]]:
+        """Give each content a status entry, in order, and sign them all."""
+        return self.start_issue(contents, issued_at, sign)()
+
+    def start_issue(
+        self, contents: list[CertificateContent], issued_at: datetime, sign: SignStart | None = None
+    ) -> Callable[[], list[tuple[CertificateContent, str]]]:
+        """Give each content a status entry, in order, and start signing them; the returned function
+        waits for (content with its entry, `BC1:` text) pairs.
+
+        `sign` starts signing elsewhere (a bulk import's worker processes), so that the caller can write
+        other rows meanwhile; without it, signing happens here, when the results are asked for.
+        """
+        stamped = [
+            CertificateContent(**{**_fields(c), "status_list": self._allocate(issued_at)}) for c in contents
+        ]
+        claims = [to_claims(c, issuer=self.signing.issuer, issued_at=issued_at) for c in stamped]
+        job = SignJob(self.signing.store, self.key.kid, self.alg.name, claims)
+        private_key = self.private_key
+        waiting = sign(job) if sign is not None and claims else (lambda: job.sign(private_key))
+        return lambda: list(zip(stamped, waiting(), strict=True))
 
     def revoke(self, entries: list[tuple[str, int]]) -> None:
         """Set the revocation bits of ended (revoked or superseded) certificates."""

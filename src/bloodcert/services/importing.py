@@ -15,6 +15,7 @@ from typing import IO, Any
 from bloodcert.errors import NotFound, ValidationFailed
 from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.services.reporting import RecordResult, Submission, ingest
+from bloodcert.services.workers import IngestWorkers
 from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database, UnitOfWork
 
@@ -62,8 +63,13 @@ def import_file(
     report_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     chunk: int = CHUNK,
+    workers: IngestWorkers | None = None,
 ) -> ImportSummary:
-    """Import every line of `path`; each chunk commits with the run's progress, so a rerun resumes."""
+    """Import every line of `path`; each chunk commits with the run's progress, so a rerun resumes.
+
+    With `workers`, each chunk's certificates are signed in those processes while this one writes the
+    chunk's other rows; the outcome is the same as without.
+    """
     if not path.is_file():
         raise NotFound(f"no file at {path}")
     report_path = report_path or path.with_name(path.name + ".rejected.jsonl")
@@ -84,9 +90,10 @@ def import_file(
     resumed_from = done
     _trim_report(report_path, done)
     with report_path.open("a", encoding="utf-8") as report:
-        for lines in _chunks(_read(path, station_code, skip=done), chunk):
+        for stage in _staged(_chunks(_read(path, station_code, skip=done), chunk), stations):
+            lines = stage.lines
             with db.transaction() as uow:
-                ok, entries = _import_chunk(uow, lines, stations, (index_key, signing))
+                ok, entries = _import_chunk(uow, stage, (index_key, signing), workers)
                 # The chunk's rejections reach the disk before its commit; a crash in between is undone
                 # by _trim_report on the next run, so each rejected line is reported exactly once.
                 _write_rejections(report, entries)
@@ -113,26 +120,47 @@ def _trim_report(report_path: Path, lines_done: int) -> None:
     report_path.write_text("".join(kept), encoding="utf-8")
 
 
+@dataclass(slots=True)
+class _Stage:
+    """A chunk of lines, screened for parse errors and unknown stations."""
+
+    lines: list[_Line]
+    kept: list[_Line]
+    submissions: list[Submission]
+    entries: list[dict[str, Any]]
+
+
+def _staged(chunks: Iterator[list[_Line]], stations: dict[str, StationRow]) -> Iterator[_Stage]:
+    for lines in chunks:
+        entries: list[dict[str, Any]] = []
+        kept: list[_Line] = []
+        for line in lines:
+            reason = line.parse_error or _station_problem(line.station_code, stations)
+            if reason is None:
+                kept.append(line)
+                continue
+            code = "invalid_format" if line.parse_error else "unknown_station"
+            error = {"field": "" if line.parse_error else "station", "code": code, "message": reason}
+            entries.append(_entry(line.number, _donation_no(line.record), [error]))
+        submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
+        yield _Stage(lines, kept, submissions, entries)
+
+
 def _import_chunk(
-    uow: UnitOfWork,
-    lines: list[_Line],
-    stations: dict[str, StationRow],
-    keys: tuple[bytes, Signing],
+    uow: UnitOfWork, stage: _Stage, keys: tuple[bytes, Signing], workers: IngestWorkers | None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Ingest one chunk; returns how many lines were accepted and the report entries of the rest."""
-    entries: list[dict[str, Any]] = []
-    kept: list[_Line] = []
-    for line in lines:
-        reason = line.parse_error or _station_problem(line.station_code, stations)
-        if reason is None:
-            kept.append(line)
-            continue
-        code = "invalid_format" if line.parse_error else "unknown_station"
-        error = {"field": "" if line.parse_error else "station", "code": code, "message": reason}
-        entries.append(_entry(line.number, _donation_no(line.record), [error]))
-    submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
     index_key, signing = keys
-    results = ingest(uow, submissions, index_key=index_key, signing=signing, now=_now(), source="import")
+    entries, kept = stage.entries, stage.kept
+    results = ingest(
+        uow,
+        stage.submissions,
+        index_key=index_key,
+        signing=signing,
+        now=_now(),
+        source="import",
+        sign=workers.sign if workers is not None else None,
+    )
     for line, result in zip(kept, results, strict=True):
         if result.outcome == "rejected":
             entries.append(_entry(line.number, result.donation_no, _errors(result)))

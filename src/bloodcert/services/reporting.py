@@ -26,7 +26,7 @@ from bloodcert.domain.identity import (
     normalize_name,
 )
 from bloodcert.domain.records import Checked, DonationReport, RecordWarning, Status, check_record
-from bloodcert.services.certificates import CertificateIssuer, Signing
+from bloodcert.services.certificates import CertificateIssuer, Signing, SignStart
 from bloodcert.storage.rows import DonationRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
 
@@ -44,6 +44,20 @@ class Submission:
 
     station: StationRow
     raw: object
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A record checked, with its blind indexes (merge, identity), computed once per record."""
+
+    check: Checked
+    hashes: tuple[bytes, bytes] | None
+
+
+def prepare(raw: object, *, index_key: bytes, now: datetime) -> Prepared:
+    """Check one raw record and compute its blind indexes."""
+    check = check_record(raw, now=now)
+    return Prepared(check, _hashes(index_key, check.report) if check.report else None)
 
 
 @dataclass(slots=True)
@@ -143,14 +157,18 @@ def ingest(
     signing: Signing,
     now: datetime,
     source: str,
+    sign: SignStart | None = None,
 ) -> list[RecordResult]:
-    """Apply records from any stations in one transaction; every outcome is in the returned list, in order."""
-    checked = [check_record(s.raw, now=now) for s in submissions]
+    """Apply records from any stations in one transaction; every outcome is in the returned list, in order.
+
+    `sign` signs the batch's certificates elsewhere while the rest is written (CertificateIssuer.start_issue).
+    """
+    prepared = [prepare(s.raw, index_key=index_key, now=now) for s in submissions]
     plan = _Plan(index_key, now, source)
-    _prefetch(uow, plan, submissions, checked)
-    for submission, check in zip(submissions, checked, strict=True):
-        _plan_record(plan, submission, check)
-    _write(uow, plan, signing)
+    _prefetch(uow, plan, submissions, prepared)
+    for submission, ready in zip(submissions, prepared, strict=True):
+        _plan_record(plan, submission, ready)
+    _write(uow, plan, signing, sign)
     return [_resolved(result, slot) for result, slot in plan.results]
 
 
@@ -164,20 +182,21 @@ def identity_hash_of(index_key: bytes, id_type: IdType, id_number: str) -> bytes
     return blind_index(index_key, identity_key(id_type, id_number))
 
 
-def _hashes(plan: _Plan, report: DonationReport) -> tuple[bytes, bytes]:
+def _hashes(index_key: bytes, report: DonationReport) -> tuple[bytes, bytes]:
     donor = report.donor
     return (
-        blind_index(plan.index_key, merge_key(donor.id_type, donor.id_number, donor.name, donor.abo)),
-        identity_hash_of(plan.index_key, donor.id_type, donor.id_number),
+        blind_index(index_key, merge_key(donor.id_type, donor.id_number, donor.name, donor.abo)),
+        identity_hash_of(index_key, donor.id_type, donor.id_number),
     )
 
 
 def _prefetch(
-    uow: UnitOfWork, plan: _Plan, submissions: Sequence[Submission], checked: list[Checked]
+    uow: UnitOfWork, plan: _Plan, submissions: Sequence[Submission], prepared: Sequence[Prepared]
 ) -> None:
     """Load, in a few queries, everything the batch's records refer to."""
-    reports = [(s.station.id, c.report) for s, c in zip(submissions, checked, strict=True) if c.report]
-    hashes = [_hashes(plan, r) for _, r in reports]
+    ready = [(s.station.id, p) for s, p in zip(submissions, prepared, strict=True) if p.check.report]
+    reports = [(sid, p.check.report) for sid, p in ready if p.check.report]
+    hashes = [p.hashes for _, p in ready if p.hashes]
     existing = uow.donations.current_by_keys((sid, r.donation_no) for sid, r in reports)
     by_merge = uow.persons.ids_by_merge_hashes(m for m, _ in hashes)
     by_identity = uow.persons.ids_by_identity_hashes(i for _, i in hashes)
@@ -206,10 +225,11 @@ def _existing_slot(row: DonationRow, person: _PersonSlot) -> _DonationSlot:
     )
 
 
-def _plan_record(plan: _Plan, submission: Submission, check: Checked) -> None:
+def _plan_record(plan: _Plan, submission: Submission, ready: Prepared) -> None:
     station = submission.station
+    check = ready.check
     report = check.report
-    if report is None:
+    if report is None or ready.hashes is None:
         _reject(plan, station, check.donation_no, check.errors, submission.raw)
         return
     current = plan.donations.get((station.id, report.donation_no))
@@ -230,7 +250,7 @@ def _plan_record(plan: _Plan, submission: Submission, check: Checked) -> None:
             )
             _reject(plan, station, report.donation_no, [problem], submission.raw)
             return
-    _accept(plan, station, report, check.warnings, current)
+    _accept(plan, station, report, check.warnings, current, hashes=ready.hashes)
 
 
 def _accept(
@@ -239,8 +259,10 @@ def _accept(
     report: DonationReport,
     warnings: list[RecordWarning],
     current: _DonationSlot | None,
+    *,
+    hashes: tuple[bytes, bytes],
 ) -> None:
-    merge_hash, identity_hash = _hashes(plan, report)
+    merge_hash, identity_hash = hashes
     person = _person(plan, report, merge_hash, identity_hash)
     others = [p for p in plan.persons_by_identity[identity_hash] if p is not person]
     donor = _donor(plan, station.id, person, merge_hash, report)
@@ -431,15 +453,18 @@ def _issue_row(
     }
 
 
-def _write(uow: UnitOfWork, plan: _Plan, signing: Signing) -> None:
-    """Write the plan with bulk statements, parents before children."""
+def _write(uow: UnitOfWork, plan: _Plan, signing: Signing, sign: SignStart | None) -> None:
+    """Write the plan with bulk statements, parents before children; certificates are signed meanwhile."""
     _write_people(uow, plan)
     _number_certificates(uow, plan)
+    issuer = CertificateIssuer.open(uow, signing) if plan.certificates or plan.ended_in_db else None
+    issuing = issuer.start_issue([_content(c) for c in plan.certificates], plan.now, sign) if issuer else None
     changed = [s for s in plan.donations.values() if s.values is not None]
     fresh = [s for s in changed if s.id is None]
+    known = [s for s in changed if s.id is not None]
     for slot, did in zip(fresh, uow.donations.insert_many([_donation_row(s) for s in fresh]), strict=True):
         slot.id = did
-    uow.donations.update_many([{"id": s.id, **_donation_row(s)} for s in changed if s not in fresh])
+    uow.donations.update_many([{"id": s.id, **_donation_row(s)} for s in known])
     uow.donations.add_versions(
         [
             {
@@ -453,8 +478,8 @@ def _write(uow: UnitOfWork, plan: _Plan, signing: Signing) -> None:
             for slot, r in plan.versions
         ]
     )
-    if plan.certificates or plan.ended_in_db:
-        _write_certificates(uow, plan, CertificateIssuer.open(uow, signing))
+    if issuer is not None and issuing is not None:
+        _write_certificates(uow, plan, issuer, issuing())
     uow.quality.add_many(
         [
             {
@@ -488,15 +513,16 @@ def _write_people(uow: UnitOfWork, plan: _Plan) -> None:
         donor.id = did
 
 
-def _write_certificates(uow: UnitOfWork, plan: _Plan, issuer: CertificateIssuer) -> None:
+def _write_certificates(
+    uow: UnitOfWork, plan: _Plan, issuer: CertificateIssuer, issued: list[tuple[CertificateContent, str]]
+) -> None:
     """Sign every new certificate and set the revocation bits of every ended one, in this transaction."""
     ended: list[tuple[str, int]] = []
     for status in ("superseded", "revoked"):
         ids = [did for did, st in plan.ended_in_db.items() if st == status]
         ended += uow.certificates.end_active(ids, status, plan.stamp)
     rows = []
-    for cert in plan.certificates:
-        content, qr = issuer.issue(_content(cert), plan.now)
+    for cert, (content, qr) in zip(plan.certificates, issued, strict=True):
         if cert.status != "active":
             ended.append(content.status_list)
         rows.append(

@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from functools import lru_cache
+from sqlalchemy import Connection, delete, insert, select, update
 
-from sqlalchemy import Connection, Dialect, delete, insert, select, update
-
+from bloodcert.storage.bulk import insert_rows
 from bloodcert.storage.tables import audit_head, audit_log
 
 GENESIS = b"\x00" * 32
-
-
-@lru_cache(maxsize=4)
-def _insert_plan(dialect: Dialect) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    names = [c.name for c in audit_log.columns]
-    mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
-    sql = f"INSERT INTO audit_log ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"  # noqa: S608
-    return sql, tuple((c.name, c.type.bind_processor(dialect)) for c in audit_log.columns)
 
 
 class AuditRepository:
@@ -43,12 +34,9 @@ class AuditRepository:
     def insert_many(self, rows: list[dict[str, Any]]) -> None:
         """Append entries (their ids and hashes computed by the caller).
 
-        Every read of personal data adds an entry, so this is a plain driver-level executemany: the
-        columns' own bind processors, no statement compilation per flush.
+        Every read of personal data adds an entry, so this is a driver-level executemany (storage.bulk).
         """
-        sql, processors = _insert_plan(self.conn.dialect)
-        params = [tuple(p(row[name]) if p else row[name] for name, p in processors) for row in rows]
-        self.conn.exec_driver_sql(sql, params)
+        insert_rows(self.conn, audit_log, rows)
 
     def move_head(self, *, last_id: int, last_hash: bytes) -> None:
         """Record the newest entry."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from bloodcert.storage.bulk import insert_rows
 from bloodcert.storage.rows import CertificateRow, SigningKeyRow, StatusListRow
 from bloodcert.storage.tables import certificates, signing_keys, status_lists
 
@@ -62,8 +63,7 @@ class CertificateRepository:
 
     def issue_many(self, rows: list[dict[str, Any]]) -> None:
         """Record newly issued certificates."""
-        if rows:
-            self.conn.execute(insert(certificates), rows)
+        insert_rows(self.conn, certificates, rows)
 
     def end_active(self, donation_ids: Iterable[int], status: str, now: datetime) -> list[tuple[str, int]]:
         """Mark the donations' active certificates `superseded` or `revoked`; returns their status entries."""

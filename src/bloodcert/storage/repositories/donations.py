@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, update
 
+from bloodcert.storage.bulk import insert_rows, insert_rows_with_ids, result_processor, station_pairs
 from bloodcert.storage.rows import DonationRow, PastDonation
 from bloodcert.storage.tables import counters, donation_versions, donations
 
@@ -44,31 +45,32 @@ class DonationRepository:
 
     def current_by_keys(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], DonationRow]:
         """Current state of donations by (station id, donation number), with their current content hash."""
-        wanted = list(set(keys))
-        if not wanted:
-            return {}
-        rows = self.conn.execute(
-            select(
-                donations.c.id,
-                donations.c.station_id,
-                donations.c.donation_no,
-                donations.c.version,
-                donations.c.status,
-                donations.c.person_id,
-                donations.c.donor_id,
-                donations.c.kind,
-                donations.c.donated_on,
-                donations.c.certificate_no,
-                donation_versions.c.content_hash,
-            )
-            .join(
-                donation_versions,
-                (donation_versions.c.donation_id == donations.c.id)
-                & (donation_versions.c.version == donations.c.version),
-            )
-            .where(tuple_(donations.c.station_id, donations.c.donation_no).in_(wanted))
+        day = result_processor(donations.c.donated_on, self.conn.dialect)
+        rows = station_pairs(
+            self.conn,
+            keys,
+            "SELECT d.id, d.station_id, d.donation_no, d.version, d.status, d.person_id, d.donor_id, d.kind, "
+            "d.donated_on, d.certificate_no, v.content_hash FROM {pairs} "
+            "JOIN donations d ON d.station_id = k.station_id AND d.donation_no = k.key "
+            "JOIN donation_versions v ON v.donation_id = d.id AND v.version = d.version",
+            "text",
         )
-        return {(int(r[1]), str(r[2])): DonationRow(*r[:10], bytes(r[10])) for r in rows}
+        return {
+            (int(r[1]), str(r[2])): DonationRow(
+                int(r[0]),
+                int(r[1]),
+                r[2],
+                int(r[3]),
+                r[4],
+                int(r[5]),
+                r[6],
+                r[7],
+                day(r[8]),
+                r[9],
+                bytes(r[10]),
+            )
+            for r in rows
+        }
 
     def valid_of_persons(self, person_ids: Iterable[int]) -> dict[int, list[PastDonation]]:
         """Valid donations of each person, for the interval rules."""
@@ -88,10 +90,7 @@ class DonationRepository:
         """Insert donations; returns their ids in the order given."""
         if not rows:
             return []
-        result = self.conn.execute(
-            insert(donations).returning(donations.c.id, sort_by_parameter_order=True), rows
-        )
-        return [int(i) for i in result.scalars()]
+        return insert_rows_with_ids(self.conn, donations, rows)
 
     def update_many(self, rows: list[dict[str, Any]]) -> None:
         """Replace donations' current state (the earlier versions stay in donation_versions)."""
@@ -102,8 +101,7 @@ class DonationRepository:
 
     def add_versions(self, rows: list[dict[str, Any]]) -> None:
         """Keep versions exactly as stations sent them."""
-        if rows:
-            self.conn.execute(insert(donation_versions), rows)
+        insert_rows(self.conn, donation_versions, rows)
 
     def versions_of(self, donation_id: int) -> list[tuple[int, dict[str, Any]]]:
         """Every version of a donation, oldest first."""

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 
+from bloodcert.storage.bulk import insert_rows_with_ids, station_pairs
 from bloodcert.storage.rows import PersonRow
 from bloodcert.storage.tables import donations, donors, persons
 
@@ -86,21 +87,16 @@ class PersonRepository:
         if not rows:
             return []
         zero = {"donation_count": 0, "whole_blood_ml": 0, "platelet_units": 0, "plasma_ml": 0}
-        result = self.conn.execute(
-            insert(persons).returning(persons.c.id, sort_by_parameter_order=True),
-            [{**r, **zero} for r in rows],
-        )
-        return [int(i) for i in result.scalars()]
+        return insert_rows_with_ids(self.conn, persons, [{**r, **zero} for r in rows])
 
     def donor_ids(self, keys: Iterable[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
         """Stations' own donor rows by (station id, merge hash)."""
-        wanted = list(set(keys))
-        if not wanted:
-            return {}
-        rows = self.conn.execute(
-            select(donors.c.station_id, donors.c.merge_hash, donors.c.id).where(
-                tuple_(donors.c.station_id, donors.c.merge_hash).in_(wanted)
-            )
+        rows = station_pairs(
+            self.conn,
+            keys,
+            "SELECT d.station_id, d.merge_hash, d.id FROM {pairs} "
+            "JOIN donors d ON d.station_id = k.station_id AND d.merge_hash = k.key",
+            "bytea",
         )
         return {(int(s), bytes(h)): int(i) for s, h, i in rows}
 
@@ -108,8 +104,7 @@ class PersonRepository:
         """Record donors as stations reported them; returns their ids in the order given."""
         if not rows:
             return []
-        result = self.conn.execute(insert(donors).returning(donors.c.id, sort_by_parameter_order=True), rows)
-        return [int(i) for i in result.scalars()]
+        return insert_rows_with_ids(self.conn, donors, rows)
 
     def touch_donors(self, donor_ids: Iterable[int], now: datetime) -> None:
         """Note that stations reported these donors again."""

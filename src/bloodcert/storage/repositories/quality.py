@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
+from bloodcert.storage.bulk import insert_rows
 from bloodcert.storage.rows import QualityIssueRow
 from bloodcert.storage.tables import quality_issues
 
@@ -18,8 +19,7 @@ class QualityRepository:
 
     def add_many(self, issues: list[dict[str, Any]]) -> None:
         """Record issues in one statement."""
-        if issues:
-            self.conn.execute(insert(quality_issues), issues)
+        insert_rows(self.conn, quality_issues, issues)
 
     def open_of_station(self, station_id: int, *, limit: int, offset: int) -> list[QualityIssueRow]:
         """A station's open issues, newest first."""
