@@ -84,6 +84,21 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("prune")
+def db_prune() -> None:
+    """Drop used station nonces, expired captchas, old login failures and ended rate-limit windows.
+
+    Safe at any time; run it from cron (hourly is plenty).
+    """
+    from bloodcert.services.maintenance import prune
+
+    settings = _settings()
+    db = _database(settings)
+    with db.transaction() as uow:
+        pruned = prune(uow, now=_now(), signature_window_s=settings.signature_window_s)
+    typer.echo(f"pruned {pruned.nonces} nonces and {pruned.rate_windows} ended rate-limit windows")
+
+
 @station_app.command("add")
 def station_add(
     code: Annotated[str, typer.Option(help="Station code, unique nationally.")],
@@ -472,6 +487,8 @@ def serve(
 
     settings = _settings()
     _database(settings)
+    # The workers read it (Settings.workers): limits counted in memory are shared out among them.
+    os.environ["BLOODCERT_WORKERS"] = str(workers)
     uvicorn.run(
         "bloodcert.web.asgi:app",
         host=host,

@@ -38,6 +38,9 @@ class Settings:
     audit_mode: str = "sync"
     # Per-name overrides of the abuse limits in web/ratelimit.py, e.g. {"verify": "200/second"}.
     rate_limits: tuple[tuple[str, str], ...] = ()
+    # Worker processes serving this database from this machine (`bloodcert serve` sets it): the volume
+    # limits counted in memory give each worker its share.
+    workers: int = 1
     signature_window_s: int = 300
     max_batch_records: int = 1000
     max_batch_bytes: int = 2 * 1024 * 1024
@@ -72,6 +75,7 @@ class Settings:
             audit_retention_days=_retention(env),
             audit_mode=_choice(env, "AUDIT_MODE", ("buffered", "sync"), "buffered"),
             rate_limits=_rate_limits(env),
+            workers=max(1, int(_get(env, "WORKERS") or 1)),
             signature_window_s=int(_get(env, "SIGNATURE_WINDOW_S") or 300),
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",

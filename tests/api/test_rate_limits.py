@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
+from bloodcert.web.ratelimit import Limits
 from tests.api.conftest import BASE
 from tests.factories import create_station, make_record, signed_headers
 
@@ -63,3 +64,51 @@ def test_one_stations_limit_does_not_starve_another(strict: TestClient, db: Data
 
     assert [post(one), post(one), post(one)] == [200, 200, 429]
     assert post(two) == 200
+
+
+# --- one limit across workers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_guessing_limits_are_counted_in_the_database_across_workers(settings: Settings, db: Database) -> None:
+    """Two workers (two apps on one database): the login limit holds for both together."""
+    tight = replace(settings, rate_limits=(("login", "3/minute"),), workers=2)
+    body = {"id_type": "resident_id", "id_number": "1", "name": "x", "donation_no": "1"}
+    with (
+        TestClient(create_app(tight, db=db), base_url=BASE) as one,
+        TestClient(create_app(tight, db=db), base_url=BASE) as two,
+    ):
+        statuses = [c.post(BASE + "/api/v1/auth/login", json=body).status_code for c in (one, two, one)]
+        assert 429 not in statuses
+        assert two.post(BASE + "/api/v1/auth/login", json=body).status_code == 429
+        assert one.post(BASE + "/api/v1/auth/login", json=body).status_code == 429
+    with db.reading() as uow:  # the client is kept as a keyed hash, never as its address
+        keys = [r[0] for r in uow.conn.exec_driver_sql("SELECT key FROM rate_counters")]
+    assert keys and all("testclient" not in k and len(k) == 64 for k in keys)
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_volume_limits_give_each_worker_its_share(settings: Settings, db: Database) -> None:
+    shared = replace(settings, rate_limits=(("verify", "6/minute"),), workers=2)
+    with TestClient(create_app(shared, db=db), base_url=BASE) as worker:
+        statuses = [worker.post(BASE + "/api/v1/verify", json={"qr": "BC1:X"}).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_a_limit_is_shared_out_but_never_to_nothing() -> None:
+    limits = Limits.from_settings({"verify": "6/minute", "station": "1/second"}).shares(
+        4, {"verify", "station"}
+    )
+    assert (limits.items["verify"].amount, limits.items["station"].amount) == (1, 1)
+    assert limits.items["login"].amount == Limits.from_settings({}).items["login"].amount
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_database_window_ends_and_a_new_one_starts(db: Database) -> None:
+    with db.transaction() as uow:
+        assert uow.rate_counters.hit("k", now=100.0, window_s=60) == (1, 160.0)
+        assert uow.rate_counters.hit("k", now=159.0, window_s=1) == (2, 160.0)
+        assert uow.rate_counters.hit("k", now=160.0, window_s=60) == (1, 220.0)
+        assert uow.rate_counters.count("k", 170.0) == 1
+        assert uow.rate_counters.forget_ended(221.0) == 1
+        assert uow.rate_counters.count("k", 170.0) == 0

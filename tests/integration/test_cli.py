@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -500,3 +501,24 @@ def test_a_domain_error_during_import_is_one_line_and_exit_code_1(
     result = run_main("import", str(out), "--station", "99999999")
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: no station with code 99999999"
+
+
+# --- db prune --------------------------------------------------------------------------------------------
+
+
+def test_db_prune_drops_old_nonces_and_ended_windows_and_keeps_the_rest(env: Env) -> None:
+    now = time.time()
+    with sqlite3.connect(env.db_path) as conn:
+        conn.executemany(
+            "INSERT INTO seen_nonces (key_id, nonce, seen_at) VALUES (?, ?, ?)",
+            [("k", "old", "2020-01-01 00:00:00.000000"), ("k", "new", "2999-01-01 00:00:00.000000")],
+        )
+        conn.executemany(
+            "INSERT INTO rate_counters (key, count, expires_at) VALUES (?, ?, ?)",
+            [("ended", 3, now - 10), ("open", 1, now + 600)],
+        )
+    result = invoke(env, "db", "prune")
+    assert result.exit_code == 0, result.output
+    assert "pruned 1 nonces and 1 ended rate-limit windows" in result.stdout
+    assert env.scalar("SELECT group_concat(nonce) FROM seen_nonces") == "new"
+    assert env.scalar("SELECT group_concat(key) FROM rate_counters") == "open"

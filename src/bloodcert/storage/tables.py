@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -220,6 +221,16 @@ counters = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("next_value", BigInteger, nullable=False),
+)
+
+# Fixed-window abuse counters shared by every worker (when no Redis is configured): one row per limit,
+# client and window; expires_at is seconds since the epoch.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
 )
 
 import_runs = Table(

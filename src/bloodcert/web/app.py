@@ -6,16 +6,14 @@ from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
-from bloodcert.web import console, openapi, pages
+from bloodcert.web import console, openapi, pages, ratelimit
 from bloodcert.web.api import certificates, donor, health, providers, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
-from bloodcert.web.ratelimit import Limits, RateLimitMiddleware
 from bloodcert.web.security import security_headers
 from bloodcert.web.state import AppState
 
@@ -63,13 +61,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         template_config=pages.template_config(),
         csrf_config=pages.csrf_config(settings),
         before_send=[security_headers],
-        middleware=[
-            DefineMiddleware(
-                RateLimitMiddleware,
-                limits=Limits.from_settings(dict(settings.rate_limits)),
-                storage_uri=settings.redis_url or "memory://",
-            )
-        ],
+        middleware=[ratelimit.middleware_for(settings, db)],
         openapi_config=OpenAPIConfig(
             title="bloodcert",
             version="1",

@@ -1,21 +1,38 @@
 """Abuse limits (OWASP API4): per client on login, captcha and verify; per client and key on the station API.
 
-Counting uses the `limits` library, in memory per worker or in Redis when BLOODCERT_REDIS_URL is set (then
-the limit holds across every worker and machine). Over the limit: 429 problem+json with Retry-After.
+Every worker counts against one limit. With BLOODCERT_REDIS_URL set, every limit is counted in Redis (the
+`limits` library), across every worker and machine. Without it:
+
+- the guessing limits (login, captcha, real-name providers, console login) are counted in the database,
+  one fixed window per client, exact across workers: they guard against guessing, and a write per
+  attempt costs little next to a login;
+- the volume limits (verify, station) are counted in each worker's memory, each allowing its share of the
+  limit (limit ÷ BLOODCERT_WORKERS, which `bloodcert serve` sets): the kernel spreads connections over
+  the workers, so the whole holds to within a connection's worth. A database write per verification
+  would cost more than the verification.
+
+Over the limit: 429 problem+json with Retry-After.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import anyio.to_thread
 import msgspec
 from limits import RateLimitItem, parse, storage, strategies
+from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+
+from bloodcert.config import Settings
+from bloodcert.storage.uow import Database
 
 # (method, path, limit name): a path ending in "/" matches as a prefix, any other path exactly.
 ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -29,6 +46,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/console/login", "console_login"),
 )
 LOGIN_PAGE = ("POST", "/")
+# Counted in the database when there is no Redis (see the module's docstring).
+GUESSING_LIMITS = frozenset({"login", "login_page", "captcha", "provider", "console_login"})
 DEFAULT_LIMITS: Mapping[str, str] = {
     "login": "10/minute",
     "login_page": "10/minute",
@@ -52,6 +71,60 @@ class Limits:
         """DEFAULT_LIMITS, with per-name overrides such as {"verify": "5000/second"}."""
         merged = {**DEFAULT_LIMITS, **overrides}
         return cls({name: parse(text) for name, text in merged.items()})
+
+    def shares(self, workers: int, names: Iterable[str]) -> Limits:
+        """These limits with the named ones divided among `workers` (each at least 1 per window)."""
+        chosen = set(names)
+        return Limits(
+            {
+                name: type(item)(max(1, item.amount // workers), item.multiples, item.namespace)
+                if name in chosen and workers > 1
+                else item
+                for name, item in self.items.items()
+            }
+        )
+
+
+class Counter(Protocol):
+    """Counts hits of one client against one limit."""
+
+    blocking: bool  # True: call it off the event loop
+
+    def hit(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        """None when the hit is within the limit; otherwise seconds until the window ends."""
+
+
+class LimitsCounter:
+    """Fixed windows in memory (this worker) or in Redis (every worker and machine), with `limits`."""
+
+    def __init__(self, storage_uri: str) -> None:
+        self.blocking = not storage_uri.startswith("memory")
+        self.limiter = strategies.FixedWindowRateLimiter(storage.storage_from_string(storage_uri))
+
+    def hit(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        if self.limiter.hit(item, name, key):
+            return None
+        return self.limiter.get_window_stats(item, name, key).reset_time - time.time()
+
+
+class DatabaseCounter:
+    """Fixed windows in the database's rate_counters table, exact across workers. Clients are stored as
+    keyed hashes, never as addresses; `bloodcert db prune` drops ended windows."""
+
+    blocking = True
+
+    def __init__(self, db: Database, key: bytes) -> None:
+        self.db = db
+        self.key = key
+
+    def hit(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        window = float(item.get_expiry())
+        now = time.time()
+        # Windows aligned to the clock, like the `limits` library's fixed windows.
+        digest = hmac.new(self.key, f"{name}|{item}|{key}".encode(), hashlib.sha256).hexdigest()
+        with self.db.transaction() as uow:
+            count, ends = uow.rate_counters.hit(digest, now=now, window_s=window - now % window)
+        return None if count <= item.amount else max(0.0, ends - now)
 
 
 def _route(method: str, path: str) -> str | None:
@@ -77,10 +150,10 @@ def _key(scope: Scope, name: str) -> str:
 class RateLimitMiddleware:
     """Pure ASGI middleware in front of the app: cheap, and it refuses before any parsing."""
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, storage_uri: str = "memory://") -> None:
+    def __init__(self, app: ASGIApp, *, limits: Limits, counters: Mapping[str, Counter]) -> None:
         self.app = app
         self.limits = limits
-        self.limiter = strategies.FixedWindowRateLimiter(storage.storage_from_string(storage_uri))
+        self.counters = counters
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http: Any = scope
@@ -89,11 +162,29 @@ class RateLimitMiddleware:
             item = self.limits.items.get(name) if name else None
             if item is not None and name is not None:
                 key = _key(scope, name)
-                if not self.limiter.hit(item, name, key):
-                    reset = self.limiter.get_window_stats(item, name, key).reset_time
-                    await _too_many(send, max(1, math.ceil(reset - time.time())))
+                counter = self.counters[name]
+                if counter.blocking:
+                    wait = await anyio.to_thread.run_sync(counter.hit, item, name, key)
+                else:
+                    wait = counter.hit(item, name, key)
+                if wait is not None:
+                    await _too_many(send, max(1, math.ceil(wait)))
                     return
         await self.app(scope, receive, send)
+
+
+def middleware_for(settings: Settings, db: Database) -> DefineMiddleware:
+    """The limits of the settings, counted where the module's docstring says."""
+    limits = Limits.from_settings(dict(settings.rate_limits))
+    if settings.redis_url:
+        shared = LimitsCounter(settings.redis_url)
+        counters: dict[str, Counter] = dict.fromkeys(limits.items, shared)
+    else:
+        memory = LimitsCounter("memory://")
+        database = DatabaseCounter(db, settings.index_key)
+        counters = {name: database if name in GUESSING_LIMITS else memory for name in limits.items}
+        limits = limits.shares(settings.workers, set(limits.items) - GUESSING_LIMITS)
+    return DefineMiddleware(RateLimitMiddleware, limits=limits, counters=counters)
 
 
 async def _too_many(send: Send, retry_after: int) -> None:
