@@ -49,6 +49,18 @@ def fresh_env(name: str, database_url: str | None = None) -> dict[str, str]:
     return env
 
 
+def reuse_env(name: str, database_url: str | None = None) -> dict[str, str]:
+    """Environment for the database an earlier run left under bench/out/NAME (or at the URL)."""
+    base = OUT / name
+    env = dict(os.environ)
+    env.update(
+        BLOODCERT_DATABASE_URL=database_url or f"sqlite:///{base}/bloodcert.db",
+        BLOODCERT_DATA_DIR=str(base / "var"),
+    )
+    bloodcert("db", "upgrade", env=env)  # the code under test may have added migrations since
+    return env
+
+
 def free_port() -> int:
     """An unused TCP port on loopback."""
     with socket.socket() as sock:

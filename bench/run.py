@@ -32,7 +32,7 @@ import httpx
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from bloodcert.config import Settings
-from harness import BIN, OUT, LoadResult, bloodcert, fresh_env, serving, wrk
+from harness import BIN, OUT, LoadResult, bloodcert, fresh_env, reuse_env, serving, wrk
 from ingest import signed_batch
 from sessions import make_tokens
 
@@ -59,10 +59,27 @@ def _env_settings(env: dict[str, str]) -> Settings:
     return Settings.from_env({k: v for k, v in env.items() if k.startswith("BLOODCERT_")})
 
 
-def prepare(persons: int, backend: str, pg_url: str | None) -> tuple[dict[str, str], SizeResult]:
-    """Fresh database, stations, keys; generate (cached) and import; returns env and import figures."""
+def prepare(
+    persons: int, backend: str, pg_url: str | None, *, keep: bool = False
+) -> tuple[dict[str, str], SizeResult]:
+    """Fresh database, stations, keys; generate (cached) and import; returns env and import figures.
+
+    With `keep`, a database this bench imported before (its figures saved beside it) is used again, so
+    that the load runs can be repeated without another import of millions of records."""
     result = SizeResult(persons, backend)
-    env = fresh_env(f"run-{backend}-{persons}", pg_url)
+    name = f"run-{backend}-{persons}"
+    saved = OUT / name / "import.json"
+    if keep and saved.is_file():
+        env = reuse_env(name, pg_url)
+        figures = json.loads(saved.read_text(encoding="utf-8"))
+        result.records, result.import_rps, result.import_rss_mib = (
+            figures["records"],
+            figures["import_rps"],
+            figures["import_rss_mib"],
+        )
+        print(f"   reusing the database imported at {figures['at']}", flush=True)
+        return env, result
+    env = fresh_env(name, pg_url)
     env["BLOODCERT_RATE_LIMITS"] = "verify=1000000/second,station=1000000/second"
     bloodcert("station", "seed", env=env)
     bloodcert("keys", "rotate", env=env)
@@ -75,6 +92,13 @@ def prepare(persons: int, backend: str, pg_url: str | None) -> tuple[dict[str, s
     bloodcert("import", str(data), env=env)
     result.import_rps = result.records / (time.perf_counter() - start)
     result.import_rss_mib = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    figures = {
+        "records": result.records,
+        "import_rps": result.import_rps,
+        "import_rss_mib": result.import_rss_mib,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    saved.write_text(json.dumps(figures), encoding="utf-8")
     return env, result
 
 
@@ -316,6 +340,9 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also run the largest size on PostgreSQL")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/bloodcert_bench")
     parser.add_argument("--smoke", action="store_true", help="a few thousand persons and seconds of load")
+    parser.add_argument(
+        "--keep", action="store_true", help="reuse databases this bench imported before (loads only)"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.runs, args.seconds, args.batches, args.tokens = "3000", 1, 2, 2, 200
@@ -323,12 +350,13 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     plan = [(n, "sqlite", None) for n in sizes]
     if args.postgres:
-        _recreate_pg(args.pg_url)
+        if not (args.keep and (OUT / f"run-postgresql-{max(sizes)}" / "import.json").is_file()):
+            _recreate_pg(args.pg_url)
         plan.append((max(sizes), "postgresql", args.pg_url))
     results = []
     for persons, backend, url in plan:
         print(f"== {persons:,} persons on {backend}", flush=True)
-        env, result = prepare(persons, backend, url)
+        env, result = prepare(persons, backend, url, keep=args.keep)
         inputs = load_inputs(env, args.tokens)
         measure(env, result, inputs, runs=args.runs, seconds=args.seconds, batches=args.batches)
         results.append(result)
