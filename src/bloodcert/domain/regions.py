@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 PROVINCE = "province"
@@ -65,6 +65,7 @@ def is_current_region(code: str) -> bool:
     return region is not None and region.retired is None
 
 
+@lru_cache(maxsize=8192)
 def full_name(code: str) -> str | None:
     """Return the full name such as 浙江省杭州市西湖区, or None for an unknown code.
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
 from bloodcert.certs.payload import CertificateContent, from_claims
 from bloodcert.certs.qr import decode
@@ -179,7 +180,12 @@ def group(rows: list[HistoryRow], by: str) -> list[Group]:
 
 def local_time(row: HistoryRow) -> datetime:
     """The donation time at the place it happened."""
-    return row.donated_at.replace(tzinfo=UTC).astimezone(timezone(timedelta(minutes=row.utc_offset_min)))
+    return row.donated_at.replace(tzinfo=UTC).astimezone(_zone(row.utc_offset_min))
+
+
+@lru_cache(maxsize=64)
+def _zone(offset_min: int) -> timezone:
+    return timezone(timedelta(minutes=offset_min))
 
 
 def region_name(code: str) -> str:
