@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -232,3 +234,27 @@ def test_a_donor_reported_again_is_noted_as_last_reported_then(db: Database) -> 
     with db.reading() as uow:
         first, last = uow.conn.execute(select(donors.c.first_reported_at, donors.c.last_reported_at)).one()
     assert (first.year, last.year) == (2026, 2027)
+
+
+def test_concurrent_batches_about_one_new_donor_make_one_person(db: Database) -> None:
+    """Batches planned at the same moment must not both create the donor (PostgreSQL runs them at once)."""
+    create_station(db)
+    batches = [
+        [
+            make_record(donation_no=f"C{t}{i}", donated_at=f"{2001 + 4 * t + i}-03-01T09:00:00+08:00")
+            for i in range(3)
+        ]
+        for t in range(4)
+    ]
+    start = threading.Barrier(len(batches))
+
+    def send(records: list[dict[str, Any]]) -> list[str]:
+        start.wait()
+        return [r.outcome for r in report(db, records)]
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        outcomes = list(pool.map(send, batches))
+    assert outcomes == [["created"] * 3] * 4
+    assert count(db, persons) == 1 and count(db, donors) == 1
+    with db.reading() as uow:
+        assert uow.conn.execute(select(persons.c.donation_count)).scalar_one() == 12

@@ -164,6 +164,7 @@ def ingest(
     `sign` signs the batch's certificates elsewhere while the rest is written (CertificateIssuer.start_issue).
     """
     prepared = [prepare(s.raw, index_key=index_key, now=now) for s in submissions]
+    uow.take_ingest_turn()  # checking needs no turn; planning and writing do
     plan = _Plan(index_key, now, source)
     _prefetch(uow, plan, submissions, prepared)
     for submission, ready in zip(submissions, prepared, strict=True):

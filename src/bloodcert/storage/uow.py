@@ -25,6 +25,9 @@ from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
 
+# The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
+INGEST_LOCK = 0x62_6C_64_63_65_72_74
+
 
 class UnitOfWork:
     """Repositories sharing one transaction. Services use it; only `Database.transaction` commits."""
@@ -49,6 +52,16 @@ class UnitOfWork:
     def dialect(self) -> str:
         """`sqlite` or `postgresql`."""
         return self.conn.dialect.name
+
+    def take_ingest_turn(self) -> None:
+        """Wait until no other transaction is ingesting, and hold the turn until this one ends.
+
+        Ingest plans a batch against what it has read (persons, donors, donations) and then inserts, so two
+        batches planned at once would both create the same new person. SQLite's writers already take turns
+        (BEGIN IMMEDIATE); on PostgreSQL a transaction-scoped advisory lock does the same.
+        """
+        if self.dialect == "postgresql":
+            self.conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (INGEST_LOCK,))
 
 
 class DonorReads:
