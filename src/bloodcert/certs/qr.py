@@ -8,8 +8,6 @@ object model. The structure is small and fixed; tests cross-check our output aga
 from __future__ import annotations
 
 import io
-import re
-import struct
 import sys
 import zlib
 from array import array
@@ -98,37 +96,48 @@ def b45encode(data: bytes) -> str:
     return text
 
 
-@lru_cache(maxsize=1)
-def _triples() -> dict[str, int]:
-    """Every valid 3-character Base45 group → its 16-bit value (the encoder's own strings as keys)."""
-    return dict(zip(_pairs(), range(65536), strict=True))
+# Character → digit value, 255 for a character outside the alphabet (for bytes.translate).
+_TO_DIGIT = bytes(_ALPHABET.index(chr(c)) if chr(c) in _ALPHABET else 255 for c in range(256))
 
 
-@lru_cache(maxsize=1)
-def _tail() -> dict[str, int]:
-    """Every valid final 2-character group → its byte."""
-    return {_ALPHABET[n % 45] + _ALPHABET[n // 45]: n for n in range(256)}
-
-
-_GROUPS = re.compile(r"...", re.DOTALL)
+def _lanes(digits: bytes, count: int) -> int:
+    """The digits as one integer of `count` 32-bit big-endian lanes, each digit in its lane's low byte."""
+    lanes = bytearray(4 * count)
+    lanes[3 : 4 * len(digits) : 4] = digits  # a missing last digit (a 2-character group) stays 0
+    return int.from_bytes(lanes, "big")
 
 
 def b45decode(text: str) -> bytes:
     """RFC 9285 Base45 decoding, as strict as the `base45` package: a character outside the alphabet, a
     group worth more than its bytes can hold, or a dangling single character raises ValueError.
 
-    Lookups of whole 3-character groups in a table, mapped in C: the package's decoder was a third of the
-    cost of verifying a certificate. Tests check both against each other.
+    Each group's value c + 45·d + 2025·e is computed for all groups at once: the digits of each position
+    are laid into 32-bit lanes of one big integer, so two multiplications and two additions of big integers
+    do every group's arithmetic in C, and no lane can carry into the next (a group is worth at most
+    91,124). The package decodes digit by digit in Python, and a table of all 65,536 groups was no faster
+    on real input (its entries miss the CPU cache). Tests check it against the package.
     """
-    whole = len(text) - len(text) % 3
-    try:
-        words = list(map(_triples().__getitem__, _GROUPS.findall(text, 0, whole)))
-        tail = bytes((_tail()[text[whole:]],)) if len(text) % 3 == 2 else b""
-    except KeyError:
-        raise ValueError("not Base45") from None
     if len(text) % 3 == 1:
         raise ValueError("not Base45: a dangling character")
-    return struct.pack(f">{len(words)}H", *words) + tail
+    try:
+        digits = text.encode("ascii").translate(_TO_DIGIT)
+    except UnicodeEncodeError:
+        raise ValueError("not Base45: a character outside the alphabet") from None
+    if 255 in digits:
+        raise ValueError("not Base45: a character outside the alphabet")
+    groups = -(-len(digits) // 3)  # a final 2-character group is one more lane, with e = 0
+    c, d, e = digits[0::3], digits[1::3], digits[2::3]
+    total = _lanes(c, groups) + 45 * _lanes(d, groups) + 2025 * _lanes(e, groups)
+    values = total.to_bytes(4 * groups, "big")
+    if any(values[0::4]) or any(values[1::4]):
+        raise ValueError("not Base45: a group is worth more than two bytes")
+    out = bytearray(2 * groups)
+    out[0::2], out[1::2] = values[2::4], values[3::4]
+    if len(digits) % 3 == 2:  # the last group stands for one byte
+        if out[-2]:
+            raise ValueError("not Base45: the last group is worth more than a byte")
+        del out[-2]
+    return bytes(out)
 
 
 def encode(claims: dict[Any, Any], *, alg: Algorithm, private_key: Any, kid: bytes) -> Stages:
