@@ -384,14 +384,16 @@ def write_readme(text: str, args: argparse.Namespace) -> None:
     current = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
     marker = "## Load and the cost curve (`bench/run.py`)"
     head = current.split(marker)[0].rstrip() + "\n\n"
+    flags = f"{' --postgres' if args.postgres else ''}{' --keep' if args.keep else ''}"
+    runs = f"--runs {args.runs} --seconds {args.seconds}"
     command = (
         "make bench"
-        if args.sizes == "100000,1000000"
-        else f".venv/bin/python bench/run.py --sizes {args.sizes}"
+        if args.sizes == "100000,1000000" and not flags
+        else f".venv/bin/python bench/run.py --sizes {args.sizes} {runs}{flags}"
     )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     section = (
-        f"{marker}\n\nCommand: `{command}`{' --postgres' if args.postgres else ''}, "
+        f"{marker}\n\nCommand: `{command}`, "
         f"{args.runs} runs of {args.seconds} s per load, medians. Machine: {machine}; load generator "
         f"(wrk, 1 thread, 32 connections) on the same machine; `bloodcert serve --workers 2`.\n\n"
         f"{text}\n\n![throughput and p99 against dataset size](cost-curve.png)\n"
