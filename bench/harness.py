@@ -37,27 +37,20 @@ def bloodcert(*args: str, env: dict[str, str]) -> str:
 
 def fresh_env(name: str, database_url: str | None = None) -> dict[str, str]:
     """Environment for a fresh database (SQLite under bench/out/NAME unless a URL is given), migrated."""
+    shutil.rmtree(OUT / name, ignore_errors=True)
+    (OUT / name).mkdir(parents=True)
+    return reuse_env(name, database_url)
+
+
+def reuse_env(name: str, database_url: str | None = None) -> dict[str, str]:
+    """Environment for the database under bench/out/NAME (or at the URL), migrated to the code's schema."""
     base = OUT / name
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
     env = dict(os.environ)
     env.update(
         BLOODCERT_DATABASE_URL=database_url or f"sqlite:///{base}/bloodcert.db",
         BLOODCERT_DATA_DIR=str(base / "var"),
     )
     bloodcert("db", "upgrade", env=env)
-    return env
-
-
-def reuse_env(name: str, database_url: str | None = None) -> dict[str, str]:
-    """Environment for the database an earlier run left under bench/out/NAME (or at the URL)."""
-    base = OUT / name
-    env = dict(os.environ)
-    env.update(
-        BLOODCERT_DATABASE_URL=database_url or f"sqlite:///{base}/bloodcert.db",
-        BLOODCERT_DATA_DIR=str(base / "var"),
-    )
-    bloodcert("db", "upgrade", env=env)  # the code under test may have added migrations since
     return env
 
 

@@ -10,11 +10,7 @@ import argparse
 import json
 import os
 import resource
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -26,47 +22,26 @@ import httpx
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
-ROOT = Path(__file__).resolve().parent
-OUT = ROOT / "out"
-BIN = Path(sys.executable).parent
+from harness import OUT, bloodcert, fresh_env, serving
 
 
-def run(cmd: list[str], env: dict[str, str]) -> str:
-    """Run a bloodcert command, failing loudly."""
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
-    return done.stdout
-
-
-def fresh_env(name: str) -> dict[str, str]:
-    """Environment for a fresh SQLite database under bench/out/NAME."""
-    base = OUT / name
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    env = dict(os.environ)
-    env.update(BLOODCERT_DATABASE_URL=f"sqlite:///{base}/bloodcert.db", BLOODCERT_DATA_DIR=str(base / "var"))
-    run([str(BIN / "bloodcert"), "db", "upgrade"], env)
-    run([str(BIN / "bloodcert"), "station", "seed"], env)
-    run([str(BIN / "bloodcert"), "keys", "rotate"], env)
+def seeded_env(name: str) -> dict[str, str]:
+    """A fresh database under bench/out/NAME with the built-in stations and certificate keys."""
+    env = fresh_env(name)
+    bloodcert("station", "seed", env=env)
+    bloodcert("keys", "rotate", env=env)
     return env
 
 
 def bench_import(data: Path, records: int) -> tuple[float, float]:
     """One import into a fresh database: (records/s, peak RSS of the importer in MiB)."""
-    env = fresh_env("import")
+    env = seeded_env("import")
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    run([str(BIN / "bloodcert"), "import", str(data)], env)
+    bloodcert("import", str(data), env=env)
     elapsed = time.perf_counter() - start
     peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
     return records / elapsed, peak
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Msg:
@@ -98,23 +73,20 @@ def signed_batch(
 
 def bench_api(data: Path, batches: int, workers: int, clients: int) -> float:
     """Signed 1,000-record batches against `bloodcert serve`: records/s accepted."""
-    env = fresh_env("api")
+    env = seeded_env("api")
     key_path = OUT / "api" / "station.pem"
-    out = run(
-        [
-            str(BIN / "bloodcert"),
-            "station",
-            "add",
-            "--code",
-            "BENCH01",
-            "--name",
-            "基准测试血站",
-            "--region",
-            "330106",
-            "--key-out",
-            str(key_path),
-        ],
-        env,
+    out = bloodcert(
+        "station",
+        "add",
+        "--code",
+        "BENCH01",
+        "--name",
+        "基准测试血站",
+        "--region",
+        "330106",
+        "--key-out",
+        str(key_path),
+        env=env,
     )
     key_id = out.strip().splitlines()[-1]
     key = load_pem_private_key(key_path.read_bytes(), password=None)
@@ -122,16 +94,8 @@ def bench_api(data: Path, batches: int, workers: int, clients: int) -> float:
     records = [json.loads(line) for line in lines]
     for r in records:
         r.pop("station", None)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api/v1/station/donations"
-    server = subprocess.Popen(
-        [str(BIN / "bloodcert"), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(f"http://127.0.0.1:{port}/healthz")
+    with serving(env, workers=workers) as base:
+        url = base + "/api/v1/station/donations"
         chunks = [records[i : i + 1000] for i in range(0, len(records), 1000)]
         prepared = [signed_batch(url, key_id, key, c) for c in chunks]
         start = time.perf_counter()
@@ -140,23 +104,9 @@ def bench_api(data: Path, batches: int, workers: int, clients: int) -> float:
                 pool.map(lambda p: client.post(url, content=p[0], headers=p[1]).status_code, prepared)
             )
         elapsed = time.perf_counter() - start
-    finally:
-        server.terminate()
-        server.wait(10)
     if any(s != 200 for s in statuses):
         raise SystemExit(f"API errors: {statuses}")
     return len(records) / elapsed
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
 
 
 def main() -> None:
@@ -171,18 +121,15 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     data = OUT / f"persons-{args.persons}.jsonl"
     if not data.exists():
-        run(
-            [
-                str(BIN / "bloodcert"),
-                "generate",
-                "--persons",
-                str(args.persons),
-                "--out",
-                str(data),
-                "--seed",
-                "7",
-            ],
-            dict(os.environ),
+        bloodcert(
+            "generate",
+            "--persons",
+            str(args.persons),
+            "--out",
+            str(data),
+            "--seed",
+            "7",
+            env=dict(os.environ),
         )
     records = sum(1 for _ in data.open(encoding="utf-8"))
     imports = [bench_import(data, records) for _ in range(args.runs)]
