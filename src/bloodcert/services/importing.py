@@ -90,10 +90,9 @@ def import_file(
     resumed_from = done
     _trim_report(report_path, done)
     with report_path.open("a", encoding="utf-8") as report:
-        for stage in _staged(_chunks(_read(path, station_code, skip=done), chunk), stations):
-            lines = stage.lines
+        for lines in _chunks(_read(path, station_code, skip=done), chunk):
             with db.transaction() as uow:
-                ok, entries = _import_chunk(uow, stage, (index_key, signing), workers)
+                ok, entries = _import_chunk(uow, lines, stations, (index_key, signing), workers)
                 # The chunk's rejections reach the disk before its commit; a crash in between is undone
                 # by _trim_report on the next run, so each rejected line is reported exactly once.
                 _write_rejections(report, entries)
@@ -120,41 +119,29 @@ def _trim_report(report_path: Path, lines_done: int) -> None:
     report_path.write_text("".join(kept), encoding="utf-8")
 
 
-@dataclass(slots=True)
-class _Stage:
-    """A chunk of lines, screened for parse errors and unknown stations."""
-
-    lines: list[_Line]
-    kept: list[_Line]
-    submissions: list[Submission]
-    entries: list[dict[str, Any]]
-
-
-def _staged(chunks: Iterator[list[_Line]], stations: dict[str, StationRow]) -> Iterator[_Stage]:
-    for lines in chunks:
-        entries: list[dict[str, Any]] = []
-        kept: list[_Line] = []
-        for line in lines:
-            reason = line.parse_error or _station_problem(line.station_code, stations)
-            if reason is None:
-                kept.append(line)
-                continue
-            code = "invalid_format" if line.parse_error else "unknown_station"
-            error = {"field": "" if line.parse_error else "station", "code": code, "message": reason}
-            entries.append(_entry(line.number, _donation_no(line.record), [error]))
-        submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
-        yield _Stage(lines, kept, submissions, entries)
-
-
 def _import_chunk(
-    uow: UnitOfWork, stage: _Stage, keys: tuple[bytes, Signing], workers: IngestWorkers | None
+    uow: UnitOfWork,
+    lines: list[_Line],
+    stations: dict[str, StationRow],
+    keys: tuple[bytes, Signing],
+    workers: IngestWorkers | None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Ingest one chunk; returns how many lines were accepted and the report entries of the rest."""
+    entries: list[dict[str, Any]] = []
+    kept: list[_Line] = []
+    for line in lines:
+        reason = line.parse_error or _station_problem(line.station_code, stations)
+        if reason is None:
+            kept.append(line)
+            continue
+        code = "invalid_format" if line.parse_error else "unknown_station"
+        error = {"field": "" if line.parse_error else "station", "code": code, "message": reason}
+        entries.append(_entry(line.number, _donation_no(line.record), [error]))
+    submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
     index_key, signing = keys
-    entries, kept = stage.entries, stage.kept
     results = ingest(
         uow,
-        stage.submissions,
+        submissions,
         index_key=index_key,
         signing=signing,
         now=_now(),
