@@ -16,8 +16,6 @@ Over the limit: 429 problem+json with Retry-After.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
 import time
@@ -32,6 +30,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bloodcert.config import Settings
+from bloodcert.services.reporting import blind_index
 from bloodcert.storage.uow import Database
 
 # (method, path, limit name): a path ending in "/" matches as a prefix, any other path exactly.
@@ -121,7 +120,7 @@ class DatabaseCounter:
         window = float(item.get_expiry())
         now = time.time()
         # Windows aligned to the clock, like the `limits` library's fixed windows.
-        digest = hmac.new(self.key, f"{name}|{item}|{key}".encode(), hashlib.sha256).hexdigest()
+        digest = blind_index(self.key, f"{name}|{item}|{key}").hex()
         with self.db.transaction() as uow:
             count, ends = uow.rate_counters.hit(digest, now=now, window_s=window - now % window)
         return None if count <= item.amount else max(0.0, ends - now)
