@@ -199,16 +199,6 @@ class CertificateIssuer:
         self.open_list.allocated_count += 1
         return self.open_list.list_id, index
 
-    def issue(self, content: CertificateContent, issued_at: datetime) -> tuple[CertificateContent, str]:
-        """Give the content a status entry and sign it; returns (content with its entry, the `BC1:` text)."""
-        return self.issue_many([content], issued_at)[0]
-
-    def issue_many(
-        self, contents: list[CertificateContent], issued_at: datetime, sign: SignStart | None = None
-    ) -> list[tuple[CertificateContent, str]]:
-        """Give each content a status entry, in order, and sign them all."""
-        return self.start_issue(contents, issued_at, sign)()
-
     def start_issue(
         self, contents: list[CertificateContent], issued_at: datetime, sign: SignStart | None = None
     ) -> Callable[[], list[tuple[CertificateContent, str]]]:
