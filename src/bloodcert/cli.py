@@ -221,8 +221,8 @@ def import_cmd(
     # Each chunk makes and drops tens of thousands of small objects; the default collector thresholds
     # walk the heap every few hundred of them (measured: about 12% of an import's time). Instead, what
     # is loaded by now stays out of every collection, young objects are collected rarely, and a full
-    # collection every GC_EVERY_CHUNKS chunks frees the reference cycles of finished chunks' plans, so
-    # that memory stays flat however long the file.
+    # collection every GC_EVERY_CHUNKS chunks frees the reference cycles of finished chunks' plans
+    # before they pile up (peak RSS 243 MiB on 269 k records, 560 MiB on 2.7 M).
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
     if jobs is None:
