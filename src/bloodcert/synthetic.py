@@ -5,17 +5,17 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from faker import Faker
 from stdnum.cn import ric
 
+from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.donation_rules import Kind, earliest_next
 from bloodcert.domain.regions import counties, mainland_provinces
 from bloodcert.domain.stations import StationSeed, builtin_stations
 
-CST = timezone(timedelta(hours=8))
 # A fixed "today" keeps `generate --seed S` byte-for-byte reproducible from one day to the next.
 AS_OF = date(2026, 11, 1)
 ABO_WEIGHTS = (("O", 41), ("A", 28), ("B", 24), ("AB", 7))  # DOMAIN.md, Liu et al. 2017
@@ -124,7 +124,7 @@ class Generator:
     def _record(self, person: _Person, station: StationSeed, kind: Kind, day: date) -> dict[str, Any]:
         seq = self.serial.get(station.code, 0) + 1
         self.serial[station.code] = seq
-        at = datetime.combine(day, time(8 + self.rng.randrange(10), self.rng.randrange(60)), CST)
+        at = datetime.combine(day, time(8 + self.rng.randrange(10), self.rng.randrange(60)), BEIJING)
         suffix, site_type = self.rng.choice(SITE_SUFFIXES)
         site_counties = self.site_counties.get(station.region[:4]) or [station.region]
         volume = self.rng.choices([v for v, _ in WHOLE_BLOOD_WEIGHTS], [w for _, w in WHOLE_BLOOD_WEIGHTS])[0]
@@ -186,7 +186,7 @@ def _missing_volume(g: Generator, r: dict[str, Any]) -> Iterator[dict[str, Any]]
 
 
 def _future(g: Generator, r: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    r["donated_at"] = datetime.combine(g.today + timedelta(days=30), time(10), CST).isoformat()
+    r["donated_at"] = datetime.combine(g.today + timedelta(days=30), time(10), BEIJING).isoformat()
     yield r
 
 

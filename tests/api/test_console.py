@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bloodcert.config import Settings
+from bloodcert.domain.keyed import token_hash
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
-from bloodcert.services.staff import token_hash
 from bloodcert.services.stations import new_ed25519_key
 from bloodcert.storage.uow import Database
 from bloodcert.web.console.auth import STAFF_COOKIE

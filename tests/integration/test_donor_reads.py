@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+from bloodcert.domain.keyed import name_hash_of
 from bloodcert.identity.login import resolve, start_session
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import name_hash_of, report_donations
+from bloodcert.services.reporting import report_donations
 from bloodcert.storage.uow import Database
 from tests.conftest import INDEX_KEY
 from tests.factories import WANG_FANG, create_station, make_record
@@ -29,7 +30,7 @@ def test_the_hot_connection_sees_each_new_commit_at_once(db: Database, signing: 
             now=now,
         )
         from bloodcert.domain.identity import IdType
-        from bloodcert.services.reporting import identity_hash_of
+        from bloodcert.domain.keyed import identity_hash_of
 
         ident = identity_hash_of(INDEX_KEY, IdType.RESIDENT_ID, WANG_FANG["id_number"])
         grant = start_session(uow, ident, name_hash_of(INDEX_KEY, "王芳"), "web", now)

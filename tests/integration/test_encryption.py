@@ -17,10 +17,11 @@ from alembic.migration import MigrationContext
 
 from bloodcert.config import ConfigError, Settings
 from bloodcert.domain.identity import IdType, mask_id_number
+from bloodcert.domain.keyed import identity_hash_of, name_hash_of
 from bloodcert.identity.login import DonorPrincipal, resolve, start_session
 from bloodcert.services import history
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import identity_hash_of, name_hash_of, report_donations
+from bloodcert.services.reporting import report_donations
 from bloodcert.storage.crypto import DataKeyError, FieldCipher
 from bloodcert.storage.migrate import current_heads, downgrade, upgrade
 from bloodcert.storage.tables import donors, metadata, persons, quality_issues

@@ -11,7 +11,7 @@ import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 import segno
@@ -21,6 +21,7 @@ from fpdf.enums import PathPaintRule, StrokeJoinStyle, TextMode
 
 from bloodcert.certs import fonts
 from bloodcert.certs.payload import CertificateContent
+from bloodcert.domain.clock import BEIJING
 
 PAGE_W, PAGE_H = 148.0, 210.0  # A5 portrait, close to the paper booklet page
 RED = "#B8141F"
@@ -29,7 +30,6 @@ MUTED = "#7A6A6A"
 RULE = "#D9A5A5"
 WHITE = "#FFFFFF"
 QR_BORDER = 4  # modules of quiet zone, as ISO/IEC 18004 asks
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 DEFAULT_ISSUER = "中华人民共和国国家卫生健康委员会"
 
 KINDS = {"whole_blood": "全血", "platelets": "单采血小板", "plasma": "血浆"}
@@ -478,7 +478,7 @@ def render_pdf(view: CertificateView) -> bytes:
     pdf.set_auto_page_break(auto=False)
     pdf.set_margin(0)
     # A fixed date keeps the bytes (and the file /ID derived from them) the same for the same certificate.
-    pdf.set_creation_date(datetime.combine(view.donated_on, datetime.min.time(), CHINA_STANDARD_TIME))
+    pdf.set_creation_date(datetime.combine(view.donated_on, datetime.min.time(), BEIJING))
     pdf.set_title(face.printable(f"无偿献血证 {view.certificate_no}"))
     pdf.set_subject("Certificate of Voluntary Blood Donation")
     pdf.set_creator("bloodcert")

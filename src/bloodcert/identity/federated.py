@@ -6,14 +6,14 @@ verified; an account keyed by (provider, subject) remembers that link for later 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bloodcert.domain.clock import naive_utc
 from bloodcert.domain.identity import IdType, normalize_id_number
+from bloodcert.domain.keyed import identity_hash_of, name_hash_of, token_hash
 from bloodcert.identity.login import Grant, start_session
 from bloodcert.identity.providers.base import IdentityProvider, VerifiedIdentity
-from bloodcert.services.reporting import identity_hash_of, name_hash_of
 from bloodcert.storage.uow import UnitOfWork
 
 STATE_TTL = timedelta(minutes=10)
@@ -28,33 +28,25 @@ class PendingLogin:
     redirect_to: str
 
 
-def _state_hash(state: str) -> bytes:
-    return hashlib.sha256(state.encode()).digest()
-
-
-def _naive(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
 def remember_start(
     uow: UnitOfWork, *, provider: str, state: str, code_verifier: str | None, redirect_to: str, now: datetime
 ) -> None:
     """Keep the OAuth state (hashed) and verifier server-side until the callback, for ten minutes."""
     uow.identity.add_state(
         {
-            "state_hash": _state_hash(state),
+            "state_hash": token_hash(state),
             "provider": provider,
             "code_verifier": code_verifier,
             "redirect_to": redirect_to,
-            "expires_at": _naive(now + STATE_TTL),
+            "expires_at": naive_utc(now + STATE_TTL),
         }
     )
 
 
 def take_pending(uow: UnitOfWork, provider: str, state: str, now: datetime) -> PendingLogin | None:
     """Use up a state; None when it is unknown, expired or was started for another provider."""
-    row = uow.identity.take_state(_state_hash(state[:200]))
-    if row is None or row["provider"] != provider or row["expires_at"] <= _naive(now):
+    row = uow.identity.take_state(token_hash(state[:200]))
+    if row is None or row["provider"] != provider or row["expires_at"] <= naive_utc(now):
         return None
     return PendingLogin(provider, row["code_verifier"], row["redirect_to"])
 
@@ -68,7 +60,7 @@ def sign_in(uow: UnitOfWork, identity: VerifiedIdentity, *, index_key: bytes, no
             subject=identity.subject,
             identity_hash=hashes[0],
             name_hash=hashes[1],
-            now=_naive(now),
+            now=naive_utc(now),
         )
     else:
         account = uow.identity.provider_account(identity.provider, identity.subject)

@@ -7,17 +7,17 @@ nothing about which of the four fields was right.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from bloodcert.domain.clock import naive_utc
 from bloodcert.domain.identity import IdType, normalize_id_number
+from bloodcert.domain.keyed import blind_index, identity_hash_of, name_hash_of, token_hash
 from bloodcert.errors import AppError, Unauthorized
 from bloodcert.identity import captcha
-from bloodcert.services.reporting import blind_index, identity_hash_of, name_hash_of
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.rows import SessionRow
 from bloodcert.storage.uow import UnitOfWork
@@ -86,21 +86,12 @@ class DonorPrincipal:
         return f"donor:session:{self.session_id}"
 
 
-def token_hash(token: str) -> bytes:
-    """SHA-256 of a session token (tokens carry 256 random bits, so no salt is needed)."""
-    return hashlib.sha256(token.encode()).digest()
-
-
-def _naive(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
 def issue_captcha(uow: UnitOfWork, index_key: bytes, now: datetime) -> tuple[str, bytes]:
     """A new captcha: (captcha id, PNG image)."""
     answer = captcha.new_answer()
     captcha_id = secrets.token_urlsafe(24)
     uow.identity.add_captcha(
-        captcha_id, blind_index(index_key, "captcha|" + answer), _naive(now + CAPTCHA_TTL)
+        captcha_id, blind_index(index_key, "captcha|" + answer), naive_utc(now + CAPTCHA_TTL)
     )
     return captcha_id, captcha.draw(answer)
 
@@ -108,7 +99,7 @@ def issue_captcha(uow: UnitOfWork, index_key: bytes, now: datetime) -> tuple[str
 def login(uow: UnitOfWork, creds: Credentials, *, index_key: bytes, now: datetime) -> LoginOutcome:
     """Check the four fields (and a captcha when required); returns a grant or the error to answer with."""
     subjects = _subjects(creds, index_key)
-    stamp = _naive(now)
+    stamp = naive_utc(now)
     if _captcha_required(uow, subjects, stamp) and not _captcha_passed(uow, creds, index_key, stamp):
         uow.identity.add_failures(subjects, stamp)
         return LoginOutcome(None, CaptchaRequired("solve the captcha to continue"))
@@ -132,9 +123,9 @@ def start_session(uow: UnitOfWork, identity: bytes, name: bytes, method: str, no
             "identity_hash": identity,
             "name_hash": name,
             "method": method,
-            "created_at": _naive(now),
-            "last_seen_at": _naive(now),
-            "expires_at": _naive(now + SESSION_ABSOLUTE),
+            "created_at": naive_utc(now),
+            "last_seen_at": naive_utc(now),
+            "expires_at": naive_utc(now + SESSION_ABSOLUTE),
         }
     )
     return Grant(token, int(SESSION_IDLE.total_seconds()), session_id)
@@ -152,7 +143,7 @@ def resolve(reads: HasHistory, token: str | None, now: datetime) -> tuple[DonorP
     if not token or len(token) > 128:
         raise Unauthorized("log in first", slug="unauthorized")
     found = reads.history.session_with_persons(token_hash(token))
-    stamp = _naive(now)
+    stamp = naive_utc(now)
     if found is None or not _live(found[0], stamp):
         raise Unauthorized("the session has ended; log in again", slug="unauthorized")
     session, person_ids, under_review = found

@@ -15,6 +15,7 @@ from bloodcert.certs.keystore import KeyStore, MissingKey
 from bloodcert.certs.payload import CertificateContent, to_claims
 from bloodcert.certs.qr import encode
 from bloodcert.config import Settings
+from bloodcert.domain.clock import naive_utc
 from bloodcert.errors import NotConfigured
 from bloodcert.storage.rows import SigningKeyRow, StatusListRow
 from bloodcert.storage.uow import UnitOfWork
@@ -42,10 +43,6 @@ def kid_of(alg: Algorithm, public_key: Any) -> bytes:
     return hashlib.sha256(alg.public_der(public_key)).digest()[:8]
 
 
-def _naive(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
 def _aware(when: datetime) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
@@ -63,10 +60,10 @@ def _new_key(
         "alg": alg.name,
         "public_key_pem": alg.public_pem(private.public_key()).decode(),
         # Whole seconds, like a CWT's iat: a certificate signed in the key's first second must verify.
-        "not_before": _naive(now.replace(microsecond=0)),
-        "not_after": _naive(now + validity),
+        "not_before": naive_utc(now.replace(microsecond=0)),
+        "not_after": naive_utc(now + validity),
         "status": "active",
-        "created_at": _naive(now),
+        "created_at": naive_utc(now),
     }
     uow.certificates.add_key(row)
     active = uow.certificates.active_key(role)
@@ -82,7 +79,7 @@ def rotate_keys(uow: UnitOfWork, signing: Signing, now: datetime) -> SigningKeyR
     fresh = _new_key(uow, signing, "signing", now, SIGNING_VALIDITY)
     if previous is not None:
         # Its public key stays in the trust list for as long as its certificates matter (they do not expire).
-        uow.certificates.retire_key(previous.kid, _naive(now))
+        uow.certificates.retire_key(previous.kid, naive_utc(now))
         signing.store.destroy(previous.kid)
     return fresh
 
@@ -191,7 +188,7 @@ class CertificateIssuer:
             current = self.open_list or self.uow.certificates.open_list()
             if current is None or current.allocated_count >= status_list.FILL_LIMIT:
                 list_id = str(int(current.list_id) + 1 if current else 1)
-                self.uow.certificates.create_list(list_id, bytes(status_list.empty_bits()), _naive(now))
+                self.uow.certificates.create_list(list_id, bytes(status_list.empty_bits()), naive_utc(now))
                 current = self.uow.certificates.get_list(list_id)
                 assert current is not None
             self.open_list = self.lists.setdefault(current.list_id, current)
@@ -227,7 +224,7 @@ class CertificateIssuer:
     def flush(self, now: datetime) -> None:
         """Write back every status list this transaction changed."""
         for row in self.lists.values():
-            self.uow.certificates.save_list(row, _naive(now))
+            self.uow.certificates.save_list(row, naive_utc(now))
 
 
 def _fields(content: CertificateContent) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bloodcert.domain.clock import BEIJING, naive_utc
 from bloodcert.domain.regions import full_name
 from bloodcert.domain.staff import Role, StaffPrincipal, require_role, require_station
 from bloodcert.errors import Forbidden, NotConfigured, NotFound
@@ -29,7 +30,6 @@ from bloodcert.storage.rows import (
 )
 from bloodcert.storage.uow import Database, UnitOfWork
 
-CHINA = timezone(timedelta(hours=8))
 MONTHS = 12
 # The delay chart reads at most this many versions per station; enough for a year of a busy station's
 # reports, and a bound on what one page view may load.
@@ -182,7 +182,7 @@ def quality_report(uow: UnitOfWork, principal: StaffPrincipal, code: str, now: d
     """The data-quality page of a station the caller may reach."""
     station = station_of(uow, principal, code)
     months = last_months(now, MONTHS)
-    since = datetime.combine(months[0], datetime.min.time(), CHINA).astimezone(UTC).replace(tzinfo=None)
+    since = datetime.combine(months[0], datetime.min.time(), BEIJING).astimezone(UTC).replace(tzinfo=None)
     rejections = uow.station_stats.rejections_since(station.id, since)
     versions = uow.station_stats.versions_since(station.id, since, limit=MAX_VERSIONS)
     counts = uow.quality.counts_by_code(station.id)
@@ -197,7 +197,7 @@ def quality_report(uow: UnitOfWork, principal: StaffPrincipal, code: str, now: d
 
 def last_months(now: datetime, count: int) -> list[date]:
     """The first days of the last `count` months in China time, oldest first, ending with this month."""
-    here = now.astimezone(CHINA)
+    here = now.astimezone(BEIJING)
     year, month = here.year, here.month
     firsts = []
     for _ in range(count):
@@ -207,7 +207,7 @@ def last_months(now: datetime, count: int) -> list[date]:
 
 
 def _month_of(when: datetime) -> date:
-    local = when.replace(tzinfo=UTC).astimezone(CHINA)
+    local = when.replace(tzinfo=UTC).astimezone(BEIJING)
     return date(local.year, local.month, 1)
 
 
@@ -306,14 +306,10 @@ def system_status(db: Database, signing: Signing, principal: StaffPrincipal, now
         keys = uow.certificates.all_keys()
         lists = [_status_list(uow, list_id) for list_id in uow.certificates.list_ids()]
         counts = (uow.stations.count(), uow.staff.count_users())
-    soon = _naive(now) + KEY_EXPIRY_WARNING
+    soon = naive_utc(now) + KEY_EXPIRY_WARNING
     expiring = [k for k in keys if k.status == "active" and k.role == "signing" and k.not_after <= soon]
     current = is_up_to_date(db)
     return SystemStatus(True, dialect, current, problem is None, problem, keys, expiring, lists, *counts)
-
-
-def _naive(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
 
 
 def _signing_problem(uow: UnitOfWork, signing: Signing) -> str | None:

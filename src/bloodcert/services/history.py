@@ -10,13 +10,13 @@ from functools import lru_cache
 
 from bloodcert.certs.payload import CertificateContent, from_claims
 from bloodcert.certs.qr import decode
+from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.regions import full_name, province_code, province_name
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
 from bloodcert.identity.login import DonorPrincipal, HasHistory
 from bloodcert.storage.rows import HistoryRow
 
-CHINA = timezone(timedelta(hours=8))
 GROUPINGS = ("year", "province")
 REGION_PREFIX = re.compile(r"[0-9]{2}(?:[0-9]{2}){0,2}")
 
@@ -195,7 +195,7 @@ def region_name(code: str) -> str:
 
 def _utc(day: date) -> datetime:
     # Date filters are calendar days in China time, the time stations report in.
-    return datetime.combine(day, time(0), CHINA).astimezone(UTC).replace(tzinfo=None)
+    return datetime.combine(day, time(0), BEIJING).astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,35 +7,27 @@ one by one (the property tests hold it to that).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from bloodcert.certs.payload import CertificateContent
 from bloodcert.domain.certno import make_certificate_no
+from bloodcert.domain.clock import naive_utc
 from bloodcert.domain.donation_rules import Kind, interval_too_short, platelet_donations_in_year_exceeded
 from bloodcert.domain.identity import (
     FieldProblem,
-    IdType,
-    identity_key,
     mask_id_number,
     merge_key,
-    normalize_name,
 )
+from bloodcert.domain.keyed import blind_index, identity_hash_of, name_hash_of
 from bloodcert.domain.records import Checked, DonationReport, RecordWarning, Status, check_record
 from bloodcert.services.certificates import CertificateIssuer, Signing, SignStart
 from bloodcert.storage.rows import DonationRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
 
 CERTIFICATE_COUNTER = "certificate"
-
-
-def blind_index(key: bytes, text: str) -> bytes:
-    """Keyed HMAC-SHA256 of a lookup key, so that the database never holds the key in the clear."""
-    return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +123,7 @@ class _Plan:
 
     @property
     def stamp(self) -> datetime:
-        return _naive(self.now)
+        return naive_utc(self.now)
 
 
 def report_donations(
@@ -171,16 +163,6 @@ def ingest(
         _plan_record(plan, submission, ready)
     _write(uow, plan, signing, sign)
     return [_resolved(result, slot) for result, slot in plan.results]
-
-
-def name_hash_of(index_key: bytes, name: str) -> bytes:
-    """Blind index of a normalised name (donor login matches ID type + number + name)."""
-    return blind_index(index_key, "name|" + normalize_name(name))
-
-
-def identity_hash_of(index_key: bytes, id_type: IdType, id_number: str) -> bytes:
-    """Blind index of ID type + number."""
-    return blind_index(index_key, identity_key(id_type, id_number))
 
 
 def _hashes(index_key: bytes, report: DonationReport) -> tuple[bytes, bytes]:
@@ -406,7 +388,7 @@ def _donation_values(plan: _Plan, report: DonationReport) -> dict[str, Any]:
     return {
         "version": report.version,
         "status": report.status.value,
-        "donated_at": _naive(report.donated_at),
+        "donated_at": naive_utc(report.donated_at),
         "donated_on": report.donated_on,
         "utc_offset_min": int(offset.total_seconds() // 60) if offset is not None else 0,
         "kind": report.kind.value,
@@ -592,8 +574,3 @@ def _resolved(result: RecordResult, certificate: _CertSlot | None) -> RecordResu
     if certificate is not None:
         result.certificate_no = certificate.number
     return result
-
-
-def _naive(when: datetime) -> datetime:
-    """UTC without tzinfo: how every timestamp is stored, on SQLite and PostgreSQL alike."""
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when

@@ -24,19 +24,19 @@ an unknown user costs one argon2id verification like a known one.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 
+from bloodcert.domain.clock import naive_utc
+from bloodcert.domain.keyed import blind_index, token_hash
 from bloodcert.domain.staff import Role, StaffPrincipal, check_username, parse_role
 from bloodcert.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from bloodcert.identity import captcha
 from bloodcert.services import passwords
-from bloodcert.services.reporting import blind_index
 from bloodcert.storage.rows import StaffUserRow
 from bloodcert.storage.uow import UnitOfWork
 
@@ -98,15 +98,6 @@ class LoginOutcome:
     captcha_next: bool
 
 
-def _naive(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
-def token_hash(token: str) -> bytes:
-    """SHA-256 of a session token (256 random bits, so no salt is needed)."""
-    return hashlib.sha256(token.encode()).digest()
-
-
 def client_hash(index_key: bytes, client: str) -> bytes:
     """The keyed hash the per-client counter is stored under (addresses are not kept in the clear)."""
     return blind_index(index_key, "staff-client|" + client)
@@ -133,7 +124,7 @@ def add_staff(
             "station_id": station_id,
             "password_hash": passwords.hash_password(password),
             "totp_secret": secret,
-            "created_at": _naive(now),
+            "created_at": naive_utc(now),
         }
     )
     user = uow.staff.user_by_username(name)
@@ -162,9 +153,9 @@ def disable_staff(uow: UnitOfWork, username: str, now: datetime) -> StaffUserRow
     user = uow.staff.user_by_username(username.strip().lower())
     if user is None:
         raise NotFound(f"no staff account {username}")
-    if not uow.staff.disable_user(user.id, _naive(now)):
+    if not uow.staff.disable_user(user.id, naive_utc(now)):
         raise Conflict(f"{user.username} is already disabled")
-    uow.staff.end_sessions_of_user(user.id, _naive(now))
+    uow.staff.end_sessions_of_user(user.id, naive_utc(now))
     return user
 
 
@@ -199,7 +190,7 @@ def matching_step(secret: str, code: str, now: datetime, last_step: int | None) 
 
 def log_in(uow: UnitOfWork, attempt: LoginAttempt, *, index_key: bytes, now: datetime) -> LoginOutcome:
     """Check a console login (see the module docstring for the counting); opens a session on success."""
-    stamp = _naive(now)
+    stamp = naive_utc(now)
     client = client_hash(index_key, attempt.client)
     earlier = uow.staff.client_failures_since(client, stamp - FAILURE_WINDOW)
     if earlier >= CLIENT_BLOCK_AFTER:
@@ -238,7 +229,7 @@ def _check(user: StaffUserRow | None, attempt: LoginAttempt, now: datetime) -> t
 
 
 def _locked(user: StaffUserRow, now: datetime) -> bool:
-    return user.locked_until is not None and user.locked_until > _naive(now)
+    return user.locked_until is not None and user.locked_until > naive_utc(now)
 
 
 def _count_against_account(uow: UnitOfWork, user: StaffUserRow, stamp: datetime) -> None:
@@ -272,9 +263,9 @@ def start_session(uow: UnitOfWork, user_id: int, now: datetime) -> StaffGrant:
         {
             "token_hash": token_hash(token),
             "user_id": user_id,
-            "created_at": _naive(now),
-            "last_seen_at": _naive(now),
-            "expires_at": _naive(now + SESSION_ABSOLUTE),
+            "created_at": naive_utc(now),
+            "last_seen_at": naive_utc(now),
+            "expires_at": naive_utc(now + SESSION_ABSOLUTE),
         }
     )
     return StaffGrant(token, session_id, int(SESSION_ABSOLUTE.total_seconds()))
@@ -285,7 +276,7 @@ def resolve(uow: UnitOfWork, token: str | None, now: datetime) -> StaffPrincipal
     if not token or len(token) > 128:
         raise Unauthorized("log in to the console first")
     session = uow.staff.session_by_token_hash(token_hash(token))
-    stamp = _naive(now)
+    stamp = naive_utc(now)
     if (
         session is None
         or session.ended_at is not None
@@ -308,10 +299,10 @@ def end_session(uow: UnitOfWork, token: str | None, now: datetime) -> None:
     if token and len(token) <= 128:
         session = uow.staff.session_by_token_hash(token_hash(token))
         if session is not None:
-            uow.staff.end_session(session.id, _naive(now))
+            uow.staff.end_session(session.id, naive_utc(now))
 
 
 def captcha_needed(uow: UnitOfWork, *, index_key: bytes, client: str, now: datetime) -> bool:
     """True when this client is throttled: its next attempt must come with a solved captcha."""
-    since = _naive(now) - FAILURE_WINDOW
+    since = naive_utc(now) - FAILURE_WINDOW
     return uow.staff.client_failures_since(client_hash(index_key, client), since) >= CLIENT_CAPTCHA_AFTER

@@ -30,7 +30,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bloodcert.config import Settings
-from bloodcert.services.reporting import blind_index
+from bloodcert.domain.keyed import blind_index
 from bloodcert.storage.uow import Database
 
 # (method, path, limit name): a path ending in "/" matches as a prefix, any other path exactly.

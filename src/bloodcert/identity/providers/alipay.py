@@ -27,7 +27,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.identity import normalize_id_number
 from bloodcert.identity.providers.base import (
     AuthorizationRequest,
@@ -49,7 +50,6 @@ DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 DEFAULT_AUTHORIZE_URL = "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm"
 SUCCESS = "10000"
 MIN_RSA_BITS = 2048
-BEIJING = timezone(timedelta(hours=8))  # Alipay timestamps are Beijing time; China keeps no DST
 
 # Alipay 证件类型 codes: 0 身份证, 5 临时身份证 and 6 户口簿 all carry the resident ID number; 1 护照;
 # 2 军官证, 3 士兵证; 4 回乡证 and 11 港澳居民来往内地通行证; 8 台胞证 and 12 台湾居民来往大陆通行证.

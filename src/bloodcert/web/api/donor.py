@@ -13,8 +13,10 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bloodcert.certs.render import CertificateView, render_pdf, render_svg
+from bloodcert.domain.clock import BEIJING
+from bloodcert.domain.keyed import token_hash
 from bloodcert.errors import NotFound
-from bloodcert.identity.login import Credentials, captcha_data_uri, issue_captcha, login, token_hash
+from bloodcert.identity.login import Credentials, captcha_data_uri, issue_captcha, login
 from bloodcert.services import audit
 from bloodcert.services import history as svc
 from bloodcert.services.audit import AuditEvent
@@ -124,7 +126,7 @@ class CertificateOut(msgspec.Struct):
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.replace(tzinfo=UTC).astimezone(svc.CHINA).isoformat() if when else None
+    return when.replace(tzinfo=UTC).astimezone(BEIJING).isoformat() if when else None
 
 
 def _summary(s: svc.Summary) -> SummaryOut:

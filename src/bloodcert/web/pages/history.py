@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.regions import counties, prefectures
 from bloodcert.services import history as svc
 from bloodcert.web.auth import audit_read, donor
@@ -36,7 +37,7 @@ def history_page(request: Request[Any, Any, Any]) -> Template:
         query=query,
         problems=problems,
         filtered=filters != svc.Filters(group_by=filters.group_by),
-        next_dates=views.next_dates(everything.donations, datetime.now(svc.CHINA).date()),
+        next_dates=views.next_dates(everything.donations, datetime.now(BEIJING).date()),
         shown=shown,
         bars=bars,
         bars_text=views.bars_text(bars, words_of(request).lang),

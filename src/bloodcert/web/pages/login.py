@@ -14,6 +14,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from bloodcert.domain.identity import IdType
+from bloodcert.domain.keyed import token_hash
 from bloodcert.errors import Unauthorized
 from bloodcert.identity.login import (
     CaptchaRequired,
@@ -22,7 +23,6 @@ from bloodcert.identity.login import (
     captcha_data_uri,
     issue_captcha,
     login,
-    token_hash,
 )
 from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent
