@@ -149,3 +149,9 @@ def test_operations_are_grouped_by_tag_with_untagged_ones_last() -> None:
         ("Service", ["/healthz"]),
     ]
     assert re.fullmatch(r"get-healthz", groups[1].operations[0].anchor)
+
+
+def test_integer_bounds_read_as_integers(client: TestClient) -> None:  # type: ignore[type-arg]
+    html, _ = _page(client)
+    assert "≥ 1; ≤ 500<" in html  # GET /api/v1/station/quality?limit=
+    assert "500.0" not in html

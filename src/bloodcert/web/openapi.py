@@ -321,13 +321,18 @@ def type_of(schema: Mapping[str, Any]) -> list[Token]:
 _BOUNDS = (("minimum", "≥"), ("maximum", "≤"), ("maxLength", "length ≤"), ("maxItems", "items ≤"))
 
 
+def _number(value: Any) -> str:
+    # The generator writes integer bounds as floats (1.0); a reader expects 1.
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _constraints(schema: Mapping[str, Any]) -> str:
     notes = []
     if "enum" in schema:
         notes.append("one of " + ", ".join("null" if v is None else str(v) for v in schema["enum"]))
     for key, label in _BOUNDS:
         if key in schema:
-            notes.append(f"{label} {schema[key]}")
+            notes.append(f"{label} {_number(schema[key])}")
     if "pattern" in schema:
         notes.append(f"`{schema['pattern']}`")
     return "; ".join(notes)
