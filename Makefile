@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The demo's port: make demo PORT=8080
+PORT ?= 8000
 
 .PHONY: demo test lint typecheck unit serve bench clean
 
@@ -13,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/bloodcert demo
+	$(BIN)/bloodcert demo --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools

@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/floor.py
      .venv/bin/python bench/floor.py --history bench/out/run-sqlite-1000000   # after bench/run.py
 
 Each record of an import or a station batch ends in one signed QR payload: CBOR claims, an ES256 signature
-over the COSE Sig_structure, zlib (RFC 1950, as SPEC §4 fixes) and Base45. This times those steps alone,
+over the COSE Sig_structure, zlib (RFC 1950, as the format fixes) and Base45. This times those steps alone,
 on a certificate of the usual size, and prints the records/s that this floor allows on this machine's cores
 even if validation, merging and the database cost nothing.
 

@@ -52,7 +52,7 @@ class _Msg:
 def signed_batch(
     url: str, key_id: str, key: Any, records: list[dict[str, Any]]
 ) -> tuple[bytes, dict[str, str]]:
-    """A station batch signed as SPEC §2 requires."""
+    """A station batch signed as docs/station-integration.md requires."""
     body = json.dumps({"records": records}, ensure_ascii=False).encode()
     msg = _Msg("POST", url, {"Content-Type": "application/json"})
     signer = HTTPMessageSigner(

@@ -17,7 +17,7 @@ from bloodcert.services.stations import add_station_key, register_station
 from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database
 
-# 王芳: a donor with a valid resident ID (DOMAIN.md), and 李雷: a second donor who must never see her data.
+# 王芳: a donor with a valid resident ID, and 李雷: a second donor who must never see her data.
 WANG_FANG = {
     "id_type": "resident_id",
     "id_number": "330106199001011221",
@@ -104,7 +104,7 @@ def signed_headers(
     nonce: str | None = None,
     key_id: str | None = None,
 ) -> dict[str, str]:
-    """RFC 9421 headers for a request, signed the way SPEC §2 requires."""
+    """RFC 9421 headers for a request, signed the way docs/station-integration.md requires."""
     headers: dict[str, str] = {}
     covered: tuple[str, ...] = ("@method", "@target-uri")
     if body is not None:

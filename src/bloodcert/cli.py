@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 import sys
@@ -529,9 +530,12 @@ def demo(
 
     from bloodcert.web.app import create_app
 
-    typer.echo(f"serving on http://{host}:{port}  (Ctrl+C to stop)")
+    # OAuth callbacks (the demo login platform's too) return to the public address: the one served here.
+    base_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    settings = dataclasses.replace(info.settings, public_base_url=base_url)
+    typer.echo(f"serving on {base_url}  (Ctrl+C to stop)")
     uvicorn.run(
-        create_app(info.settings),
+        create_app(settings),
         host=host,
         port=port,
         loop="uvloop",

@@ -18,7 +18,7 @@ from bloodcert.domain.stations import StationSeed, builtin_stations
 
 # A fixed "today" keeps `generate --seed S` byte-for-byte reproducible from one day to the next.
 AS_OF = date(2026, 11, 1)
-ABO_WEIGHTS = (("O", 41), ("A", 28), ("B", 24), ("AB", 7))  # DOMAIN.md, Liu et al. 2017
+ABO_WEIGHTS = (("O", 41), ("A", 28), ("B", 24), ("AB", 7))  # Liu et al. 2017
 RHD_NEGATIVE_RATE = 0.003
 KIND_WEIGHTS = ((Kind.WHOLE_BLOOD, 84), (Kind.PLATELETS, 14), (Kind.PLASMA, 2))
 WHOLE_BLOOD_WEIGHTS = ((400, 55), (300, 25), (200, 20))

@@ -51,6 +51,7 @@ PUBLIC = {
     ("GET", "/favicon.ico"),
     ("POST", "/api/v1/verify"),
     ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/docs"),  # the same document as a page
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/captcha"),
     ("POST", "/api/v1/auth/logout"),

@@ -1,4 +1,4 @@
-"""Certificate verification over HTTP (SPEC §4): every reason, the trust list, the status list, offline use.
+"""Certificate verification over HTTP (docs/certificate-format.md): every reason, the trust list, the status list, offline use.
 
 Certificates are issued through the real, signed station API; the QR text is read back from `certificates`.
 """

@@ -1,4 +1,4 @@
-"""The `bloodcert` command line (SPEC §1) against an SQLite file.
+"""The `bloodcert` command line (docs/operations.md) against an SQLite file.
 
 Two ways of running a command are used:
 

@@ -1,5 +1,5 @@
 """Ingest is order and batch independent: the same records fed in any order and any batching give the same
-persons, donations and certificates (SPEC §2: idempotent versions, corrections, voids, cross-station merge).
+persons, donations and certificates (docs/station-integration.md: idempotent versions, corrections, voids, cross-station merge).
 
 Each example feeds a subset of a fixed universe of records, permuted and cut into batches, into a fresh SQLite
 database, and compares a canonical snapshot with that of feeding the same records one at a time in their
@@ -386,7 +386,7 @@ def snapshot(db: Database) -> dict[str, Any]:
             for d in donation_rows
         },
         # Every version stored. Not comparable as such: a version arriving after a higher one is rejected as
-        # stale (SPEC §2) and kept only as a quality issue, so which versions are stored depends on order.
+        # stale and kept only as a quality issue, so which versions are stored depends on order.
         "donation_versions": {(*key_of[did], v, bytes(h)) for did, v, h in version_rows},
         "stale_records_kept": kept,
         # The stored row of each donation's current version: that one must not depend on order.

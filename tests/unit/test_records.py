@@ -1,4 +1,4 @@
-"""check_record (SPEC §2): every error and warning code, normalisation, derivation and the content hash."""
+"""check_record (docs/station-integration.md): every error and warning code, normalisation, derivation and the content hash."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def test_a_retired_code_is_known_but_not_current() -> None:
 
 
 def test_xiacheng_district_is_known_retired_and_has_its_full_name() -> None:
-    # 杭州市下城区 was merged away in 2021; the public SPEC example uses 330103.
+    # 杭州市下城区 was merged away in 2021; back-filled records still carry 330103.
     assert is_known_region("330103")
     assert not is_current_region("330103")
     assert get_region("330103") == Region("330103", "下城区", "county", "330100", 2021)

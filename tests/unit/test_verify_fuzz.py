@@ -1,4 +1,4 @@
-"""`verify_qr` on hostile input: always a Verification with a SPEC §4 reason, never an exception or a forgery.
+"""`verify_qr` on hostile input: always a Verification with one of the documented reasons, never an exception or a forgery.
 
 Hypothesis feeds it random text, random Base45 behind the prefix, single-character mutations and truncations
 of a valid vector, well-formed COSE around random CBOR, validly signed but mistyped claims, and decompression

@@ -1,4 +1,4 @@
-"""The certificate's claims inside the CWT (SPEC §4): what a verifier may see, never the full ID number."""
+"""The certificate's claims inside the CWT: what a verifier may see, never the full ID number."""
 
 from __future__ import annotations
 

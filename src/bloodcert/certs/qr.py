@@ -1,4 +1,4 @@
-"""The QR pipeline (SPEC §4): CWT (RFC 8392) → COSE_Sign1 (RFC 9052) → zlib → Base45 (RFC 9285) → `BC1:`.
+"""The QR pipeline: CWT (RFC 8392) → COSE_Sign1 (RFC 9052) → zlib → Base45 (RFC 9285) → `BC1:`.
 
 COSE_Sign1 is built and checked here with cbor2 and `cryptography` rather than a COSE library: no maintained
 Python COSE library supports SM2, and the in-process verification target (≥ 8,000/s) leaves no room for one's

@@ -19,7 +19,7 @@ StatusLookup = Callable[[str, int], bool | None]
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """The answer: valid or not, the SPEC §4 reason, and the certificate's fields when they could be read."""
+    """The answer: valid or not, its reason, and the certificate's fields when they could be read."""
 
     valid: bool
     reason: str  # ok | malformed | unknown_key | bad_signature | revoked | key_expired

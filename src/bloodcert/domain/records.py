@@ -1,4 +1,4 @@
-"""A station's donation record (SPEC §2): parsing, validation and the checks that need no stored data."""
+"""A station's donation record: parsing, validation and the checks that need no stored data."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def content_hash(record: Mapping[str, Any]) -> bytes:
 
 
 def check_record(raw: object, *, now: datetime) -> Checked:
-    """Validate a raw record (SPEC §2, GB 11643, GB/T 2260, GB 18467); never raises on bad input."""
+    """Validate a raw record (GB 11643, GB/T 2260, GB 18467); never raises on bad input."""
     if not isinstance(raw, dict):
         problem = FieldProblem("", "invalid_format", "each record must be a JSON object")
         return Checked(None, [problem], [], None)

@@ -192,5 +192,5 @@ def _captcha_passed(uow: UnitOfWork, creds: Credentials, index_key: bytes, now: 
 
 
 def captcha_data_uri(png: bytes) -> str:
-    """The image as a data: URI, as SPEC §3 returns it."""
+    """The image as a data: URI, as the donor API returns it (docs/donor-api.md)."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

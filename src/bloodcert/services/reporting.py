@@ -1,4 +1,4 @@
-"""Ingest: validate, version, merge and certify stations' records (SPEC §2), a whole batch at a time.
+"""Ingest: validate, version, merge and certify stations' records, a whole batch at a time.
 
 The batch is planned in memory against state fetched in a handful of queries, then written with bulk
 statements. The plan follows the records in order, so a batch gives the same result as sending its records

@@ -21,10 +21,7 @@ from bloodcert.web.state import AppState
 @get("/api/v1/openapi.json", include_in_schema=False, sync_to_thread=False)
 def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The OpenAPI 3.1 description of every API route, with its error responses."""
-    state = request.app.state
-    if "openapi_document" not in state:
-        state["openapi_document"] = openapi.document(request.app.openapi_schema.to_schema())
-    return dict(state["openapi_document"])
+    return openapi.served_document(request.app)
 
 
 def _shutdown(state: AppState) -> None:
@@ -53,6 +50,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             donor.me_router,
             providers.providers_router,
             openapi_document,
+            openapi.reference_page,
             pages.router,
             console.router,
             pages.static_files(),
@@ -67,6 +65,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             version="1",
             description="National electronic voluntary blood donation certificates (全国电子无偿献血证).",
             path="/api/v1/schema",
+            use_handler_docstrings=True,
             render_plugins=[],
             components=Components(
                 security_schemes={

@@ -1,4 +1,4 @@
-"""Donor API (SPEC §3): login, captcha, logout, and the donor's own history and certificates."""
+"""Donor API (docs/donor-api.md): login, captcha, logout, and the donor's own history and certificates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The station reporting API (SPEC §2): signed batches in, one outcome per record out."""
+"""The station reporting API (docs/station-integration.md): signed batches in, one outcome per record out."""
 
 from __future__ import annotations
 
