@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bloodcert.private_files import write_private
 
 PREFIX = "BLOODCERT_"
 DEFAULT_DATABASE_URL = "sqlite:///./bloodcert.db"
@@ -47,6 +50,8 @@ class Settings:
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
+    # SHA-256 of the national root public key: what offline verification trusts a trust list by.
+    root_key_sha256: str | None = None
 
     @property
     def key_dir(self) -> Path:
@@ -80,7 +85,13 @@ class Settings:
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
             public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            root_key_sha256=root_key_pin(env),
         )
+
+
+def root_key_pin(env: Mapping[str, str] | None = None) -> str | None:
+    """BLOODCERT_ROOT_KEY_SHA256 alone: an offline verifier needs it without the server's secrets."""
+    return _get(os.environ if env is None else env, "ROOT_KEY_SHA256")
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -145,14 +156,9 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, name: str, filename: str
     path = data_dir / filename
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # Private from the first byte, and never overwrite a key another process just made.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(32))
+        # Private from the first byte, and never overwrite a key another process just made.
+        with contextlib.suppress(FileExistsError):
+            write_private(path, secrets.token_hex(32).encode("ascii"), "new")
     for _ in range(100):  # another process may have created the file and not yet written it
         text = path.read_text(encoding="ascii").strip()
         if text:
