@@ -407,10 +407,13 @@ def verify_cmd(
     for note in result.notes:
         typer.echo(f"note: {note.replace('_', ' ')}")
     if result.content is not None and result.valid:
+        from bloodcert.domain.donation_rules import kind_label
+
         c = result.content
         amount = f"{c.volume_ml} ml" if c.volume_ml is not None else f"{c.units} units"
         typer.echo(
-            f"{c.certificate_no}  {c.donated_on}  {c.kind} {amount}  {c.holder_name} {c.id_number_masked}"
+            f"{c.certificate_no}  {c.donated_on}  {kind_label(c.kind, 'en')} {amount}"
+            f"  {c.holder_name} {c.id_number_masked}"
             f"  {c.abo} {c.rhd or ''}  {c.station_name}"
         )
     raise typer.Exit(EXIT_STATUS_UNKNOWN if unknown else EXIT_VALID if result.valid else EXIT_INVALID)
