@@ -50,8 +50,6 @@ class Settings:
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
-    # SHA-256 of the national root public key: what offline verification trusts a trust list by.
-    root_key_sha256: str | None = None
 
     @property
     def key_dir(self) -> Path:
@@ -85,12 +83,15 @@ class Settings:
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
             public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
-            root_key_sha256=root_key_pin(env),
         )
 
 
 def root_key_pin(env: Mapping[str, str] | None = None) -> str | None:
-    """BLOODCERT_ROOT_KEY_SHA256 alone: an offline verifier needs it without the server's secrets."""
+    """BLOODCERT_ROOT_KEY_SHA256: the national root public key's SHA-256, which offline verification pins.
+
+    Read on its own, not through Settings: an offline verifier has no database, and reading Settings
+    would make the server's secret keys on its disk.
+    """
     return _get(os.environ if env is None else env, "ROOT_KEY_SHA256")
 
 
