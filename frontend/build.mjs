@@ -19,6 +19,7 @@ const result = await build({
   format: "iife",
   target: ["chrome94", "safari15.4", "firefox93"], // phones from 2021 on; the decoder needs ES2022
   legalComments: "eof",
+  external: ["../fonts/*"], // the interface font (tools/build_ui_font.py), served from /static/fonts
   metafile: true,
   logLevel: "warning",
 });

@@ -8,13 +8,17 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from bloodcert.config import ConfigError, Settings
 from bloodcert.errors import AppError
+from bloodcert.private_files import open_private, write_private
 from bloodcert.storage.uow import Database, UnitOfWork
+
+if TYPE_CHECKING:
+    from bloodcert.certs.verify import Verification
 
 # Below this many lines, starting worker processes costs more than it saves.
 PARALLEL_IMPORT_LINES = 20_000
@@ -119,11 +123,9 @@ def station_add(
     key_out.parent.mkdir(parents=True, exist_ok=True)
     try:
         # Created exclusively and private from the first byte; removed again if registration fails.
-        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_private(key_out, private_pem, "new")
     except FileExistsError:
         _fail(f"{key_out} exists; refusing to overwrite a private key")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(private_pem)
     try:
         with db.transaction() as uow:
             station = register_station(uow, code=code, name=name, region=region, tier=tier, now=_now())
@@ -287,7 +289,7 @@ def generate_cmd(
     count = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with (
-        out.open("w", encoding="utf-8") as fh,
+        open_private(out, "replace") as fh,  # synthetic, but shaped like personal data
         tqdm(total=persons, unit="person", desc="generate", disable=None) as bar,
     ):
         for i in range(persons):
@@ -336,7 +338,12 @@ def trust_list_export(
     """Write the signed trust list and every signed status list, for offline verification."""
     import json
 
-    from bloodcert.services.certificates import signing_of, status_list_document, trust_list_document
+    from bloodcert.services.certificates import (
+        root_key_fingerprint,
+        signing_of,
+        status_list_document,
+        trust_list_document,
+    )
 
     settings = _settings()
     db = _database(settings)
@@ -345,6 +352,7 @@ def trust_list_export(
     status_dir.mkdir(parents=True, exist_ok=True)
     with db.reading() as uow:
         document = trust_list_document(uow, signing, _now())
+        fingerprint = root_key_fingerprint(uow)
         for list_id in document["status_lists"]:
             status = status_list_document(uow, signing, list_id, base_url=settings.public_base_url)
             (status_dir / f"{list_id}.json").write_text(
@@ -355,44 +363,89 @@ def trust_list_export(
         f"wrote {file} ({len(document['keys'])} keys) and {len(document['status_lists'])} status lists "
         f"to {status_dir}"
     )
+    typer.echo(f"root key sha256: {fingerprint} (verifiers pin it as BLOODCERT_ROOT_KEY_SHA256)")
+
+
+# `bloodcert verify` exit codes (docs/verification-offline.md); 2 is typer's own for usage errors.
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_UNUSABLE = 2
+EXIT_STATUS_UNKNOWN = 3
 
 
 @app.command("verify")
 def verify_cmd(
     qr_text: Annotated[str, typer.Argument(help="The certificate's BC1: text.")],
+    *,
     trust_list: Annotated[Path | None, typer.Option(help="Exported trust list: verify offline.")] = None,
     status_dir: Annotated[
         Path | None, typer.Option(help="Exported status lists (default: next to it).")
     ] = None,
     root_key: Annotated[Path | None, typer.Option(help="Pin the issuer's root public key (PEM).")] = None,
+    root_fingerprint: Annotated[
+        str | None,
+        typer.Option(help="Pin the root key by its SHA-256 (default: BLOODCERT_ROOT_KEY_SHA256)."),
+    ] = None,
+    insecure_unpinned: Annotated[
+        bool, typer.Option(help="Accept a trust list signed by whatever root key it names (testing only).")
+    ] = False,
 ) -> None:
-    """Verify a certificate; exit 0 when valid, 1 when not, printing the reason."""
-    from bloodcert.certs.documents import InvalidDocument
-    from bloodcert.certs.offline import load_trust_list, verify_offline
-
+    """Verify a certificate: exit 0 valid, 1 invalid, 2 unusable input, 3 signature valid but revocation
+    status unknown."""
     if trust_list is None:
         from bloodcert.services.verification import OnlineVerifier
 
         settings = _settings()
         result = OnlineVerifier(_database(settings), settings.issuer).verify(qr_text)
     else:
-        try:
-            pinned = root_key.read_text(encoding="utf-8") if root_key else None
-            trust = load_trust_list(trust_list, pinned_root_pem=pinned)
-        except (InvalidDocument, OSError) as exc:
-            _fail(f"the trust list cannot be used: {exc}")
-        result = verify_offline(qr_text, trust, status_dir or trust_list.parent / "status", _now())
-    typer.echo("valid" if result.valid else f"invalid: {result.reason}")
+        pins = (root_key, root_fingerprint, insecure_unpinned)
+        result = _verify_offline(qr_text, trust_list, status_dir or trust_list.parent / "status", *pins)
+    unknown = result.valid and "status_unknown" in result.notes
+    if unknown:
+        typer.echo("status unknown: the signature is valid; no status list says whether it is revoked")
+    else:
+        typer.echo("valid" if result.valid else f"invalid: {result.reason}")
     for note in result.notes:
         typer.echo(f"note: {note.replace('_', ' ')}")
     if result.content is not None and result.valid:
+        from bloodcert.domain.donation_rules import kind_label
+
         c = result.content
         amount = f"{c.volume_ml} ml" if c.volume_ml is not None else f"{c.units} units"
         typer.echo(
-            f"{c.certificate_no}  {c.donated_on}  {c.kind} {amount}  {c.holder_name} {c.id_number_masked}"
+            f"{c.certificate_no}  {c.donated_on}  {kind_label(c.kind, 'en')} {amount}"
+            f"  {c.holder_name} {c.id_number_masked}"
             f"  {c.abo} {c.rhd or ''}  {c.station_name}"
         )
-    raise typer.Exit(0 if result.valid else 1)
+    raise typer.Exit(EXIT_STATUS_UNKNOWN if unknown else EXIT_VALID if result.valid else EXIT_INVALID)
+
+
+def _verify_offline(  # noqa: PLR0917 (the pins travel together from verify_cmd)
+    qr_text: str,
+    trust_list: Path,
+    status_dir: Path,
+    root_key: Path | None,
+    root_fingerprint: str | None,
+    insecure_unpinned: bool,
+) -> Verification:
+    from bloodcert.certs.documents import InvalidDocument
+    from bloodcert.certs.offline import load_trust_list, verify_offline
+    from bloodcert.config import root_key_pin
+
+    try:
+        pinned_pem = root_key.read_text(encoding="utf-8") if root_key else None
+        pinned_sha256 = root_fingerprint or (None if pinned_pem else root_key_pin())
+        if insecure_unpinned and pinned_pem is None and pinned_sha256 is None:
+            typer.echo("warning: no root key pinned; this trust list vouches for itself", err=True)
+        trust = load_trust_list(
+            trust_list,
+            pinned_root_pem=pinned_pem,
+            pinned_root_sha256=pinned_sha256,
+            allow_unpinned=insecure_unpinned,
+        )
+    except (InvalidDocument, OSError) as exc:
+        _fail(f"the trust list cannot be used: {exc}", EXIT_UNUSABLE)
+    return verify_offline(qr_text, trust, status_dir, _now())
 
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bloodcert.private_files import write_private
 
 PREFIX = "BLOODCERT_"
 DEFAULT_DATABASE_URL = "sqlite:///./bloodcert.db"
@@ -83,6 +86,15 @@ class Settings:
         )
 
 
+def root_key_pin(env: Mapping[str, str] | None = None) -> str | None:
+    """BLOODCERT_ROOT_KEY_SHA256: the national root public key's SHA-256, which offline verification pins.
+
+    Read on its own, not through Settings: an offline verifier has no database, and reading Settings
+    would make the server's secret keys on its disk.
+    """
+    return _get(os.environ if env is None else env, "ROOT_KEY_SHA256")
+
+
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(PREFIX + name)
     if value:
@@ -145,14 +157,9 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, name: str, filename: str
     path = data_dir / filename
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # Private from the first byte, and never overwrite a key another process just made.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(32))
+        # Private from the first byte, and never overwrite a key another process just made.
+        with contextlib.suppress(FileExistsError):
+            write_private(path, secrets.token_hex(32).encode("ascii"), "new")
     for _ in range(100):  # another process may have created the file and not yet written it
         text = path.read_text(encoding="ascii").strip()
         if text:

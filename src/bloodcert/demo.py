@@ -12,7 +12,8 @@ from typing import Any
 
 from bloodcert.config import Settings
 from bloodcert.domain.identity import IdType
-from bloodcert.services.certificates import rotate_keys, signing_of
+from bloodcert.private_files import open_private, write_private
+from bloodcert.services.certificates import root_key_fingerprint, rotate_keys, signing_of
 from bloodcert.services.importing import import_file
 from bloodcert.services.stations import add_station_key, new_ed25519_key, seed_builtin_stations
 from bloodcert.storage.migrate import upgrade
@@ -50,8 +51,9 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
         rotate_keys(uow, signing_of(settings), now)
         seed_builtin_stations(uow, now)
         key_id = add_station_key(uow, code=DEMO_STATION, public_key_pem=public_pem, alg="ed25519", now=now)
+        fingerprint = root_key_fingerprint(uow)
     key_path = data_dir / "demo-station-key.pem"
-    key_path.write_bytes(private_pem)
+    write_private(key_path, private_pem)
     records_path = data_dir / "demo-records.jsonl"
     first = _write_records(records_path, persons)
     echo(f"seeding {persons} synthetic donors into {db_path} …")
@@ -65,7 +67,8 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
         f"demo login (证件类型 / 证件号码 / 姓名 / 献血编号):\n"
         f"  {IdType(donor['id_type']).value} / {donor['id_number']} / {donor['name']}"
         f" / {first['donation_no']}\n"
-        f"demo station {DEMO_STATION}: key id {key_id}, private key {key_path}"
+        f"demo station {DEMO_STATION}: key id {key_id}, private key {key_path}\n"
+        f"root key for offline verification: export BLOODCERT_ROOT_KEY_SHA256={fingerprint}"
     )
     return DemoInfo(settings, login)
 
@@ -73,7 +76,7 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
 def _write_records(path: Path, persons: int) -> dict[str, Any]:
     generator = Generator(seed=2026)
     first: dict[str, Any] | None = None
-    with path.open("w", encoding="utf-8") as fh:
+    with open_private(path, "replace") as fh:
         for record in generator.records(persons):
             if first is None and record["donor"]["id_type"] == "resident_id":
                 first = record

@@ -5,6 +5,7 @@ Certificates are issued through the real, signed station API; the QR text is rea
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import zlib
@@ -20,8 +21,14 @@ from typer.testing import CliRunner
 
 from bloodcert.certs import qr, status_list
 from bloodcert.certs.algorithms import algorithm
-from bloodcert.certs.documents import InvalidDocument, parse_trust_list, verify_document
-from bloodcert.certs.offline import load_trust_list, verify_offline
+from bloodcert.certs.documents import (
+    InvalidDocument,
+    parse_trust_list,
+    root_fingerprint,
+    sign_document,
+    verify_document,
+)
+from bloodcert.certs.offline import UnpinnedTrustList, load_trust_list, verify_offline
 from bloodcert.config import Settings
 from bloodcert.services.certificates import (
     Signing,
@@ -383,6 +390,8 @@ def test_offline_verification_with_exported_files(
     cli_trust = load_trust_list(cli_path, pinned_root_pem=root.public_key_pem)
     assert verify_offline(kept, cli_trust, cli_path.parent / "status", now).reason == "ok"
     assert verify_offline(voided, cli_trust, cli_path.parent / "status", now).reason == "revoked"
+    assert f"root key sha256: {root_fingerprint(root.public_key_pem)}" in exported.output
+    env["BLOODCERT_ROOT_KEY_SHA256"] = root_fingerprint(root.public_key_pem)
     valid = runner.invoke(app, ["verify", kept, "--trust-list", str(cli_path)], env=env)
     assert (valid.exit_code, valid.output.splitlines()[0]) == (0, "valid")
     revoked = runner.invoke(app, ["verify", voided, "--trust-list", str(cli_path)], env=env)
@@ -394,13 +403,120 @@ def test_offline_verification_with_exported_files(
     document = json.loads(list_file.read_text(encoding="utf-8"))
     document["credentialSubject"]["encodedList"] = status_list.encode_list(status_list.empty_bits())
     list_file.write_text(json.dumps(document), encoding="utf-8")
-    unsigned = verify_offline(voided, load_trust_list(path), status_dir, now)
+    unsigned = verify_offline(voided, load_trust_list(path, allow_unpinned=True), status_dir, now)
     assert (unsigned.valid, unsigned.notes) == (True, ("status_unknown",))
     # Pinning another root refuses the trust list altogether.
     es256 = algorithm("ES256")
     other_root = es256.public_pem(es256.generate().public_key()).decode()
     with pytest.raises(InvalidDocument, match="pinned"):
         load_trust_list(path, pinned_root_pem=other_root)
+
+
+def _cli_env(db: Database, tmp_path: Path) -> dict[str, str]:
+    return {
+        "BLOODCERT_DATABASE_URL": db.url,
+        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
+        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
+        "BLOODCERT_ROOT_KEY_SHA256": "",
+    }
+
+
+def _forge(document: dict[str, Any], kept: str) -> tuple[dict[str, Any], str]:
+    """A trust list signed by a made-up root, naming a made-up signing key, and a certificate it signed."""
+    es256 = algorithm("ES256")
+    fake_root, fake_signing = es256.generate(), es256.generate()
+    fake_kid = b"forged01"
+    forged = {
+        **{k: v for k, v in document.items() if k != "signature"},
+        "root": {
+            "kid": "Zm9yZ2Vk",
+            "alg": "ES256",
+            "public_key_pem": es256.public_pem(fake_root.public_key()).decode(),
+        },
+        "keys": [
+            {
+                **document["keys"][0],
+                "kid": base64.b64encode(fake_kid).decode(),
+                "public_key_pem": es256.public_pem(fake_signing.public_key()).decode(),
+            }
+        ],
+    }
+    signed = sign_document(forged, alg=es256, private_key=fake_root, kid=b"forged")
+    iat = datetime.fromisoformat(document["keys"][0]["not_before"]) + timedelta(minutes=1)
+    return signed, resign(kept, fake_signing, fake_kid, iat=iat)
+
+
+def test_offline_verify_refuses_a_forged_trust_list_unless_pinning_is_waived_aloud(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    from bloodcert.cli import app
+
+    key = create_station(db)
+    _, kept = issue(client, key, db, donation_no="F1")
+    now = datetime.now(UTC)
+    path = _export(db, signing, settings, tmp_path / "export", now)
+    forged_list, forged_cert = _forge(json.loads(path.read_text(encoding="utf-8")), kept)
+    path.write_text(json.dumps(forged_list), encoding="utf-8")
+    with db.reading() as uow:
+        root = uow.certificates.active_key("root")
+    assert root is not None
+    runner, env = CliRunner(), _cli_env(db, tmp_path)
+    verify_forged = ["verify", forged_cert, "--trust-list", str(path)]
+
+    # Nothing pinned: the forged list is not even read.
+    unpinned = runner.invoke(app, verify_forged, env=env)
+    assert unpinned.exit_code == 2
+    assert "no root key is pinned" in unpinned.output
+    with pytest.raises(UnpinnedTrustList):
+        load_trust_list(path)
+    # The real root pinned, by setting, by option, or by PEM: the forged list is refused.
+    env_pinned = {**env, "BLOODCERT_ROOT_KEY_SHA256": root_fingerprint(root.public_key_pem)}
+    assert runner.invoke(app, verify_forged, env=env_pinned).exit_code == 2
+    fingerprint = root_fingerprint(root.public_key_pem).upper()
+    by_option = runner.invoke(app, [*verify_forged, "--root-fingerprint", fingerprint], env=env)
+    assert (by_option.exit_code, "another root key" in by_option.output) == (2, True)
+    pem = tmp_path / "root.pem"
+    pem.write_text(root.public_key_pem, encoding="utf-8")
+    assert runner.invoke(app, [*verify_forged, "--root-key", str(pem)], env=env).exit_code == 2
+    # Only an explicit waiver reads it, with a warning: the forgery then verifies, which is the point.
+    waived = runner.invoke(app, [*verify_forged, "--insecure-unpinned"], env=env)
+    assert waived.exit_code == 3, waived.output
+    assert "warning: no root key pinned" in waived.output
+
+
+def test_offline_verify_without_status_lists_says_status_unknown_and_exits_3(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    from bloodcert.cli import app
+
+    key = create_station(db)
+    _, kept = issue(client, key, db, donation_no="S1")
+    _, voided = issue(client, key, db, donation_no="S2", donated_at="2025-06-01T09:00:00+08:00")
+    report(client, key, make_record(donation_no="S2", version=2, status="void"))
+    path = _export(db, signing, settings, tmp_path / "export", datetime.now(UTC))
+    with db.reading() as uow:
+        root = uow.certificates.active_key("root")
+    assert root is not None
+    env = {**_cli_env(db, tmp_path), "BLOODCERT_ROOT_KEY_SHA256": root_fingerprint(root.public_key_pem)}
+    runner = CliRunner()
+    assert runner.invoke(app, ["verify", voided, "--trust-list", str(path)], env=env).exit_code == 1
+    empty = tmp_path / "no-status"
+    empty.mkdir()
+    for text in (kept, voided):  # a revoked certificate must not read `valid` for want of its list
+        result = runner.invoke(
+            app, ["verify", text, "--trust-list", str(path), "--status-dir", str(empty)], env=env
+        )
+        assert result.exit_code == 3, result.output
+        assert result.output.splitlines()[0].startswith("status unknown")
+        assert "valid\n" not in result.output.splitlines()[0]
 
 
 # Hostile bodies

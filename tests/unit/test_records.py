@@ -256,6 +256,12 @@ def test_a_six_digit_code_outside_gb_t_2260_is_an_unknown_region() -> None:
     assert errors(with_path("site.region", "999999")) == [("site.region", "unknown_region")]
 
 
+@pytest.mark.parametrize("code", ["330113", "330114", "500157", "540481"])
+def test_a_donation_in_a_district_created_since_2021_is_accepted(code: str) -> None:
+    # 杭州市临平区 and 钱塘区 (2021), 重庆市两江新区 (2025), 米林市 (2023).
+    assert errors(with_path("site.region", code)) == []
+
+
 def test_a_donation_in_the_future_is_a_future_date() -> None:
     later = (NOW + timedelta(hours=1)).isoformat()
     assert errors(make_record(donated_at=later)) == [("donated_at", "future_date")]

@@ -6,6 +6,7 @@ An offline verifier can refresh them from any mirror: the signature, not the tra
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,12 +84,43 @@ class TrustList:
         return now > self.next_update
 
 
-def parse_trust_list(document: dict[str, Any], *, pinned_root_pem: str | None = None) -> TrustList:
+def root_fingerprint(public_key_pem: str) -> str:
+    """SHA-256 of the key's DER SubjectPublicKeyInfo, lower-case hex: what operators pin and compare.
+
+    The PEM body is decoded by hand rather than through `cryptography`, which cannot load every
+    algorithm the trust list may carry (SM2).
+    """
+    body = "".join(line for line in public_key_pem.strip().splitlines() if not line.startswith("-----"))
+    try:
+        der = base64.b64decode(body, validate=True)
+    except ValueError as exc:
+        raise InvalidDocument("the root key is not a PEM public key") from exc
+    return hashlib.sha256(der).hexdigest()
+
+
+def normal_fingerprint(text: str) -> str:
+    """A fingerprint as operators type it (any case, with or without colons) in canonical form."""
+    value = text.strip().lower().replace(":", "")
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise InvalidDocument("a root key fingerprint is 64 hex digits (SHA-256)")
+    return value
+
+
+def parse_trust_list(
+    document: dict[str, Any],
+    *,
+    pinned_root_pem: str | None = None,
+    pinned_root_sha256: str | None = None,
+) -> TrustList:
     """Check the trust list's signature (against the pinned root when given) and read its keys."""
     try:
         root = document["root"]
         root_pem, root_alg = str(root["public_key_pem"]), str(root["alg"])
         if pinned_root_pem is not None and _normal(pinned_root_pem) != _normal(root_pem):
+            raise InvalidDocument("the trust list is signed by another root key than the pinned one")
+        if pinned_root_sha256 is not None and normal_fingerprint(pinned_root_sha256) != root_fingerprint(
+            root_pem
+        ):
             raise InvalidDocument("the trust list is signed by another root key than the pinned one")
         verify_document(document, public_key_pem=root_pem, alg_name=root_alg)
         keys: dict[bytes, TrustedKey] = {}

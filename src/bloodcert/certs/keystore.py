@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bloodcert.certs.algorithms import Algorithm
+from bloodcert.private_files import write_private
 
 
 class MissingKey(Exception):
@@ -37,10 +38,7 @@ class KeyStore:
     def save(self, kid: bytes, pem: bytes) -> None:
         """Write a private key readable by its owner only."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.path(kid)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
+        write_private(self.path(kid), pem, "new")
 
     def load(self, kid: bytes, alg: Algorithm) -> Any:
         """The private key for `kid`; MissingKey says which file is missing and where it was looked for."""

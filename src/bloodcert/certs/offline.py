@@ -12,15 +12,35 @@ from bloodcert.certs.documents import InvalidDocument, TrustList, parse_trust_li
 from bloodcert.certs.verify import Verification, verify_qr
 
 
-def load_trust_list(path: Path, *, pinned_root_pem: str | None = None) -> TrustList:
-    """Read and check a trust list file; InvalidDocument when it is unreadable or its signature fails."""
+class UnpinnedTrustList(InvalidDocument):
+    """No root key was pinned: the list's own embedded key would vouch for itself."""
+
+
+def load_trust_list(
+    path: Path,
+    *,
+    pinned_root_pem: str | None = None,
+    pinned_root_sha256: str | None = None,
+    allow_unpinned: bool = False,
+) -> TrustList:
+    """Read and check a trust list file against a pinned root key.
+
+    A file carries its own root key, so anyone can make one that checks out against itself: without a
+    pin (the root public key or its SHA-256 fingerprint) it is refused unless the caller says
+    `allow_unpinned`. InvalidDocument when it is unreadable, unpinned, or its signature fails.
+    """
+    if pinned_root_pem is None and pinned_root_sha256 is None and not allow_unpinned:
+        raise UnpinnedTrustList(
+            "no root key is pinned: give the national root key's fingerprint "
+            "(BLOODCERT_ROOT_KEY_SHA256 or --root-fingerprint) or its PEM (--root-key)"
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidDocument(f"cannot read the trust list {path}: {type(exc).__name__}") from exc
     if not isinstance(document, dict):
         raise InvalidDocument("the trust list is not a JSON object")
-    return parse_trust_list(document, pinned_root_pem=pinned_root_pem)
+    return parse_trust_list(document, pinned_root_pem=pinned_root_pem, pinned_root_sha256=pinned_root_sha256)
 
 
 class StatusFiles:

@@ -22,6 +22,7 @@ from fpdf.enums import PathPaintRule, StrokeJoinStyle, TextMode
 from bloodcert.certs import fonts
 from bloodcert.certs.payload import CertificateContent
 from bloodcert.domain.clock import BEIJING
+from bloodcert.domain.donation_rules import kind_label
 
 PAGE_W, PAGE_H = 148.0, 210.0  # A5 portrait, close to the paper booklet page
 RED = "#B8141F"
@@ -32,7 +33,6 @@ WHITE = "#FFFFFF"
 QR_BORDER = 4  # modules of quiet zone, as ISO/IEC 18004 asks
 DEFAULT_ISSUER = "中华人民共和国国家卫生健康委员会"
 
-KINDS = {"whole_blood": "全血", "platelets": "单采血小板", "plasma": "血浆"}
 RHD = {"positive": "RhD阳性", "negative": "RhD阴性"}
 WATERMARKS = {"revoked": ("已作废", "REVOKED"), "superseded": ("已更正", "SUPERSEDED")}
 
@@ -107,7 +107,7 @@ def _fields(view: CertificateView) -> list[tuple[str, str, str]]:
         ("证件号码", "ID number", view.id_number_masked),
         ("血型", "Blood type", blood_type_text(view.abo, view.rhd)),
         ("献血日期", "Date of donation", date_text(view.donated_on)),
-        ("献血种类", "Type of donation", KINDS.get(view.kind, view.kind)),
+        ("献血种类", "Type of donation", kind_label(view.kind)),
         ("献血量", "Amount donated", amount_text(view.kind, view.volume_ml, view.units)),
         ("采血机构", "Collected by", view.station_name),
         ("献血地点", "Donation site", view.site_name),
@@ -395,7 +395,7 @@ def render_svg(view: CertificateView) -> str:
     glyphs: dict[str, str] = {}
     body = [_svg_item(item, face, prefix, glyphs) for item in page.items]
     defs = "".join(f'<path id="{prefix}-{gid}" d="{fonts.outline(name)}"/>' for name, gid in glyphs.items())
-    kind = KINDS.get(view.kind, view.kind)
+    kind = kind_label(view.kind)
     amount = amount_text(view.kind, view.volume_ml, view.units)
     # Through `printable` too: XML 1.0 cannot carry control characters even when escaped.
     summary = escape(

@@ -17,6 +17,28 @@ class Kind(StrEnum):
     PLASMA = "plasma"
 
 
+# The one vocabulary of kinds, (Simplified Chinese, English): pages, certificates and the command line
+# all name a kind from here, so a donation is never 单采血浆 in one place and 血浆 in another.
+KIND_LABELS: Mapping[str, tuple[str, str]] = {
+    Kind.WHOLE_BLOOD: ("全血", "Whole blood"),
+    Kind.PLATELETS: ("单采血小板", "Apheresis platelets"),
+    Kind.PLASMA: ("单采血浆", "Apheresis plasma"),
+}
+
+
+def kind_label(kind: str, lang: str = "zh") -> str:
+    """The name of a kind of donation in `lang` (zh or en); an unknown kind is shown as it came."""
+    pair = KIND_LABELS.get(kind)
+    if pair is None:
+        return kind
+    return pair[1] if lang == "en" else pair[0]
+
+
+def measured_in_units(kind: str) -> bool:
+    """Platelets are counted in therapeutic units (治疗量); whole blood and plasma in millilitres."""
+    return kind == Kind.PLATELETS
+
+
 # GB 18467-2011 献血者健康检查要求 (in force since 2012-07-01): volumes per donation.
 STANDARD_WHOLE_BLOOD_ML: frozenset[int] = frozenset({200, 300, 400})
 ALLOWED_PLATELET_UNITS: frozenset[int] = frozenset({1, 2})

@@ -2,6 +2,8 @@
 
 The table holds retired codes as well as current ones: old records legitimately carry a code that was
 valid at the time (330103 杭州市下城区 until 2021). Look-ups accept both; listings give current codes only.
+It is built from several sources by tools/build_regions.py (docs/regions.md), which records what each
+source says of each code; this module reads only the decision (`status`) and the retirement year.
 """
 
 from __future__ import annotations
@@ -25,28 +27,27 @@ NON_MAINLAND_PROVINCES = frozenset({"71", "81", "82"})
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """One row of the GB/T 2260 table; ``retired`` is the last year a retired code was in use."""
+    """One row of the GB/T 2260 table; ``retired`` is the last year a retired code was in use, if known."""
 
     code: str
     name: str
     level: str
     parent: str | None
     retired: int | None = None
+    current: bool = True
 
 
 @cache
 def _table() -> dict[str, Region]:
     text = files("bloodcert.data").joinpath("regions.csv").read_text(encoding="utf-8")
-    return {
-        row["code"]: Region(
-            row["code"],
-            row["name"],
-            row["level"],
-            row["parent"] or None,
-            int(row["retired"]) if row.get("retired") else None,
-        )
-        for row in csv.DictReader(io.StringIO(text))
-    }
+    return {row["code"]: _region(row) for row in csv.DictReader(io.StringIO(text))}
+
+
+def _region(row: dict[str, str]) -> Region:
+    retired = int(row["retired"]) if row.get("retired") else None
+    # A table without a `status` column (an operator's own) is current wherever no retirement year is given.
+    status = row.get("status") or ("retired" if retired is not None else "current")
+    return Region(row["code"], row["name"], row["level"], row["parent"] or None, retired, status == "current")
 
 
 def get_region(code: str) -> Region | None:
@@ -62,7 +63,7 @@ def is_known_region(code: str) -> bool:
 def is_current_region(code: str) -> bool:
     """Tell whether a 6-digit code is in the table and still in use."""
     region = get_region(code) if len(code) == 6 else None
-    return region is not None and region.retired is None
+    return region is not None and region.current
 
 
 @lru_cache(maxsize=8192)
@@ -80,7 +81,7 @@ def full_name(code: str) -> str | None:
         ancestor = get_region(ancestor_code)
         if ancestor is None or ancestor.name in PLACEHOLDER_NAMES or ancestor.name in parts:
             continue
-        if ancestor.retired is not None and region.retired is None:
+        if not ancestor.current and region.current:
             continue
         parts.append(ancestor.name)
     return "".join(parts)
@@ -102,7 +103,7 @@ def _of_level(level: str, prefix: str) -> list[Region]:
     return [
         r
         for code, r in sorted(_table().items())
-        if r.level == level and r.retired is None and code.startswith(prefix)
+        if r.level == level and r.current and code.startswith(prefix)
     ]
 
 

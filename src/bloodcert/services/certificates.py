@@ -10,7 +10,7 @@ from typing import Any
 
 from bloodcert.certs import status_list
 from bloodcert.certs.algorithms import Algorithm, algorithm
-from bloodcert.certs.documents import TRUST_LIST_LIFETIME, b64, sign_document
+from bloodcert.certs.documents import TRUST_LIST_LIFETIME, b64, root_fingerprint, sign_document
 from bloodcert.certs.keystore import KeyStore, MissingKey
 from bloodcert.certs.payload import CertificateContent, to_claims
 from bloodcert.certs.qr import encode
@@ -104,6 +104,14 @@ def _root(uow: UnitOfWork, signing: Signing) -> tuple[SigningKeyRow, Any, Algori
         return root, signing.store.load(root.kid, alg), alg
     except MissingKey as exc:
         raise NotConfigured(str(exc)) from exc
+
+
+def root_key_fingerprint(uow: UnitOfWork) -> str:
+    """SHA-256 of the active root public key: what offline verifiers pin (BLOODCERT_ROOT_KEY_SHA256)."""
+    root = uow.certificates.active_key("root")
+    if root is None:
+        raise NotConfigured("no issuer root key: run `bloodcert keys rotate`")
+    return root_fingerprint(root.public_key_pem)
 
 
 def trust_list_document(uow: UnitOfWork, signing: Signing, now: datetime) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from functools import lru_cache
 from bloodcert.certs.payload import CertificateContent, from_claims
 from bloodcert.certs.qr import decode
 from bloodcert.domain.clock import BEIJING
+from bloodcert.domain.donation_rules import Kind
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.regions import full_name, province_code, province_name
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
@@ -19,6 +20,24 @@ from bloodcert.storage.rows import HistoryRow
 
 GROUPINGS = ("year", "province")
 REGION_PREFIX = re.compile(r"[0-9]{2}(?:[0-9]{2}){0,2}")
+
+
+@dataclass(frozen=True, slots=True)
+class KindTotal:
+    """The total of one kind of donation: millilitres, or therapeutic units for platelets."""
+
+    kind: str
+    amount: int
+
+
+def _by_kind(whole_blood_ml: int, platelet_units: int, plasma_ml: int) -> tuple[KindTotal, ...]:
+    """The kinds that have a total, in the order the pages list kinds; none that is zero."""
+    totals = (
+        KindTotal(Kind.WHOLE_BLOOD, whole_blood_ml),
+        KindTotal(Kind.PLATELETS, platelet_units),
+        KindTotal(Kind.PLASMA, plasma_ml),
+    )
+    return tuple(t for t in totals if t.amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +51,11 @@ class Summary:
     first_at: datetime | None
     last_at: datetime | None
 
+    @property
+    def by_kind(self) -> tuple[KindTotal, ...]:
+        """Every kind given, with its total; what summaries and cards show."""
+        return _by_kind(self.whole_blood_ml, self.platelet_units, self.plasma_ml)
+
 
 @dataclass(frozen=True, slots=True)
 class Group:
@@ -43,6 +67,11 @@ class Group:
     whole_blood_ml: int
     platelet_units: int
     plasma_ml: int
+
+    @property
+    def by_kind(self) -> tuple[KindTotal, ...]:
+        """Every kind given in this group, with its total."""
+        return _by_kind(self.whole_blood_ml, self.platelet_units, self.plasma_ml)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bloodcert.errors import NotFound, ValidationFailed
+from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.services.reporting import RecordResult, Submission, ingest
 from bloodcert.services.workers import IngestWorkers
@@ -89,7 +90,7 @@ def import_file(
     done, accepted, rejected = (run.lines_done, run.accepted, run.rejected) if run else (0, 0, 0)
     resumed_from = done
     _trim_report(report_path, done)
-    with report_path.open("a", encoding="utf-8") as report:
+    with open_private(report_path, "append") as report:
         for lines in _chunks(_read(path, station_code, skip=done), chunk):
             with db.transaction() as uow:
                 ok, entries = _import_chunk(uow, lines, stations, (index_key, signing), workers)
@@ -116,7 +117,8 @@ def _trim_report(report_path: Path, lines_done: int) -> None:
                     kept.append(entry + "\n")
             except (ValueError, KeyError, TypeError):
                 continue
-    report_path.write_text("".join(kept), encoding="utf-8")
+    # The report quotes rejected records, personal data included: owner-only like the input.
+    write_private(report_path, "".join(kept).encode("utf-8"))
 
 
 def _import_chunk(

@@ -553,7 +553,8 @@ def _number_certificates(uow: UnitOfWork, plan: _Plan) -> None:
         return
     first = uow.donations.allocate_serials(CERTIFICATE_COUNTER, len(plan.certificates))
     for offset, cert in enumerate(plan.certificates):
-        cert.number = make_certificate_no(plan.now.year, first + offset)
+        # The year is the donation's (a 2025 donation reads 2025…); the serial alone makes it unique.
+        cert.number = make_certificate_no(cert.report.donated_on.year, first + offset)
 
 
 def _donation_row(slot: _DonationSlot) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from bloodcert.domain.donation_rules import kind_label, measured_in_units
+
 DEFAULT_LANG = "zh"
 LANGS = ("zh", "en")
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
@@ -100,11 +102,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "summary": ("献血概况", "Summary"),
     "card_count": ("献血次数", "Donations"),
-    "card_whole_blood": ("全血", "Whole blood"),
-    "card_platelets": ("单采血小板", "Platelets"),
-    "card_plasma": ("血浆", "Plasma"),
-    "platelets_short": ("血小板", "Platelets"),
     "card_blood_type": ("血型", "Blood type"),
+    "card_none": ("暂无献血量记录", "No amounts recorded yet"),
     "times": ("次", ""),
     "next_title": ("下次可献血日期", "When you may donate next"),
     "next_now": ("现在即可", "Now"),
@@ -142,9 +141,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chart_label": ("每年献血次数：{items}", "Donations per year: {items}"),
     "year": ("年份", "Year"),
     "group_count": ("次数", "Donations"),
-    "group_whole": ("全血（毫升）", "Whole blood (ml)"),
-    "group_platelets": ("血小板（治疗量）", "Platelets (units)"),
-    "group_plasma": ("血浆（毫升）", "Plasma (ml)"),
     "list_title": ("献血记录", "Donations"),
     "none": ("没有符合条件的献血记录。", "No donation matches."),
     "station": ("采血机构", "Collected by"),
@@ -254,11 +250,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "home": ("返回首页", "Home"),
 }
 
-KIND_NAMES = {
-    "whole_blood": ("全血", "Whole blood"),
-    "platelets": ("单采血小板", "Apheresis platelets"),
-    "plasma": ("单采血浆", "Apheresis plasma"),
-}
 ID_TYPE_NAMES = {
     "resident_id": ("居民身份证", "Resident ID card"),
     "passport": ("护照", "Passport"),
@@ -305,8 +296,8 @@ class Words:
         return f"{day.year}年{day.month}月{day.day}日"
 
     def kind(self, kind: str) -> str:
-        """The name of a kind of donation."""
-        return _pick(KIND_NAMES[kind], self.lang) if kind in KIND_NAMES else kind
+        """The name of a kind of donation, from the one vocabulary in domain/donation_rules.py."""
+        return kind_label(kind, self.lang)
 
     def id_type(self, id_type: str) -> str:
         """The name of an ID document type."""
@@ -333,6 +324,16 @@ class Words:
         if volume_ml is not None:
             return self.ml(volume_ml)
         return self.units(units) if units is not None else "—"
+
+    def unit_of(self, kind: str) -> str:
+        """The unit a kind's totals are counted in: 毫升 / ml, or 个治疗量 / units for platelets."""
+        if measured_in_units(kind):
+            return "units" if self.lang == "en" else "个治疗量"
+        return "ml" if self.lang == "en" else "毫升"
+
+    def total(self, kind: str, amount: int) -> str:
+        """A total of one kind with its name: `单采血浆 600 毫升`, `Apheresis platelets 3 units`."""
+        return f"{self.kind(kind)} {self.units(amount) if measured_in_units(kind) else self.ml(amount)}"
 
     def blood_type(self, abo: str, rhd: str | None) -> str:
         """`A型 RhD阳性` or `A RhD positive`; the RhD part only when it was tested."""
