@@ -15,9 +15,9 @@ from bloodcert.domain.identity import IdType
 from bloodcert.services.certificates import rotate_keys, signing_of
 from bloodcert.services.importing import import_file
 from bloodcert.services.stations import add_station_key, new_ed25519_key, seed_builtin_stations
+from bloodcert.services.synthetic import Generator
 from bloodcert.storage.migrate import upgrade
 from bloodcert.storage.uow import Database
-from bloodcert.services.synthetic import Generator
 
 DEMO_STATION = "33000001"  # 浙江省血液中心 in the built-in list
 

@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import Submission, ingest, report_donations
+from bloodcert.services.synthetic import Generator
 from bloodcert.storage.tables import audit_log, donor_sessions
 from bloodcert.storage.uow import Database
-from bloodcert.services.synthetic import Generator
 from tests.api.conftest import BASE
 from tests.conftest import INDEX_KEY
 from tests.factories import LI_LEI, WANG_FANG, create_station, make_record, signed_headers

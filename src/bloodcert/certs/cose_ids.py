@@ -1,4 +1,4 @@
-"""COSE `alg` values of the certificate signature algorithms, defined once for every module that names them."""
+"""COSE `alg` values of the certificate signature algorithms, defined once for every module."""
 
 from __future__ import annotations
 
