@@ -21,10 +21,11 @@ from bloodcert.services.reporting import report_donations
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
 from bloodcert.web.state import AppState
-from tests.api.conftest import BASE
 from tests.conftest import INDEX_KEY
 from tests.factories import WANG_FANG, create_station, make_record
 from tests.simulators.alipay import AlipaySimulator, AlipayUser
+
+BASE = "https://testserver.local"  # the platform callback binds its browser with a Secure cookie
 
 
 @pytest.fixture

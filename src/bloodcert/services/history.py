@@ -14,7 +14,7 @@ from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.regions import full_name, province_code, province_name
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
-from bloodcert.identity.login import DonorPrincipal, HasHistory
+from bloodcert.services.sessions import DonorPrincipal, HasHistory
 from bloodcert.storage.rows import HistoryRow
 
 GROUPINGS = ("year", "province")
