@@ -126,15 +126,15 @@ def mini_program(
     """The WeChat mini-program login: wx.login's code checked with WeChat, then a session (audited)."""
     if not getattr(provider, "has_mini_program", False):
         raise NotFound("no WeChat mini-program is configured")
-    obj = f"{provider.name}:mini_program"
+    method = f"{provider.name}_mini"  # the session and audit name of a mini-program login
     exchange: Any = provider
     try:
         identity = exchange.mini_program_identity(js_code, claimed=claimed, consent_code=consent_code)
     except ProviderError:
         with db.transaction() as uow:
-            return _refuse(uow, ctx, "provider_error", obj)
+            return _refuse(uow, ctx, "provider_error", method)
     with db.transaction() as uow:
-        return sign_in(uow, ctx, identity, method=provider.name)
+        return sign_in(uow, ctx, identity, method=method)
 
 
 def sign_in(
@@ -155,7 +155,7 @@ def sign_in(
         if account is not None and account.identity_hash is not None and account.name_hash is not None:
             hashes = (account.identity_hash, account.name_hash)
     if hashes is None or not uow.identity.has_persons(*hashes):
-        return _refuse(uow, ctx, "no_record", identity.provider)
+        return _refuse(uow, ctx, "no_record", method or identity.provider)
     owner = DonorOwner(hashes[0], hashes[1], None, method or identity.provider)
     return sessions.grant(uow, ctx, DONOR, owner)
 

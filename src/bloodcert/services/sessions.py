@@ -106,7 +106,7 @@ class DonorOwner:
     identity_hash: bytes
     name_hash: bytes
     person_id: int | None
-    method: str  # web | alipay | wechat | baidu | demo
+    method: str  # web | alipay | wechat | wechat_mini | baidu | demo
 
 
 @dataclass(frozen=True, slots=True)

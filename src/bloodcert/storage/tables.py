@@ -256,7 +256,7 @@ donor_sessions = Table(
     Column("token_hash", LargeBinary(32), nullable=False, unique=True),
     Column("identity_hash", LargeBinary(32), nullable=False),
     Column("name_hash", LargeBinary(32), nullable=False),
-    Column("method", String(16), nullable=False),  # password-less: web | alipay | wechat | baidu | demo
+    Column("method", String(16), nullable=False),  # web | alipay | wechat | wechat_mini | baidu | demo
     # The one person a donation-number login reached; NULL for a real-name platform login (see
     # services/sessions.py). No foreign key: added by a migration that must also run on SQLite.
     Column("person_id", Id, nullable=True),
