@@ -158,6 +158,24 @@ class TestLogin:
         assert client.post(BASE + "/api/v1/auth/login", json=login_body()).status_code == 428
 
 
+@pytest.mark.usefixtures("wang")
+def test_a_cross_site_text_plain_form_cannot_log_a_browser_in(client: TestClient) -> None:  # type: ignore[type-arg]
+    # What <form enctype="text/plain"> sends: JSON-looking text, with no CORS preflight.
+    forged = json.dumps(login_body())[:-1] + ', "x": "="}'
+    for media_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        response = client.post(
+            BASE + "/api/v1/auth/login", content=forged.encode(), headers={"Content-Type": media_type}
+        )
+        assert (response.status_code, response.json()["type"]) == (415, "unsupported_media_type"), media_type
+        assert "bloodcert_session" not in client.cookies
+    ok = client.post(
+        BASE + "/api/v1/auth/login",
+        content=json.dumps(login_body()).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 200
+
+
 def test_an_expired_captcha_is_refused(db: Database, wang: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from bloodcert.services import sessions
     from bloodcert.services.donor_login import Credentials, log_in, refusal

@@ -159,3 +159,36 @@ def test_alipay_login_through_the_simulator_opens_a_session(
             "alipay.system.oauth.token",
             "alipay.user.info.share",
         ]
+
+
+def test_a_callback_url_opened_in_another_browser_opens_no_session(
+    demo_client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    start = demo_client.get(BASE + "/api/v1/auth/providers/demo/start", follow_redirects=False)
+    params = _query(start.headers["location"])
+    provider = demo_client.app.state["bloodcert"].providers["demo"]
+    code = provider.issue_code(
+        "resident_id",
+        WANG_FANG["id_number"],
+        WANG_FANG["name"],
+        redirect_uri=params["redirect_uri"],
+        code_challenge=params["code_challenge"],
+    )
+    # The attacker's callback URL, opened by a victim's browser that never started this login.
+    with TestClient(app=demo_client.app, base_url=BASE) as victim:
+        done = victim.get(
+            BASE + "/api/v1/auth/providers/demo/callback",
+            params={"code": code, "state": params["state"]},
+            follow_redirects=False,
+        )
+        assert (done.status_code, done.headers["location"]) == (303, "/?login_error=provider")
+        assert "bloodcert_session" not in victim.cookies
+
+
+def test_the_browser_binding_cookie_is_httponly_short_lived_and_only_for_the_callbacks(
+    demo_client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    start = demo_client.get(BASE + "/api/v1/auth/providers/demo/start", follow_redirects=False)
+    cookie = start.headers["set-cookie"].lower()
+    assert cookie.startswith("bloodcert_oauth=")
+    assert "path=/api/v1/auth/providers" in cookie and "max-age=600" in cookie and "httponly" in cookie
