@@ -33,9 +33,9 @@ class Settings:
     # Encrypts ID numbers, names, birth dates and raw records in the database (AES-256-GCM); kept off it.
     data_key: bytes = field(default=b"", repr=False)
     audit_retention_days: int = 365
-    # sync: each audit entry is written before the response; buffered: a background flush every 50 ms
-    # (what `bloodcert serve` runs with; see services/audit.py AuditSink).
-    audit_mode: str = "sync"
+    # buffered: a background flush every 50 ms; sync: each audit entry is written before the response
+    # (see services/audit.py AuditSink). Logins and logouts are audited in their own transaction either way.
+    audit_mode: str = "buffered"
     # Per-name overrides of the abuse limits in web/ratelimit.py, e.g. {"verify": "200/second"}.
     rate_limits: tuple[tuple[str, str], ...] = ()
     # Worker processes serving this database from this machine (`bloodcert serve` sets it): the volume
@@ -43,7 +43,6 @@ class Settings:
     workers: int = 1
     signature_window_s: int = 300
     max_batch_records: int = 1000
-    max_batch_bytes: int = 2 * 1024 * 1024
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
@@ -52,11 +51,6 @@ class Settings:
     def key_dir(self) -> Path:
         """The issuer's private keys (never in the database): BLOODCERT_KEY_DIR or DATA_DIR/keys."""
         return self.key_dir_override or self.data_dir / "keys"
-
-    @property
-    def is_sqlite(self) -> bool:
-        """True when the embedded SQLite default is in use."""
-        return self.database_url.startswith("sqlite")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
