@@ -413,6 +413,8 @@ def test_an_identity_conflict_is_under_review_and_shows_only_the_person_of_the_d
     donations = client.get(BASE + "/api/v1/me/donations", headers=bearer(token)).json()["donations"]
     assert [d["donation_no"] for d in donations] == ["C1"]  # never C2 (another ABO) nor 王方's C3
     assert all(d["under_review"] for d in donations)
+    page = client.get(BASE + "/me", headers=bearer(token))
+    assert page.status_code == 200 and "血液中心" in page.text  # what to do about it
 
 
 def test_a_station_that_reports_under_someone_elses_id_cannot_read_their_history(

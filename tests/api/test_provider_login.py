@@ -192,3 +192,31 @@ def test_the_browser_binding_cookie_is_httponly_short_lived_and_only_for_the_cal
     cookie = start.headers["set-cookie"].lower()
     assert cookie.startswith("bloodcert_oauth=")
     assert "path=/api/v1/auth/providers" in cookie and "max-age=600" in cookie and "httponly" in cookie
+
+
+def test_a_real_name_login_reaches_every_person_under_the_verified_id_and_name_under_review(
+    demo_client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    with db.transaction() as uow:
+        station = uow.stations.get_by_code("33000001")
+        assert station is not None
+        report_donations(
+            uow,
+            station=station,
+            records=[
+                make_record(donation_no="W2", donor={"abo": "B"}, donated_at="2025-01-01T09:00:00+08:00")
+            ],
+            index_key=INDEX_KEY,
+            signing=signing,
+            now=datetime.now(UTC),
+        )
+    done = _demo_login(demo_client, WANG_FANG)
+    token = demo_client.cookies.get("bloodcert_session")
+    assert done.headers["location"] == "/me" and token
+    demo_client.cookies.clear()
+    me = demo_client.get(BASE + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["under_review"] is True and me["abo"] == "A/B"
+    donations = demo_client.get(BASE + "/api/v1/me/donations", headers={"Authorization": f"Bearer {token}"})
+    assert sorted(d["donation_no"] for d in donations.json()["donations"]) == ["W1", "W2"]
