@@ -18,6 +18,46 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """The real-name login platforms' settings, as given (identity/providers/registry.py checks them).
+
+    Every field is BLOODCERT_<FIELD NAME IN CAPITALS>; the secrets may come from <NAME>_FILE instead.
+    """
+
+    alipay_app_id: str | None = None
+    alipay_private_key: str | None = field(default=None, repr=False)
+    alipay_public_key: str | None = None
+    alipay_gateway: str | None = None
+    alipay_authorize_url: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = field(default=None, repr=False)
+    wechat_mini_app_id: str | None = None
+    wechat_mini_app_secret: str | None = field(default=None, repr=False)
+    wechat_open_base: str | None = None
+    wechat_api_base: str | None = None
+    wechat_realname_url: str | None = None
+    baidu_client_id: str | None = None
+    baidu_client_secret: str | None = field(default=None, repr=False)
+    baidu_face_api_key: str | None = None
+    baidu_face_secret_key: str | None = field(default=None, repr=False)
+    baidu_face_plan_id: str | None = None
+    baidu_face_min_score: str | None = None
+    baidu_oauth_base: str | None = None
+    baidu_aip_base: str | None = None
+    baidu_face_page_url: str | None = None
+    demo_login_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProviderSettings:
+        """Read every BLOODCERT_<PLATFORM>_* variable (or its _FILE)."""
+        values = {}
+        for name in cls.__dataclass_fields__:
+            value = _get(env, name.upper())
+            values[name] = value.strip() if value else None
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Every knob of the platform. Build it with `Settings.from_env()` or directly in tests."""
 
@@ -46,6 +86,7 @@ class Settings:
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
+    providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
     def key_dir(self) -> Path:
@@ -74,6 +115,7 @@ class Settings:
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
             public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            providers=ProviderSettings.from_env(env),
         )
 
 
