@@ -165,6 +165,7 @@ def grant(
     captcha_next: bool = False,
 ) -> LoginOutcome:
     """Open a session for someone who has just proved who they are, and audit the login."""
+    assert isinstance(owner, StaffOwner) == (policy.audience == "staff"), "a session of the wrong audience"
     token = secrets.token_urlsafe(32)
     stamp = naive_utc(ctx.now)
     expires = naive_utc(ctx.now + policy.absolute)
