@@ -50,8 +50,8 @@ def per_call_us(fn: Callable[[], object]) -> float:
 def history_floor(directory: Path, tokens_file: Path) -> None:
     """Time the history request's own work in process, over every token of the bench."""
     from bloodcert.config import Settings
-    from bloodcert.identity.login import resolve
     from bloodcert.services import history as svc
+    from bloodcert.services.sessions import resolve_donor as resolve
     from bloodcert.storage.uow import Database
     from bloodcert.web.api.donor import HistoryOut, SummaryOut, _donation
 

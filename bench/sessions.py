@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bloodcert.config import Settings
-from bloodcert.identity.login import start_session
+from bloodcert.services import sessions
 from bloodcert.storage.tables import persons
 from bloodcert.storage.uow import Database
 
@@ -26,7 +26,11 @@ def make_tokens(settings: Settings, count: int, out: Path, seed: int = 1) -> int
     tokens = []
     with db.transaction() as uow:
         for identity, name in picked:
-            tokens.append(start_session(uow, bytes(identity), bytes(name), "bench", datetime.now(UTC)).token)
+            ctx = sessions.LoginContext("bench", settings.index_key, settings.audit_key, datetime.now(UTC))
+            owner = sessions.DonorOwner(bytes(identity), bytes(name), None, "bench")
+            grant = sessions.grant(uow, ctx, sessions.DONOR, owner).grant
+            assert grant is not None
+            tokens.append(grant.token)
     out.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     db.dispose()
     return len(tokens)

@@ -138,4 +138,5 @@ def settings(db: Database, tmp_path: Path) -> Settings:
         index_key=INDEX_KEY,
         data_key=DATA_KEY,
         rate_limits=GENEROUS_LIMITS,
+        audit_mode="sync",  # entries are in the database when the response is
     )

@@ -187,9 +187,38 @@ def create_staff(
 
 def staff_session(db: Database, account: StaffAccount) -> str:
     """A session token for an account, as a successful login would open (for tests of what comes after)."""
-    from bloodcert.services.staff import start_session
+    from bloodcert.services import sessions
 
     with db.transaction() as uow:
         user = uow.staff.user_by_username(account.username)
         assert user is not None
-        return start_session(uow, user.id, datetime.now(UTC)).token
+        owner = sessions.StaffOwner(user.id, f"staff:{user.username}")
+        outcome = sessions.grant(uow, login_context(), sessions.STAFF, owner)
+    assert outcome.grant is not None
+    return outcome.grant.token
+
+
+def login_context(now: datetime | None = None, client: str = "testclient") -> Any:
+    """The LoginContext of a test login (the test settings' index key and empty audit key)."""
+    from bloodcert.services.sessions import LoginContext
+    from tests.conftest import INDEX_KEY
+
+    return LoginContext(client, INDEX_KEY, b"", now or datetime.now(UTC))
+
+
+def donor_session(
+    uow: Any,
+    identity_hash: bytes,
+    name_hash: bytes,
+    *,
+    person_id: int | None = None,
+    method: str = "web",
+    now: datetime | None = None,
+) -> Any:
+    """A donor session's grant, as a login would open it (person_id None: a real-name platform login)."""
+    from bloodcert.services import sessions
+
+    owner = sessions.DonorOwner(identity_hash, name_hash, person_id, method)
+    outcome = sessions.grant(uow, login_context(now), sessions.DONOR, owner)
+    assert outcome.grant is not None
+    return outcome.grant

@@ -279,7 +279,7 @@ def generate_cmd(
 
     from tqdm import tqdm
 
-    from bloodcert.synthetic import Generator
+    from bloodcert.services.synthetic import Generator
 
     try:
         today = date.fromisoformat(as_of) if as_of else None

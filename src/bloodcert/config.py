@@ -21,6 +21,46 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """The real-name login platforms' settings, as given (identity/providers/registry.py checks them).
+
+    Every field is BLOODCERT_<FIELD NAME IN CAPITALS>; the secrets may come from <NAME>_FILE instead.
+    """
+
+    alipay_app_id: str | None = None
+    alipay_private_key: str | None = field(default=None, repr=False)
+    alipay_public_key: str | None = None
+    alipay_gateway: str | None = None
+    alipay_authorize_url: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = field(default=None, repr=False)
+    wechat_mini_app_id: str | None = None
+    wechat_mini_app_secret: str | None = field(default=None, repr=False)
+    wechat_open_base: str | None = None
+    wechat_api_base: str | None = None
+    wechat_realname_url: str | None = None
+    baidu_client_id: str | None = None
+    baidu_client_secret: str | None = field(default=None, repr=False)
+    baidu_face_api_key: str | None = None
+    baidu_face_secret_key: str | None = field(default=None, repr=False)
+    baidu_face_plan_id: str | None = None
+    baidu_face_min_score: str | None = None
+    baidu_oauth_base: str | None = None
+    baidu_aip_base: str | None = None
+    baidu_face_page_url: str | None = None
+    demo_login_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProviderSettings:
+        """Read every BLOODCERT_<PLATFORM>_* variable (or its _FILE)."""
+        values = {}
+        for name in cls.__dataclass_fields__:
+            value = _get(env, name.upper())
+            values[name] = value.strip() if value else None
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Every knob of the platform. Build it with `Settings.from_env()` or directly in tests."""
 
@@ -36,9 +76,9 @@ class Settings:
     # Encrypts ID numbers, names, birth dates and raw records in the database (AES-256-GCM); kept off it.
     data_key: bytes = field(default=b"", repr=False)
     audit_retention_days: int = 365
-    # sync: each audit entry is written before the response; buffered: a background flush every 50 ms
-    # (what `bloodcert serve` runs with; see services/audit.py AuditSink).
-    audit_mode: str = "sync"
+    # buffered: a background flush every 50 ms; sync: each audit entry is written before the response
+    # (see services/audit.py AuditSink). Logins and logouts are audited in their own transaction either way.
+    audit_mode: str = "buffered"
     # Per-name overrides of the abuse limits in web/ratelimit.py, e.g. {"verify": "200/second"}.
     rate_limits: tuple[tuple[str, str], ...] = ()
     # Worker processes serving this database from this machine (`bloodcert serve` sets it): the volume
@@ -46,20 +86,15 @@ class Settings:
     workers: int = 1
     signature_window_s: int = 300
     max_batch_records: int = 1000
-    max_batch_bytes: int = 2 * 1024 * 1024
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
+    providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
     def key_dir(self) -> Path:
         """The issuer's private keys (never in the database): BLOODCERT_KEY_DIR or DATA_DIR/keys."""
         return self.key_dir_override or self.data_dir / "keys"
-
-    @property
-    def is_sqlite(self) -> bool:
-        """True when the embedded SQLite default is in use."""
-        return self.database_url.startswith("sqlite")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +118,7 @@ class Settings:
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
             public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            providers=ProviderSettings.from_env(env),
         )
 
 

@@ -16,9 +16,9 @@ from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import root_key_fingerprint, rotate_keys, signing_of
 from bloodcert.services.importing import import_file
 from bloodcert.services.stations import add_station_key, new_ed25519_key, seed_builtin_stations
+from bloodcert.services.synthetic import Generator
 from bloodcert.storage.migrate import upgrade
 from bloodcert.storage.uow import Database
-from bloodcert.synthetic import Generator
 
 DEMO_STATION = "33000001"  # 浙江省血液中心 in the built-in list
 

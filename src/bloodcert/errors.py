@@ -69,6 +69,14 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+class UnsupportedMediaType(AppError):
+    """A body of a media type the endpoint does not take (a JSON API takes application/json only)."""
+
+    status = 415
+    slug = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
 class ValidationFailed(AppError):
     """The request is malformed; `errors` says where."""
 

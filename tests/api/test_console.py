@@ -309,3 +309,20 @@ def test_an_id_number_typed_into_a_console_url_is_masked_in_the_audit_log(client
     assert client.get("/console/stations/330106199001011221/quality").status_code == 401
     entry = audit_entries(db)[-1]
     assert entry["object"] == "/console/stations/330***1221/quality"
+
+
+def test_a_throttled_client_reloading_the_login_form_keeps_only_a_few_captchas(
+    client: Any, db: Database, ada: StaffAccount
+) -> None:
+    from sqlalchemy import func, select
+
+    from bloodcert.services.sessions import MAX_LIVE_CAPTCHAS
+    from bloodcert.storage.tables import captchas
+
+    for _ in range(3):
+        log_in(client, ada, password="wrong password")
+    shown = [client.get("/console/login") for _ in range(60)]
+    assert all('name="captcha_id"' in page.text for page in shown)
+    with db.reading() as uow:
+        stored = uow.conn.execute(select(func.count()).select_from(captchas)).scalar_one()
+    assert stored <= MAX_LIVE_CAPTCHAS + 1  # at most one more from the failed form's own redraw

@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import Submission, ingest, report_donations
-from bloodcert.storage.tables import audit_log, donor_sessions
+from bloodcert.services.synthetic import Generator
+from bloodcert.storage.tables import audit_log, certificates, donor_sessions
 from bloodcert.storage.uow import Database
-from bloodcert.synthetic import Generator
 from tests.api.conftest import BASE
 from tests.conftest import INDEX_KEY
 from tests.factories import LI_LEI, WANG_FANG, create_station, make_record, signed_headers
@@ -158,20 +158,41 @@ class TestLogin:
         assert client.post(BASE + "/api/v1/auth/login", json=login_body()).status_code == 428
 
 
+@pytest.mark.usefixtures("wang")
+def test_a_cross_site_text_plain_form_cannot_log_a_browser_in(client: TestClient) -> None:  # type: ignore[type-arg]
+    # What <form enctype="text/plain"> sends: JSON-looking text, with no CORS preflight.
+    forged = json.dumps(login_body())[:-1] + ', "x": "="}'
+    for media_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        response = client.post(
+            BASE + "/api/v1/auth/login", content=forged.encode(), headers={"Content-Type": media_type}
+        )
+        assert (response.status_code, response.json()["type"]) == (415, "unsupported_media_type"), media_type
+        assert "bloodcert_session" not in client.cookies
+    ok = client.post(
+        BASE + "/api/v1/auth/login",
+        content=json.dumps(login_body()).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 200
+
+
 def test_an_expired_captcha_is_refused(db: Database, wang: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bloodcert.identity.login import Credentials, issue_captcha, login
+    from bloodcert.services import sessions
+    from bloodcert.services.donor_login import Credentials, log_in, refusal
+    from tests.factories import login_context
 
     monkeypatch.setattr("bloodcert.identity.captcha.new_answer", lambda: "K7TA")
     now = datetime.now(UTC)
-    creds = Credentials("resident_id", WANG_ID, "王芳", "x", "1.2.3.4")
+    ctx = login_context(now, "1.2.3.4")
+    creds = Credentials("resident_id", WANG_ID, "王芳", "x")
     with db.transaction() as uow:
         for _ in range(3):
-            login(uow, creds, index_key=INDEX_KEY, now=now)
-        captcha_id, _png = issue_captcha(uow, INDEX_KEY, now)
-    late = Credentials("resident_id", WANG_ID, "王芳", "W1", "1.2.3.4", captcha_id, "K7TA")
+            log_in(uow, ctx, creds)
+        captcha_id = sessions.issue_captcha(uow, ctx).captcha_id
+    late = Credentials("resident_id", WANG_ID, "王芳", "W1", captcha_id, "K7TA")
     with db.transaction() as uow:
-        outcome = login(uow, late, index_key=INDEX_KEY, now=now + timedelta(seconds=121))
-    assert outcome.error is not None and outcome.error.slug == "captcha_required"
+        outcome = log_in(uow, login_context(now + timedelta(seconds=121), "1.2.3.4"), late)
+    assert outcome.grant is None and refusal(outcome).slug == "captcha_required"
 
 
 @pytest.mark.usefixtures("wang")
@@ -370,7 +391,7 @@ def test_a_record_is_visible_to_its_donor_right_after_the_stations_200(
     assert [d["donation_no"] for d in donations] == ["F1"]
 
 
-def test_an_identity_conflict_shows_both_records_under_review_and_nothing_of_others(
+def test_an_identity_conflict_is_under_review_and_shows_only_the_person_of_the_donation_number(
     client: TestClient,
     db: Database,
     signing: Signing,  # type: ignore[type-arg]
@@ -388,10 +409,53 @@ def test_an_identity_conflict_shows_both_records_under_review_and_nothing_of_oth
     token = log_in(client, donation_no="C1")
     client.cookies.clear()
     me = client.get(BASE + "/api/v1/me", headers=bearer(token)).json()
-    assert me["under_review"] is True and me["abo"] == "A/B"
+    assert me["under_review"] is True and me["abo"] == "A"
     donations = client.get(BASE + "/api/v1/me/donations", headers=bearer(token)).json()["donations"]
-    assert sorted(d["donation_no"] for d in donations) == ["C1", "C2"]  # never 王方's C3
+    assert [d["donation_no"] for d in donations] == ["C1"]  # never C2 (another ABO) nor 王方's C3
     assert all(d["under_review"] for d in donations)
+    page = client.get(BASE + "/me", headers=bearer(token))
+    assert page.status_code == 200 and "血液中心" in page.text  # what to do about it
+
+
+def test_a_station_that_reports_under_someone_elses_id_cannot_read_their_history(
+    client: TestClient,
+    db: Database,
+    signing: Signing,  # type: ignore[type-arg]
+) -> None:
+    create_station(db)
+    create_station(db, "11000001", region="110000")
+    seed(
+        db,
+        signing,
+        [
+            make_record(donation_no="W1"),
+            make_record(donation_no="W2", donated_at="2024-05-01T09:00:00+08:00"),
+        ],
+    )
+    with db.transaction() as uow:
+        real = uow.conn.execute(select(certificates.c.certificate_no)).scalars().all()
+    # Another station reports a record under 王芳's ID type + number + name with another ABO type.
+    with db.transaction() as uow:
+        rogue = uow.stations.get_by_code("11000001")
+        assert rogue is not None
+        [result] = report_donations(
+            uow,
+            station=rogue,
+            records=[make_record(donation_no="X9", donor={"abo": "O"})],
+            index_key=INDEX_KEY,
+            signing=signing,
+            now=datetime.now(UTC),
+        )
+    assert result.outcome == "created" and "identity_conflict" in [w.code for w in result.warnings]
+    token = log_in(client, donation_no="X9")
+    client.cookies.clear()
+    donations = client.get(BASE + "/api/v1/me/donations", headers=bearer(token)).json()["donations"]
+    assert [d["donation_no"] for d in donations] == ["X9"]
+    me = client.get(BASE + "/api/v1/me", headers=bearer(token)).json()
+    assert me["under_review"] is True and me["summary"]["count"] == 1
+    for number in real:
+        response = client.get(BASE + f"/api/v1/me/certificates/{number}", headers=bearer(token))
+        assert response.status_code == 404
 
 
 def test_groups_match_sums_computed_independently_over_generated_data(

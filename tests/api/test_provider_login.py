@@ -21,10 +21,11 @@ from bloodcert.services.reporting import report_donations
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
 from bloodcert.web.state import AppState
-from tests.api.conftest import BASE
 from tests.conftest import INDEX_KEY
 from tests.factories import WANG_FANG, create_station, make_record
 from tests.simulators.alipay import AlipaySimulator, AlipayUser
+
+BASE = "https://testserver.local"  # the platform callback binds its browser with a Secure cookie
 
 
 @pytest.fixture
@@ -158,3 +159,64 @@ def test_alipay_login_through_the_simulator_opens_a_session(
             "alipay.system.oauth.token",
             "alipay.user.info.share",
         ]
+
+
+def test_a_callback_url_opened_in_another_browser_opens_no_session(
+    demo_client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    start = demo_client.get(BASE + "/api/v1/auth/providers/demo/start", follow_redirects=False)
+    params = _query(start.headers["location"])
+    provider = demo_client.app.state["bloodcert"].providers["demo"]
+    code = provider.issue_code(
+        "resident_id",
+        WANG_FANG["id_number"],
+        WANG_FANG["name"],
+        redirect_uri=params["redirect_uri"],
+        code_challenge=params["code_challenge"],
+    )
+    # The attacker's callback URL, opened by a victim's browser that never started this login.
+    with TestClient(app=demo_client.app, base_url=BASE) as victim:
+        done = victim.get(
+            BASE + "/api/v1/auth/providers/demo/callback",
+            params={"code": code, "state": params["state"]},
+            follow_redirects=False,
+        )
+        assert (done.status_code, done.headers["location"]) == (303, "/?login_error=provider")
+        assert "bloodcert_session" not in victim.cookies
+
+
+def test_the_browser_binding_cookie_is_httponly_short_lived_and_only_for_the_callbacks(
+    demo_client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    start = demo_client.get(BASE + "/api/v1/auth/providers/demo/start", follow_redirects=False)
+    cookie = start.headers["set-cookie"].lower()
+    assert cookie.startswith("bloodcert_oauth=")
+    assert "path=/api/v1/auth/providers" in cookie and "max-age=600" in cookie and "httponly" in cookie
+
+
+def test_a_real_name_login_reaches_every_person_under_the_verified_id_and_name_under_review(
+    demo_client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    with db.transaction() as uow:
+        station = uow.stations.get_by_code("33000001")
+        assert station is not None
+        report_donations(
+            uow,
+            station=station,
+            records=[
+                make_record(donation_no="W2", donor={"abo": "B"}, donated_at="2025-01-01T09:00:00+08:00")
+            ],
+            index_key=INDEX_KEY,
+            signing=signing,
+            now=datetime.now(UTC),
+        )
+    done = _demo_login(demo_client, WANG_FANG)
+    token = demo_client.cookies.get("bloodcert_session")
+    assert done.headers["location"] == "/me" and token
+    demo_client.cookies.clear()
+    me = demo_client.get(BASE + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["under_review"] is True and me["abo"] == "A/B"
+    donations = demo_client.get(BASE + "/api/v1/me/donations", headers={"Authorization": f"Bearer {token}"})
+    assert sorted(d["donation_no"] for d in donations.json()["donations"]) == ["W1", "W2"]

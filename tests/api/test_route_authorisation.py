@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,13 +27,19 @@ from litestar.routes import HTTPRoute
 
 from bloodcert.config import Settings
 from bloodcert.domain.staff import Role
-from bloodcert.identity.login import start_session
 from bloodcert.storage.uow import Database
 from bloodcert.web.auth import SESSION_COOKIE
 from bloodcert.web.console.auth import STAFF_COOKIE
 from bloodcert.web.pages import CSRF_COOKIE
 from tests.api.console_helpers import as_staff, csrf_token, secure_client
-from tests.factories import StaffAccount, StationKey, create_staff, create_station, staff_session
+from tests.factories import (
+    StaffAccount,
+    StationKey,
+    create_staff,
+    create_station,
+    donor_session,
+    staff_session,
+)
 
 # (method, path as the route table spells it): what anyone may call.
 PUBLIC = {
@@ -215,7 +220,7 @@ def test_a_station_operator_gets_403_for_every_route_about_another_station(world
 
 def test_credentials_of_one_kind_open_nothing_of_another(world: World) -> None:
     with world.db.transaction() as uow:
-        donor_token = start_session(uow, b"\x01" * 32, b"\x02" * 32, "web", datetime.now(UTC)).token
+        donor_token = donor_session(uow, b"\x01" * 32, b"\x02" * 32).token
     as_staff(world.client, None)
     # A Cookie header replaces the client's jar, so it carries the CSRF cookie along.
     csrf = f"{CSRF_COOKIE}={world.client.cookies.get(CSRF_COOKIE)}"

@@ -22,7 +22,7 @@ tongsuopy = pytest.importorskip("tongsuopy", reason="SM2 needs the `sm` extra")
 
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver  # noqa: E402
 
-from bloodcert.certs.sm2 import SM2_SM3, SM2Algorithm  # noqa: E402
+from bloodcert.certs.sm2 import SM2Algorithm, SM2SM3Signature  # noqa: E402
 
 URL = BASE + "/api/v1/station/donations"
 
@@ -48,7 +48,7 @@ def test_a_station_signing_with_sm2_sm3_is_accepted_and_a_forgery_is_not(
     body = json.dumps({"records": [make_record()]}).encode()
     message = _Msg("POST", URL, {"Content-Type": "application/json"})
     signer = HTTPMessageSigner(
-        signature_algorithm=SM2_SM3,
+        signature_algorithm=SM2SM3Signature,
         key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id: private}),
     )
     signer.sign(
@@ -63,7 +63,7 @@ def test_a_station_signing_with_sm2_sm3_is_accepted_and_a_forgery_is_not(
     other = alg.generate()
     forged = _Msg("POST", URL, {"Content-Type": "application/json"})
     HTTPMessageSigner(
-        signature_algorithm=SM2_SM3,
+        signature_algorithm=SM2SM3Signature,
         key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id: other}),
     ).sign(
         forged,

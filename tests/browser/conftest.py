@@ -85,6 +85,7 @@ def live_settings_for(url: str, data_dir: Path, base_url: str = "http://127.0.0.
         data_key=DATA_KEY,
         demo=True,
         rate_limits=GENEROUS_LIMITS,
+        audit_mode="sync",  # entries are in the database when the response is
     )
 
 

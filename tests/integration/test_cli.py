@@ -522,3 +522,15 @@ def test_db_prune_drops_old_nonces_and_ended_windows_and_keeps_the_rest(env: Env
     assert "pruned 1 nonces and 1 ended rate-limit windows" in result.stdout
     assert env.scalar("SELECT group_concat(nonce) FROM seen_nonces") == "new"
     assert env.scalar("SELECT group_concat(key) FROM rate_counters") == "open"
+
+
+def test_db_prune_forgets_console_login_failures_too_old_to_count(env: Env) -> None:
+    with sqlite3.connect(env.db_path) as conn:
+        conn.executemany(
+            "INSERT INTO staff_login_failures (client_hash, at) VALUES (?, ?)",
+            [(b"o" * 32, "2020-01-01 00:00:00.000000"), (b"n" * 32, "2999-01-01 00:00:00.000000")],
+        )
+    result = invoke(env, "db", "prune")
+    assert result.exit_code == 0, result.output
+    assert env.scalar("SELECT count(*) FROM staff_login_failures") == 1
+    assert env.scalar("SELECT hex(client_hash) FROM staff_login_failures") == (b"n" * 32).hex().upper()

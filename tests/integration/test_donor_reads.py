@@ -6,12 +6,12 @@ import threading
 from datetime import UTC, datetime
 
 from bloodcert.domain.keyed import name_hash_of
-from bloodcert.identity.login import resolve, start_session
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
+from bloodcert.services.sessions import resolve_donor as resolve
 from bloodcert.storage.uow import Database
 from tests.conftest import INDEX_KEY
-from tests.factories import WANG_FANG, create_station, make_record
+from tests.factories import WANG_FANG, create_station, donor_session, make_record
 
 
 def test_the_hot_connection_sees_each_new_commit_at_once(db: Database, signing: Signing) -> None:
@@ -33,7 +33,7 @@ def test_the_hot_connection_sees_each_new_commit_at_once(db: Database, signing: 
         from bloodcert.domain.keyed import identity_hash_of
 
         ident = identity_hash_of(INDEX_KEY, IdType.RESIDENT_ID, WANG_FANG["id_number"])
-        grant = start_session(uow, ident, name_hash_of(INDEX_KEY, "王芳"), "web", now)
+        grant = donor_session(uow, ident, name_hash_of(INDEX_KEY, "王芳"), now=now)
     with db.donor_reads() as reads:
         principal, _ = resolve(reads, grant.token, now)
         assert len(reads.history.donations_of_persons(principal.person_ids)) == 1

@@ -18,16 +18,17 @@ from alembic.migration import MigrationContext
 from bloodcert.config import ConfigError, Settings
 from bloodcert.domain.identity import IdType, mask_id_number
 from bloodcert.domain.keyed import identity_hash_of, name_hash_of
-from bloodcert.identity.login import DonorPrincipal, resolve, start_session
 from bloodcert.services import history
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
+from bloodcert.services.sessions import DonorPrincipal
+from bloodcert.services.sessions import resolve_donor as resolve
 from bloodcert.storage.crypto import DataKeyError, FieldCipher
 from bloodcert.storage.migrate import current_heads, downgrade, upgrade
 from bloodcert.storage.tables import donors, metadata, persons, quality_issues
 from bloodcert.storage.uow import Database
 from tests.conftest import DATA_KEY, INDEX_KEY, PG_ADMIN_URL, _postgres_available
-from tests.factories import LI_LEI, WANG_FANG, create_station, make_record
+from tests.factories import LI_LEI, WANG_FANG, create_station, donor_session, make_record
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 OTHER_KEY = bytes(range(200, 232))
@@ -72,7 +73,7 @@ def report(db: Database, signing: Signing, records: list[dict[str, Any]]) -> lis
 def wang_fang_principal(db: Database) -> DonorPrincipal:
     identity = identity_hash_of(INDEX_KEY, IdType.RESIDENT_ID, WANG_FANG["id_number"])
     with db.transaction() as uow:
-        grant = start_session(uow, identity, name_hash_of(INDEX_KEY, WANG_FANG["name"]), "web", NOW)
+        grant = donor_session(uow, identity, name_hash_of(INDEX_KEY, WANG_FANG["name"]), now=NOW)
         principal, _touch = resolve(uow, grant.token, NOW)
     return principal
 

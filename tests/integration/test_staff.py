@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from bloodcert.domain.staff import Role, StaffPrincipal
 from bloodcert.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from bloodcert.services import console, passwords
+from bloodcert.services import console, passwords, sessions
 from bloodcert.services import staff as svc
 from bloodcert.storage.rows import StaffUserRow
 from bloodcert.storage.tables import staff_users
 from bloodcert.storage.uow import Database
 from tests.conftest import INDEX_KEY
-from tests.factories import STAFF_PASSWORD, StaffAccount, create_staff, create_station
+from tests.factories import STAFF_PASSWORD, StaffAccount, create_staff, create_station, login_context
 
 ATTACKER = "203.0.113.66"
 OFFICE = "198.51.100.7"
@@ -43,17 +43,16 @@ def attempt(
     password: str | None = None,
     code: str | None = None,
     captcha: tuple[str, str] | None = None,
-) -> svc.LoginOutcome:
+) -> sessions.LoginOutcome:
     now = now or datetime.now(UTC)
     given = svc.LoginAttempt(
         account.username,
         account.password if password is None else password,
         account.code(now) if code is None else code,
-        client,
         *(captcha or (None, None)),
     )
     with db.transaction() as uow:
-        return svc.log_in(uow, given, index_key=INDEX_KEY, now=now)
+        return svc.log_in(uow, login_context(now, client), given)
 
 
 def user_row(db: Database, username: str) -> StaffUserRow:
@@ -122,7 +121,7 @@ def test_the_password_and_the_code_together_open_a_session(db: Database, ada: St
     outcome = attempt(db, ada)
     assert outcome.reason == "ok" and outcome.grant is not None
     with db.transaction() as uow:
-        who = svc.resolve(uow, outcome.grant.token, datetime.now(UTC))
+        who = sessions.resolve_staff(uow, outcome.grant.token, datetime.now(UTC))
     assert (who.username, who.role) == ("ada", Role.NATIONAL_ADMIN)
 
 
@@ -187,22 +186,20 @@ def test_one_client_cannot_lock_an_account(db: Database, ada: StaffAccount) -> N
 def test_a_throttled_clients_failures_with_a_captcha_do_not_count_against_the_account(
     db: Database, ada: StaffAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bloodcert.identity.login import issue_captcha
-
     monkeypatch.setattr("bloodcert.identity.captcha.new_answer", lambda: "K7TA")
     now = datetime.now(UTC)
     for i in range(3):
         attempt(db, ada, client=ATTACKER, now=now + timedelta(seconds=i), password="wrong")
     for i in range(4):
         with db.transaction() as uow:
-            captcha_id, _ = issue_captcha(uow, INDEX_KEY, now)
+            captcha_id = sessions.issue_captcha(uow, login_context(now)).captcha_id
         at = now + timedelta(seconds=10 + i)
         outcome = attempt(db, ada, client=ATTACKER, now=at, password="wrong", captcha=(captcha_id, "k7ta"))
         assert outcome.reason == "failed" and outcome.captcha_next
     assert user_row(db, "ada").locked_until is None
     # The real holder, throttled on the same network, solves the captcha and is let in.
     with db.transaction() as uow:
-        captcha_id, _ = issue_captcha(uow, INDEX_KEY, now)
+        captcha_id = sessions.issue_captcha(uow, login_context(now)).captcha_id
     assert attempt(
         db, ada, client=ATTACKER, now=now + timedelta(seconds=30), captcha=(captcha_id, "K7TA")
     ).grant
@@ -223,7 +220,7 @@ def test_a_disabled_account_cannot_log_in_and_loses_its_sessions(db: Database, a
     with db.transaction() as uow:
         svc.disable_staff(uow, "ada", datetime.now(UTC))
     with db.transaction() as uow, pytest.raises(Unauthorized):
-        svc.resolve(uow, grant.token, datetime.now(UTC))
+        sessions.resolve_staff(uow, grant.token, datetime.now(UTC))
     later = datetime.now(UTC) + timedelta(seconds=30)
     assert attempt(db, ada, now=later, code=ada.code(later)).reason == "disabled"
 
@@ -236,13 +233,15 @@ def test_a_session_ends_after_15_idle_minutes(db: Database, ada: StaffAccount) -
     with db.transaction() as uow:
         user = uow.staff.user_by_username("ada")
         assert user is not None
-        token = svc.start_session(uow, user.id, now).token
+        token = sessions.grant(
+            uow, login_context(now), sessions.STAFF, sessions.StaffOwner(user.id, "staff:ada")
+        ).grant.token  # type: ignore[union-attr]
     with db.transaction() as uow:
-        svc.resolve(uow, token, now + timedelta(minutes=14))  # activity moves the idle deadline
+        sessions.resolve_staff(uow, token, now + timedelta(minutes=14))  # activity moves the idle deadline
     with db.transaction() as uow:
-        svc.resolve(uow, token, now + timedelta(minutes=28))
+        sessions.resolve_staff(uow, token, now + timedelta(minutes=28))
     with db.transaction() as uow, pytest.raises(Unauthorized):
-        svc.resolve(uow, token, now + timedelta(minutes=43, seconds=1))
+        sessions.resolve_staff(uow, token, now + timedelta(minutes=43, seconds=1))
 
 
 def test_a_session_ends_after_8_hours_however_active(db: Database, ada: StaffAccount) -> None:
@@ -250,21 +249,23 @@ def test_a_session_ends_after_8_hours_however_active(db: Database, ada: StaffAcc
     with db.transaction() as uow:
         user = uow.staff.user_by_username("ada")
         assert user is not None
-        token = svc.start_session(uow, user.id, now).token
+        token = sessions.grant(
+            uow, login_context(now), sessions.STAFF, sessions.StaffOwner(user.id, "staff:ada")
+        ).grant.token  # type: ignore[union-attr]
     for minutes in range(10, 8 * 60, 10):
         with db.transaction() as uow:
-            svc.resolve(uow, token, now + timedelta(minutes=minutes))
+            sessions.resolve_staff(uow, token, now + timedelta(minutes=minutes))
     with db.transaction() as uow, pytest.raises(Unauthorized):
-        svc.resolve(uow, token, now + timedelta(hours=8))
+        sessions.resolve_staff(uow, token, now + timedelta(hours=8))
 
 
 def test_logout_ends_the_session(db: Database, ada: StaffAccount) -> None:
     grant = attempt(db, ada).grant
     assert grant is not None
     with db.transaction() as uow:
-        svc.end_session(uow, grant.token, datetime.now(UTC))
+        sessions.log_out(uow, login_context(), sessions.STAFF, grant.token)
     with db.transaction() as uow, pytest.raises(Unauthorized):
-        svc.resolve(uow, grant.token, datetime.now(UTC))
+        sessions.resolve_staff(uow, grant.token, datetime.now(UTC))
 
 
 # ---- object-level checks ---------------------------------------------------------------------------------
@@ -274,7 +275,7 @@ def principal_of(db: Database, account: StaffAccount) -> StaffPrincipal:
     grant = attempt(db, account).grant
     assert grant is not None
     with db.transaction() as uow:
-        return svc.resolve(uow, grant.token, datetime.now(UTC))
+        return sessions.resolve_staff(uow, grant.token, datetime.now(UTC))
 
 
 @pytest.mark.usefixtures("stations")

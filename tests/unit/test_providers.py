@@ -653,3 +653,25 @@ def test_provider_errors_never_carry_codes_tokens_or_id_numbers(
     with pytest.raises(ProviderError) as refused:
         web.identity("the-code", redirect_uri="x", code_verifier=None, claimed=_claim(WANG_FANG))
     assert not any(secret in str(refused.value) for secret in ("the-code", "wrong", WANG_FANG[0], WEB_SECRET))
+
+
+def test_settings_read_the_platforms_once_and_the_registry_builds_from_them(
+    full_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bloodcert.config import Settings
+    from bloodcert.identity.providers.registry import providers_from_settings
+
+    settings = Settings.from_env(
+        {
+            **full_env,
+            "BLOODCERT_DATA_DIR": "/nonexistent",
+            "BLOODCERT_INDEX_KEY": "00" * 32,
+            "BLOODCERT_AUDIT_KEY": "00" * 32,
+            "BLOODCERT_DATA_KEY": "00" * 32,
+        }
+    )
+    assert settings.providers.wechat_app_id == full_env["BLOODCERT_WECHAT_APP_ID"]
+    for name in full_env:
+        monkeypatch.delenv(name, raising=False)  # nothing is read from the process environment any more
+    providers = providers_from_settings(settings.providers, demo=False, http=_unreachable())
+    assert list(providers) == ["alipay", "wechat", "baidu"]

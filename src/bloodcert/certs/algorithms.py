@@ -5,7 +5,6 @@ COSE_Sign1 signatures are raw r || s (RFC 9053 §2.1), 64 bytes for both curves.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,9 +13,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-ES256 = -7
-# SM2-with-SM3 has no IANA COSE value yet: one from the private-use range, named in the trust list.
-SM2_SM3 = -70010
+from bloodcert.certs.cose_ids import ES256, SM2_SM3
+
+try:
+    from bloodcert.certs import sm2
+except ImportError:  # the optional `sm` extra (tongsuopy) is not installed
+    sm2 = None  # type: ignore[assignment]
+
+__all__ = ["ES256", "SM2_SM3", "Algorithm", "UnsupportedAlgorithm", "algorithm", "algorithm_for_cose"]
 
 
 class UnsupportedAlgorithm(Exception):
@@ -108,11 +112,9 @@ def algorithm(name: str) -> Algorithm:
     if name == "ES256":
         return _ES256()
     if name == "SM2-SM3":
-        try:
-            sm2: Any = importlib.import_module("bloodcert.certs.sm2")
-        except ImportError as exc:
-            raise UnsupportedAlgorithm("SM2-SM3 needs the `sm` extra: pip install 'bloodcert[sm]'") from exc
-        return sm2.SM2Algorithm()  # type: ignore[no-any-return]
+        if sm2 is None:
+            raise UnsupportedAlgorithm("SM2-SM3 needs the `sm` extra: pip install 'bloodcert[sm]'")
+        return sm2.SM2Algorithm()
     raise UnsupportedAlgorithm(f"unknown certificate signature algorithm {name!r}; use ES256 or SM2-SM3")
 
 

@@ -1,7 +1,7 @@
 """SM2 with SM3 (GB/T 32918, GB/T 32905) through Tongsuo (tongsuopy), a maintained native library.
 
 Never a pure-Python SM2: a signature's nonce must come from a CSPRNG, which Tongsuo's implementation does.
-Imported only when the `sm` extra is installed.
+Imported only when the `sm` extra is installed (certs.algorithms and services.station_auth try it).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tongsuopy.crypto import hashes, serialization
 from tongsuopy.crypto.asymciphers import ec
 from tongsuopy.crypto.exceptions import InvalidSignature
 
-from bloodcert.certs.algorithms import SM2_SM3 as COSE_SM2_SM3
+from bloodcert.certs.cose_ids import SM2_SM3 as COSE_SM2_SM3
 
 
 def _raw(der: bytes) -> bytes:
@@ -77,7 +77,7 @@ class SM2Algorithm:
         )
 
 
-class SM2_SM3(HTTPSignatureAlgorithm):
+class SM2SM3Signature(HTTPSignatureAlgorithm):
     """`sm2-sm3` for stations' RFC 9421 request signatures (raw r || s, like ecdsa-p256-sha256)."""
 
     algorithm_id = "sm2-sm3"

@@ -1,1 +1,4 @@
-"""Donor login: ID + donation number, real-name OAuth providers, sessions and captcha."""
+"""Identity adapters: the real-name login platforms (Alipay, WeChat, Baidu, demo) and captcha drawing.
+
+The login use cases that drive them live in services/ (donor_login, provider_login, sessions).
+"""

@@ -142,8 +142,8 @@ def prune(uow: UnitOfWork, key: bytes, *, retention_days: int, now: datetime) ->
 class AuditSink:
     """Where request handlers send audit events.
 
-    `sync` appends each event in its own transaction before the response goes out. `buffered` (the default
-    for `bloodcert serve`) queues events and a background thread appends them in one transaction every
+    `sync` appends each event in its own transaction before the response goes out. `buffered` (the
+    default) queues events and a background thread appends them in one transaction every
     `interval_s`, so that a read of personal data costs a queue put, not a database write; at most one
     interval of events is at risk if the process dies, and shutdown flushes the queue.
     """

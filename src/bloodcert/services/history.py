@@ -15,7 +15,7 @@ from bloodcert.domain.donation_rules import Kind
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.regions import full_name, province_code, province_name
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
-from bloodcert.identity.login import DonorPrincipal, HasHistory
+from bloodcert.services.sessions import DonorPrincipal, HasHistory
 from bloodcert.storage.rows import HistoryRow
 
 GROUPINGS = ("year", "province")
@@ -189,6 +189,22 @@ def history(uow: HasHistory, principal: DonorPrincipal, filters: Filters) -> His
     if filters.group_by is not None:
         result.groups = group(rows, filters.group_by)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """What the history page shows: who, every donation (for the next dates), and the filtered ones."""
+
+    me: Me
+    everything: History
+    shown: History
+
+
+def history_page(uow: HasHistory, principal: DonorPrincipal, filters: Filters) -> HistoryPage:
+    """The donor, all their donations and the filtered ones, for the history page."""
+    return HistoryPage(
+        me(uow, principal), history(uow, principal, Filters()), history(uow, principal, filters)
+    )
 
 
 def group(rows: list[HistoryRow], by: str) -> list[Group]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bloodcert.identity.login import FAILURE_WINDOW
+from bloodcert.services import staff
+from bloodcert.services.donor_login import FAILURE_WINDOW
 from bloodcert.storage.uow import UnitOfWork
 
 
@@ -20,9 +21,10 @@ class Pruned:
 def prune(uow: UnitOfWork, *, now: datetime, signature_window_s: int) -> Pruned:
     """Drop station nonces no signature can reuse any more (older than twice the signature window, so
     that clock skew never reopens a replay), expired captchas and OAuth states, login failures too old
-    to count, and rate-limit windows that have ended."""
+    to count (donor and console), and rate-limit windows that have ended."""
     naive = now.replace(tzinfo=None)
     nonces = uow.nonces.forget_before(naive - timedelta(seconds=2 * signature_window_s))
     uow.identity.purge_expired(naive, naive - FAILURE_WINDOW)
+    uow.staff.purge_client_failures(naive - staff.FAILURE_WINDOW)
     windows = uow.rate_counters.forget_ended(now.timestamp())
     return Pruned(int(nonces), windows)

@@ -1,4 +1,6 @@
-"""Console staff: accounts, login with password + TOTP, lockout, per-client throttling, and sessions.
+"""Console staff: accounts, login with password + TOTP, lockout and per-client throttling.
+
+Sessions, the captcha gate and the audit of every login are services/sessions.py's (policy STAFF).
 
 How failed logins are counted
 -----------------------------
@@ -25,19 +27,18 @@ an unknown user costs one argon2id verification like a known one.
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
 
 from bloodcert.domain.clock import naive_utc
-from bloodcert.domain.keyed import blind_index, token_hash
-from bloodcert.domain.staff import Role, StaffPrincipal, check_username, parse_role
-from bloodcert.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from bloodcert.identity import captcha
-from bloodcert.services import passwords
-from bloodcert.storage.rows import StaffUserRow
+from bloodcert.domain.keyed import blind_index
+from bloodcert.domain.staff import Role, check_username, parse_role
+from bloodcert.errors import Conflict, NotFound, ValidationFailed
+from bloodcert.services import passwords, sessions
+from bloodcert.services.sessions import STAFF, LoginContext, LoginOutcome, StaffOwner
+from bloodcert.storage.rows import NewStaffUser, StaffUserRow
 from bloodcert.storage.uow import UnitOfWork
 
 MAX_FAILURES = 5
@@ -45,14 +46,12 @@ LOCKOUT = timedelta(minutes=15)
 FAILURE_WINDOW = timedelta(minutes=15)
 CLIENT_CAPTCHA_AFTER = 3
 CLIENT_BLOCK_AFTER = 20
-SESSION_IDLE = timedelta(minutes=15)
-SESSION_ABSOLUTE = timedelta(hours=8)
-TOUCH_EVERY = timedelta(seconds=60)
 TOTP_PERIOD = 30
 TOTP_DIGITS = 6
 # One step either side (±30 s) for clock drift between the server and the staff member's phone.
 TOTP_SKEW_STEPS = 1
 ISSUER = "bloodcert"
+UNKNOWN = "staff:unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,37 +64,13 @@ class NewStaff:
 
 @dataclass(frozen=True, slots=True)
 class LoginAttempt:
-    """What was typed on the console login form, and where from."""
+    """What was typed on the console login form."""
 
     username: str
     password: str
     code: str
-    client: str
     captcha_id: str | None = None
     captcha_answer: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StaffGrant:
-    """A new console session: the token is shown once (in the cookie) and stored only as a hash."""
-
-    token: str
-    session_id: int
-    max_age: int
-
-
-@dataclass(frozen=True, slots=True)
-class LoginOutcome:
-    """The grant, or why not (for the audit log only: the user sees one message for every failure).
-
-    `reason` is ok | failed | locked | disabled | captcha | blocked; `captcha_next` asks the form to show
-    a captcha for the next attempt.
-    """
-
-    grant: StaffGrant | None
-    reason: str
-    actor: str
-    captcha_next: bool
 
 
 def client_hash(index_key: bytes, client: str) -> bytes:
@@ -118,14 +93,9 @@ def add_staff(
         raise Conflict(f"the username {name} is taken")
     secret = pyotp.random_base32()
     uow.staff.add_user(
-        {
-            "username": name,
-            "role": parsed.value,
-            "station_id": station_id,
-            "password_hash": passwords.hash_password(password),
-            "totp_secret": secret,
-            "created_at": naive_utc(now),
-        }
+        NewStaffUser(
+            name, parsed.value, station_id, passwords.hash_password(password), secret, naive_utc(now)
+        )
     )
     user = uow.staff.user_by_username(name)
     assert user is not None
@@ -188,31 +158,36 @@ def matching_step(secret: str, code: str, now: datetime, last_step: int | None) 
 # ---- login -----------------------------------------------------------------------------------------------
 
 
-def log_in(uow: UnitOfWork, attempt: LoginAttempt, *, index_key: bytes, now: datetime) -> LoginOutcome:
-    """Check a console login (see the module docstring for the counting); opens a session on success."""
-    stamp = naive_utc(now)
-    client = client_hash(index_key, attempt.client)
+def log_in(uow: UnitOfWork, ctx: LoginContext, attempt: LoginAttempt) -> LoginOutcome:
+    """Check a console login (see the module docstring for the counting); opens a session on success.
+
+    Every outcome, success or not, is audited by the sessions service with its reason.
+    """
+    stamp = naive_utc(ctx.now)
+    client = client_hash(ctx.index_key, ctx.client)
     earlier = uow.staff.client_failures_since(client, stamp - FAILURE_WINDOW)
     if earlier >= CLIENT_BLOCK_AFTER:
-        return LoginOutcome(None, "blocked", "staff:unknown", True)
+        return sessions.refuse(uow, ctx, STAFF, "blocked", actor=UNKNOWN, captcha_next=True)
     throttled = earlier >= CLIENT_CAPTCHA_AFTER
-    if throttled and not _captcha_passed(uow, attempt, index_key, stamp):
+    if throttled and not sessions.captcha_passed(uow, ctx, attempt.captcha_id, attempt.captcha_answer):
         uow.staff.add_client_failure(client, stamp)
-        return LoginOutcome(None, "captcha", "staff:unknown", True)
+        return sessions.refuse(uow, ctx, STAFF, "captcha", actor=UNKNOWN, captcha_next=True)
     user = uow.staff.user_by_username(attempt.username.strip().lower()[:32])
-    reason, step = _check(user, attempt, now)
+    reason, step = _check(user, attempt, ctx.now)
+    next_needs_captcha = earlier + 1 >= CLIENT_CAPTCHA_AFTER
     if user is None or step is None:
         uow.staff.add_client_failure(client, stamp)
         if user is not None and reason == "failed" and not throttled:
             _count_against_account(uow, user, stamp)
-        actor = f"staff:{user.username}" if user else "staff:unknown"
-        return LoginOutcome(None, reason, actor, earlier + 1 >= CLIENT_CAPTCHA_AFTER)
+        actor = f"staff:{user.username}" if user else UNKNOWN
+        return sessions.refuse(uow, ctx, STAFF, reason, actor=actor, captcha_next=next_needs_captcha)
+    actor = f"staff:{user.username}"
     if not uow.staff.record_success(user.id, totp_step=step):
         uow.staff.add_client_failure(client, stamp)  # the code was used by a concurrent login
-        return LoginOutcome(None, "failed", f"staff:{user.username}", earlier + 1 >= CLIENT_CAPTCHA_AFTER)
+        return sessions.refuse(uow, ctx, STAFF, "failed", actor=actor, captcha_next=next_needs_captcha)
     if passwords.needs_rehash(user.password_hash):
         uow.staff.set_password_hash(user.id, passwords.hash_password(attempt.password))
-    return LoginOutcome(start_session(uow, user.id, now), "ok", f"staff:{user.username}", throttled)
+    return sessions.grant(uow, ctx, STAFF, StaffOwner(user.id, actor), captcha_next=throttled)
 
 
 def _check(user: StaffUserRow | None, attempt: LoginAttempt, now: datetime) -> tuple[str, int | None]:
@@ -241,68 +216,14 @@ def _count_against_account(uow: UnitOfWork, user: StaffUserRow, stamp: datetime)
         uow.staff.record_failure(user.id, failed_count=count, at=stamp, locked_until=None)
 
 
-def _captcha_passed(uow: UnitOfWork, attempt: LoginAttempt, index_key: bytes, now: datetime) -> bool:
-    if not attempt.captcha_id or attempt.captcha_answer is None:
-        return False
-    stored = uow.identity.take_captcha(attempt.captcha_id[:64])  # any attempt uses the captcha up
-    if stored is None:
-        return False
-    answer_hash, expires_at = stored
-    # The same keyed hash as identity.login.issue_captcha stores.
-    given = blind_index(index_key, "captcha|" + captcha.normalise_answer(attempt.captcha_answer[:16]))
-    return hmac.compare_digest(given, answer_hash) and now < expires_at
-
-
-# ---- sessions --------------------------------------------------------------------------------------------
-
-
-def start_session(uow: UnitOfWork, user_id: int, now: datetime) -> StaffGrant:
-    """Open a session for a staff member who has just proved both factors."""
-    token = secrets.token_urlsafe(32)
-    session_id = uow.staff.add_session(
-        {
-            "token_hash": token_hash(token),
-            "user_id": user_id,
-            "created_at": naive_utc(now),
-            "last_seen_at": naive_utc(now),
-            "expires_at": naive_utc(now + SESSION_ABSOLUTE),
-        }
-    )
-    return StaffGrant(token, session_id, int(SESSION_ABSOLUTE.total_seconds()))
-
-
-def resolve(uow: UnitOfWork, token: str | None, now: datetime) -> StaffPrincipal:
-    """The staff member behind a live session (moving its idle deadline); Unauthorized otherwise."""
-    if not token or len(token) > 128:
-        raise Unauthorized("log in to the console first")
-    session = uow.staff.session_by_token_hash(token_hash(token))
-    stamp = naive_utc(now)
-    if (
-        session is None
-        or session.ended_at is not None
-        or session.expires_at <= stamp
-        or session.last_seen_at + SESSION_IDLE <= stamp
-    ):
-        raise Unauthorized("the console session has ended; log in again")
-    user = uow.staff.user_by_id(session.user_id)
-    if user is None or user.disabled_at is not None:
-        raise Unauthorized("the console session has ended; log in again")
-    if session.last_seen_at + TOUCH_EVERY <= stamp:
-        uow.staff.touch_session(session.id, stamp)
-    return StaffPrincipal(
-        user.id, user.username, Role(user.role), user.station_id, user.station_code, session.id
-    )
-
-
-def end_session(uow: UnitOfWork, token: str | None, now: datetime) -> None:
-    """Log out: end the session behind the token, if any."""
-    if token and len(token) <= 128:
-        session = uow.staff.session_by_token_hash(token_hash(token))
-        if session is not None:
-            uow.staff.end_session(session.id, naive_utc(now))
-
-
 def captcha_needed(uow: UnitOfWork, *, index_key: bytes, client: str, now: datetime) -> bool:
     """True when this client is throttled: its next attempt must come with a solved captcha."""
     since = naive_utc(now) - FAILURE_WINDOW
     return uow.staff.client_failures_since(client_hash(index_key, client), since) >= CLIENT_CAPTCHA_AFTER
+
+
+def login_captcha(uow: UnitOfWork, ctx: LoginContext) -> sessions.Captcha | None:
+    """The captcha the login form shows this client: a fresh one when it is throttled, else None."""
+    if not captcha_needed(uow, index_key=ctx.index_key, client=ctx.client, now=ctx.now):
+        return None
+    return sessions.issue_captcha(uow, ctx)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from http_message_signatures import (
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
+from bloodcert.certs.algorithms import algorithm
 from bloodcert.errors import Unauthorized, ValidationFailed
 from bloodcert.storage.rows import StationKeyRow
 from bloodcert.storage.uow import UnitOfWork
@@ -38,11 +38,10 @@ def signature_algorithms() -> dict[str, type[HTTPSignatureAlgorithm]]:
         "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256,
     }
     try:
-        # Imported by name: the module needs the optional `sm` extra (tongsuopy).
-        sm2 = importlib.import_module("bloodcert.certs.sm2")
+        from bloodcert.certs.sm2 import SM2SM3Signature  # needs the optional `sm` extra (tongsuopy)
     except ImportError:
         return table
-    table["sm2-sm3"] = sm2.SM2_SM3
+    table["sm2-sm3"] = SM2SM3Signature
     return table
 
 
@@ -50,7 +49,7 @@ def key_id_for(public_key_pem: bytes, alg: str = "ed25519") -> str:
     """A stable key id: 'stk_' + base32 of the first 15 bytes of SHA-256 over the DER public key."""
     key = _load_public_key(public_key_pem, alg)
     if alg == "sm2-sm3":
-        der = importlib.import_module("bloodcert.certs.sm2").SM2Algorithm().public_der(key)
+        der = algorithm("SM2-SM3").public_der(key)
     else:
         der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return "stk_" + base64.b32encode(hashlib.sha256(der).digest()[:15]).decode().lower()
@@ -59,7 +58,7 @@ def key_id_for(public_key_pem: bytes, alg: str = "ed25519") -> str:
 def _load_public_key(public_key_pem: bytes, alg: str) -> Any:
     if alg == "sm2-sm3":
         # `cryptography` has no SM2 curve; the `sm` extra's Tongsuo binding reads these keys.
-        return importlib.import_module("bloodcert.certs.sm2").SM2Algorithm().load_public(public_key_pem)
+        return algorithm("SM2-SM3").load_public(public_key_pem)
     return load_pem_public_key(public_key_pem)
 
 

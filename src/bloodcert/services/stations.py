@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -15,8 +16,14 @@ from cryptography.hazmat.primitives.serialization import (
 from bloodcert.domain.regions import is_current_region
 from bloodcert.domain.stations import TIERS, builtin_stations
 from bloodcert.errors import Conflict, NotFound, ValidationFailed
-from bloodcert.services.station_auth import check_public_key, key_id_for
-from bloodcert.storage.rows import StationRow
+from bloodcert.services.station_auth import (
+    NonceStore,
+    SignedRequest,
+    authenticate_station,
+    check_public_key,
+    key_id_for,
+)
+from bloodcert.storage.rows import QualityIssueRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
 
 
@@ -80,3 +87,33 @@ def revoke_station_key(uow: UnitOfWork, *, key_id: str, now: datetime) -> None:
     """Revoke a key at once: requests signed with it are refused from the next request on."""
     if not uow.stations.revoke_key(key_id, now):
         raise NotFound(f"no active key {key_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReport:
+    """A station's open data-quality issues: how many, by code, and one page of them, newest first."""
+
+    station_code: str
+    open: int
+    counts: dict[str, int]
+    issues: list[QualityIssueRow]
+
+
+def quality_of_caller(
+    uow: UnitOfWork,
+    signed: SignedRequest,
+    *,
+    now: datetime,
+    window_s: int,
+    nonces: NonceStore | None,
+    limit: int,
+    offset: int,
+) -> QualityReport:
+    """The open data-quality issues of the station that signed the request."""
+    key = authenticate_station(uow, signed, now=now, window_s=window_s, nonces=nonces)
+    return QualityReport(
+        key.station_code,
+        uow.quality.count_open_of_station(key.station_id),
+        uow.quality.counts_by_code(key.station_id),
+        uow.quality.open_of_station(key.station_id, limit=limit, offset=offset),
+    )

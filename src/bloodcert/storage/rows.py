@@ -124,6 +124,9 @@ class CertificateRow:
 
 @dataclass(frozen=True, slots=True)
 class SessionRow:
+    """A donor session. `person_id` is the one person a donation-number login reached; None for a
+    real-name platform login, which reaches every person under the verified ID + name."""
+
     id: int
     identity_hash: bytes
     name_hash: bytes
@@ -131,6 +134,78 @@ class SessionRow:
     last_seen_at: datetime
     expires_at: datetime
     ended_at: datetime | None
+    person_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDonorSession:
+    """A donor session to store: only the hash of its token is kept."""
+
+    token_hash: bytes
+    identity_hash: bytes
+    name_hash: bytes
+    person_id: int | None
+    method: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewStaffSession:
+    """A console session to store: only the hash of its token is kept."""
+
+    token_hash: bytes
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewStaffUser:
+    """A console account to store; the TOTP secret is encrypted on the way in."""
+
+    username: str
+    role: str
+    station_id: int | None
+    password_hash: str
+    totp_secret: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewCaptcha:
+    """A captcha's answer (keyed hash) and the client it was drawn for (keyed hash of the address)."""
+
+    captcha_id: str
+    answer_hash: bytes
+    client_hash: bytes
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthStateRow:
+    """A started platform login: its `state` and the browser that started it, both stored as hashes."""
+
+    state_hash: bytes
+    provider: str
+    code_verifier: str | None
+    redirect_to: str
+    browser_hash: bytes | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAccountRow:
+    """A real-name platform account and the verified ID + name (keyed hashes) it is linked to."""
+
+    provider: str
+    subject: str
+    identity_hash: bytes | None
+    name_hash: bytes | None
+    created_at: datetime
+    verified_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,7 +256,10 @@ donor_sessions = Table(
     Column("token_hash", LargeBinary(32), nullable=False, unique=True),
     Column("identity_hash", LargeBinary(32), nullable=False),
     Column("name_hash", LargeBinary(32), nullable=False),
-    Column("method", String(16), nullable=False),  # password-less: web | alipay | wechat | baidu | demo
+    Column("method", String(16), nullable=False),  # web | alipay | wechat | wechat_mini | baidu | demo
+    # The one person a donation-number login reached; NULL for a real-name platform login (see
+    # services/sessions.py). No foreign key: added by a migration that must also run on SQLite.
+    Column("person_id", Id, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
@@ -279,6 +282,9 @@ captchas = Table(
     Column("captcha_id", String(64), primary_key=True),
     Column("answer_hash", LargeBinary(32), nullable=False),
     Column("expires_at", DateTime, nullable=False, index=True),
+    # Keyed hash of the client it was drawn for: a client keeps only a few live captchas.
+    Column("client_hash", LargeBinary(32), nullable=True),
+    Index("ix_captchas_client", "client_hash", "expires_at"),
 )
 
 # Real-name platform accounts (Alipay, WeChat, Baidu), keyed by (provider, subject).
@@ -302,6 +308,8 @@ oauth_states = Table(
     Column("provider", String(16), nullable=False),
     Column("code_verifier", String(128), nullable=True),
     Column("redirect_to", String(200), nullable=False),
+    # SHA-256 of the secret in the starting browser's short-lived cookie: the callback must come back to it.
+    Column("browser_hash", LargeBinary(32), nullable=True),
     Column("expires_at", DateTime, nullable=False),
 )
 

@@ -1,4 +1,5 @@
-"""Who is calling: the donor session behind a Bearer token or the session cookie, and the audit of reads."""
+"""Who is calling: the donor session behind a Bearer token or the session cookie, its cookie, the logout
+that the API and the pages share, and the audit of reads."""
 
 from __future__ import annotations
 
@@ -6,17 +7,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 
-from bloodcert.identity.login import DonorPrincipal, resolve
+from bloodcert.services import sessions
 from bloodcert.services.audit import AuditEvent
+from bloodcert.services.sessions import DONOR, DonorPrincipal, Grant, LoginContext
 from bloodcert.web.state import AppState
 
 SESSION_COOKIE = "bloodcert_session"
 
 
-def client_of(request: Request[Any, Any, Any]) -> str:
+def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The client address, for failure counting and the audit log."""
-    return request.client.host if request.client else "unknown"
+    return connection.client.host if connection.client else "unknown"
+
+
+def login_context(request: Request[Any, Any, Any]) -> LoginContext:
+    """What every login, logout and captcha needs: the client, the keys and the time."""
+    settings = AppState.of(request).settings
+    return LoginContext(client_of(request), settings.index_key, settings.audit_key, datetime.now(UTC))
 
 
 def bearer_or_cookie(request: Request[Any, Any, Any]) -> str | None:
@@ -27,16 +37,38 @@ def bearer_or_cookie(request: Request[Any, Any, Any]) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def donor_cookie(request: Request[Any, Any, Any], grant: Grant | None) -> Cookie:
+    """The donor session cookie for a grant (HttpOnly, SameSite=Lax, Secure outside the demo), or the
+    cookie that clears it when `grant` is None."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=grant.token if grant else "",
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=not AppState.of(request).settings.demo,
+        max_age=grant.max_age if grant else 0,
+    )
+
+
+def donor_log_out(request: Request[Any, Any, Any]) -> Cookie:
+    """End the donor's session on the server (audited) and return the cookie that clears it."""
+    state = AppState.of(request)
+    with state.db.transaction() as uow:
+        sessions.log_out(uow, login_context(request), DONOR, bearer_or_cookie(request))
+    return donor_cookie(request, None)
+
+
 def donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
     """The donor behind this request, or Unauthorized (401)."""
     state = AppState.of(request)
     now = datetime.now(UTC)
     token = bearer_or_cookie(request)
     with state.db.donor_reads() as reads:
-        principal, touch = resolve(reads, token, now)
+        principal, touch = sessions.resolve_donor(reads, token, now)
     if touch:
         with state.db.transaction() as uow:
-            uow.identity.touch_session(principal.session_id, now.replace(tzinfo=None))
+            sessions.touch_donor(uow, principal.session_id, now)
     return principal
 
 

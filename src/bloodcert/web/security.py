@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.types import Message, Scope
+
+from bloodcert.errors import UnsupportedMediaType
 
 # Every asset is served by the app itself; data: and blob: images are the captcha and the camera/photo
 # frames the verifier decodes in the browser. Nothing inline, nothing evaluated, nothing from elsewhere.
@@ -56,3 +62,15 @@ def add_security_headers(message: Message, scope: Scope) -> None:
     if scope.get("scheme") == "https":
         headers.append(_HSTS)
     message["headers"] = headers
+
+
+def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Refuse (415) a body that is not application/json, before it is read.
+
+    A cross-site HTML form can post text/plain that happens to parse as JSON without a CORS preflight (a
+    login CSRF: the victim's browser signed in to the attacker's account); application/json cannot be
+    sent cross-site without one.
+    """
+    media_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")

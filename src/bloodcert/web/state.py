@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +11,7 @@ from litestar import Request
 
 from bloodcert.config import Settings
 from bloodcert.identity.providers.base import IdentityProvider
-from bloodcert.identity.providers.registry import providers_from_env
+from bloodcert.identity.providers.registry import providers_from_settings
 from bloodcert.services.audit import AuditSink
 from bloodcert.services.certificates import Signing, signing_of
 from bloodcert.services.station_auth import NonceStore
@@ -41,10 +40,9 @@ class AppState:
 
             nonces = RedisNonceStore(settings.redis_url, ttl_s=settings.signature_window_s)
         verifier = OnlineVerifier(db, settings.issuer)
-        env = {**os.environ, "BLOODCERT_DEMO": "1"} if settings.demo else dict(os.environ)
         # Every worker derives the same demo-login key, so a code issued by one is accepted by another.
         demo_key = hmac.new(settings.index_key, b"demo-login", hashlib.sha256).digest()
-        providers = providers_from_env(env, demo_key=demo_key)
+        providers = providers_from_settings(settings.providers, demo=settings.demo, demo_key=demo_key)
         return cls(
             settings=settings,
             db=db,

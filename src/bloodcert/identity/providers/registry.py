@@ -1,4 +1,4 @@
-"""Which real-name providers are on, built from BLOODCERT_* settings; each is on only when fully configured.
+"""Which real-name providers are on, built from Settings.providers; each is on only when fully configured.
 
 Settings (a `*` marks a secret, which may instead be given as NAME_FILE, a path to read it from):
 
@@ -18,15 +18,13 @@ this module imports the providers) and are re-exported here.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
-from bloodcert.config import PREFIX, ConfigError
+from bloodcert.config import PREFIX, ConfigError, ProviderSettings
 from bloodcert.identity.providers.alipay import (
     DEFAULT_AUTHORIZE_URL,
     DEFAULT_GATEWAY,
@@ -62,6 +60,7 @@ __all__ = [
     "default_http_client",
     "demo_enabled",
     "providers_from_env",
+    "providers_from_settings",
     "wechat_config",
 ]
 
@@ -78,18 +77,18 @@ def default_http_client() -> httpx.Client:
     return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
 
 
-def providers_from_env(
-    env: Mapping[str, str] | None = None,
+def providers_from_settings(
+    settings: ProviderSettings,
     *,
+    demo: bool,
     http: httpx.Client | None = None,
     clock: Callable[[], datetime] | None = None,
     demo_key: bytes | None = None,
 ) -> dict[str, IdentityProvider]:
     """The enabled providers by name, in button order: alipay, wechat, baidu, then demo in demo mode."""
-    env = os.environ if env is None else env
     now = clock or _utc_now
-    alipay, wechat, baidu = alipay_config(env), wechat_config(env), baidu_config(env)
-    demo = DemoProvider(demo_key or _demo_key(env), clock=now) if demo_enabled(env) else None
+    alipay, wechat, baidu = alipay_config(settings), wechat_config(settings), baidu_config(settings)
+    demo_provider = DemoProvider(demo_key or _demo_key(settings), clock=now) if demo else None
     if http is None and (alipay or wechat or baidu):
         http = default_http_client()  # only now: building one loads the system's CA store
     providers: dict[str, IdentityProvider] = {}
@@ -100,12 +99,26 @@ def providers_from_env(
             providers["wechat"] = WeChatProvider(wechat, http, now)
         if baidu is not None:
             providers["baidu"] = BaiduProvider(baidu, http, now)
-    if demo is not None:
-        providers["demo"] = demo
+    if demo_provider is not None:
+        providers["demo"] = demo_provider
     return providers
 
 
-def alipay_config(env: Mapping[str, str]) -> AlipayConfig | None:
+def providers_from_env(
+    env: Mapping[str, str],
+    *,
+    http: httpx.Client | None = None,
+    clock: Callable[[], datetime] | None = None,
+    demo_key: bytes | None = None,
+) -> dict[str, IdentityProvider]:
+    """The providers that BLOODCERT_* variables in `env` configure (what Settings.from_env would read)."""
+    settings = ProviderSettings.from_env(env)
+    return providers_from_settings(
+        settings, demo=demo_enabled(env), http=http, clock=clock, demo_key=demo_key
+    )
+
+
+def alipay_config(env: ProviderSettings) -> AlipayConfig | None:
     """Alipay's settings, or None when none are given; ConfigError when incomplete or a key is unreadable."""
     found = _required(env, "Alipay", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
     if found is None:
@@ -122,7 +135,7 @@ def alipay_config(env: Mapping[str, str]) -> AlipayConfig | None:
     )
 
 
-def wechat_config(env: Mapping[str, str]) -> WeChatConfig | None:
+def wechat_config(env: ProviderSettings) -> WeChatConfig | None:
     """WeChat's settings, or None when none are given; ConfigError when incomplete."""
     found = _required(env, "WeChat", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
     if found is None:
@@ -142,7 +155,7 @@ def wechat_config(env: Mapping[str, str]) -> WeChatConfig | None:
     )
 
 
-def baidu_config(env: Mapping[str, str]) -> BaiduConfig | None:
+def baidu_config(env: ProviderSettings) -> BaiduConfig | None:
     """Baidu's settings (account OAuth and AI face verification), or None when none are given."""
     names = ("BAIDU_CLIENT_ID", "BAIDU_CLIENT_SECRET", "BAIDU_FACE_API_KEY", "BAIDU_FACE_SECRET_KEY")
     found = _required(env, "Baidu", *names, "BAIDU_FACE_PLAN_ID")
@@ -164,10 +177,10 @@ def baidu_config(env: Mapping[str, str]) -> BaiduConfig | None:
 
 def demo_enabled(env: Mapping[str, str]) -> bool:
     """True in demo mode (BLOODCERT_DEMO), the only mode in which the demo provider exists."""
-    return (_get(env, "DEMO") or "").lower() in {"1", "true", "yes"}
+    return (env.get(PREFIX + "DEMO") or "").strip().lower() in {"1", "true", "yes"}
 
 
-def _demo_key(env: Mapping[str, str]) -> bytes:
+def _demo_key(env: ProviderSettings) -> bytes:
     configured = _get(env, "DEMO_LOGIN_KEY")
     if not configured:
         # Fine for the single-process `bloodcert demo`; several workers need the setting to agree.
@@ -181,7 +194,7 @@ def _demo_key(env: Mapping[str, str]) -> bytes:
     return key
 
 
-def _score(env: Mapping[str, str]) -> float:
+def _score(env: ProviderSettings) -> float:
     raw = _get(env, "BAIDU_FACE_MIN_SCORE")
     if raw is None:
         return DEFAULT_MIN_FACE_SCORE
@@ -194,7 +207,7 @@ def _score(env: Mapping[str, str]) -> float:
     return score
 
 
-def _required(env: Mapping[str, str], platform: str, *names: str) -> tuple[str, ...] | None:
+def _required(env: ProviderSettings, platform: str, *names: str) -> tuple[str, ...] | None:
     values = [_get(env, name) for name in names]
     if all(value is None for value in values):
         return None
@@ -211,16 +224,6 @@ def _check_key(load: Callable[[str], object], text: str, name: str) -> None:
         raise ConfigError(f"{PREFIX}{name} is not usable: {exc}") from None
 
 
-def _get(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(PREFIX + name)
-    if value:
-        return value.strip()
-    path = env.get(PREFIX + name + "_FILE")
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"{PREFIX}{name}_FILE points to {path!r}, which cannot be read: {exc}"
-            ) from None
-    return None
+def _get(settings: ProviderSettings, name: str) -> str | None:
+    value: str | None = getattr(settings, name.lower())
+    return value

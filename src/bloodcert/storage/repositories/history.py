@@ -94,19 +94,30 @@ class HistoryRepository:
         return HistoryRow(int(row[0]), int(row[1]), row[2], row[3], _when(row[4]), int(row[5]), *row[6:])
 
     def session_with_persons(self, token_hash: bytes) -> tuple[SessionRow, list[int], bool] | None:
-        """A session, its donor's person ids (ID + name, any ABO) and whether the ID is shared: one query."""
+        """A session, the person ids it reaches and whether its ID number is shared: one query.
+
+        A session with a person (a donation-number login) reaches that person only; one without (a real-name
+        platform login) reaches every person under its ID + name. Shared means another person carries the
+        same ID number (another name or ABO type): an identity under review.
+        """
         rows = self._rows(
             "SELECT s.id, s.identity_hash, s.name_hash, s.method, s.last_seen_at, s.expires_at, s.ended_at, "
-            "p.id, p.name_hash = s.name_hash FROM donor_sessions s "
+            "s.person_id, p.id, p.name_hash = s.name_hash FROM donor_sessions s "
             "LEFT JOIN persons p ON p.identity_hash = s.identity_hash WHERE s.token_hash = ? ORDER BY p.id",
             (token_hash,),
         )
         if not rows:
             return None
         r = rows[0]
-        session = SessionRow(int(r[0]), bytes(r[1]), bytes(r[2]), r[3], _when(r[4]), _when(r[5]), _when(r[6]))
-        same_id = [row for row in rows if row[7] is not None]
-        mine = [int(row[7]) for row in same_id if row[8]]
+        person = None if r[7] is None else int(r[7])
+        session = SessionRow(
+            int(r[0]), bytes(r[1]), bytes(r[2]), r[3], _when(r[4]), _when(r[5]), _when(r[6]), person
+        )
+        same_id = [row for row in rows if row[8] is not None]
+        if person is None:
+            mine = [int(row[8]) for row in same_id if row[9]]
+        else:
+            mine = [int(row[8]) for row in same_id if int(row[8]) == person]
         return session, mine, len(same_id) > 1
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, exists, func, insert, select, update
 
-from bloodcert.storage.rows import SessionRow
-from bloodcert.storage.tables import captchas, donor_sessions, login_failures, oauth_states, provider_accounts
+from bloodcert.storage.rows import (
+    NewCaptcha,
+    NewDonorSession,
+    OAuthStateRow,
+    ProviderAccountRow,
+    SessionRow,
+)
+from bloodcert.storage.tables import (
+    captchas,
+    donations,
+    donor_sessions,
+    login_failures,
+    oauth_states,
+    persons,
+    provider_accounts,
+)
 
 
 class IdentityRepository:
@@ -19,9 +33,9 @@ class IdentityRepository:
 
     # Sessions
 
-    def add_session(self, row: dict[str, Any]) -> int:
+    def add_session(self, row: NewDonorSession) -> int:
         """Store a session (by the hash of its token); returns its id."""
-        result = self.conn.execute(insert(donor_sessions).values(**row))
+        result = self.conn.execute(insert(donor_sessions).values(**asdict(row)))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def session_by_token_hash(self, token_hash: bytes) -> SessionRow | None:
@@ -35,9 +49,38 @@ class IdentityRepository:
                 donor_sessions.c.last_seen_at,
                 donor_sessions.c.expires_at,
                 donor_sessions.c.ended_at,
+                donor_sessions.c.person_id,
             ).where(donor_sessions.c.token_hash == token_hash)
         ).first()
         return SessionRow(int(row[0]), bytes(row[1]), bytes(row[2]), *row[3:]) if row else None
+
+    # Who a login reaches
+
+    def person_with_donation_no(self, identity_hash: bytes, name_hash: bytes, donation_no: str) -> int | None:
+        """The person with this ID + name (any ABO) who has a valid donation with this number (献血编号).
+
+        One query whatever matches, so that a wrong name takes as long as a wrong donation number.
+        """
+        row = self.conn.execute(
+            select(persons.c.id)
+            .join(donations, donations.c.person_id == persons.c.id)
+            .where(
+                persons.c.identity_hash == identity_hash,
+                persons.c.name_hash == name_hash,
+                donations.c.donation_no == donation_no,
+                donations.c.status == "valid",
+            )
+            .order_by(persons.c.id)
+            .limit(1)
+        ).first()
+        return int(row[0]) if row else None
+
+    def has_persons(self, identity_hash: bytes, name_hash: bytes) -> bool:
+        """True when some person carries this ID + name."""
+        query = select(
+            exists().where(persons.c.identity_hash == identity_hash, persons.c.name_hash == name_hash)
+        )
+        return bool(self.conn.execute(query).scalar())
 
     def touch_session(self, session_id: int, now: datetime) -> None:
         """Move a session's idle deadline."""
@@ -75,11 +118,28 @@ class IdentityRepository:
 
     # Captchas
 
-    def add_captcha(self, captcha_id: str, answer_hash: bytes, expires_at: datetime) -> None:
+    def add_captcha(self, row: NewCaptcha) -> None:
         """Store a captcha's answer (hashed) until it expires."""
-        self.conn.execute(
-            insert(captchas).values(captcha_id=captcha_id, answer_hash=answer_hash, expires_at=expires_at)
+        self.conn.execute(insert(captchas).values(**asdict(row)))
+
+    def keep_newest_captchas(self, client_hash: bytes, keep: int) -> None:
+        """Drop all but the `keep` newest captchas of a client (a newer one replaces the oldest)."""
+        newest = (
+            select(captchas.c.captcha_id)
+            .where(captchas.c.client_hash == client_hash)
+            .order_by(captchas.c.expires_at.desc(), captchas.c.captcha_id)
+            .limit(keep)
         )
+        self.conn.execute(
+            delete(captchas).where(
+                captchas.c.client_hash == client_hash, captchas.c.captcha_id.not_in(newest.scalar_subquery())
+            )
+        )
+
+    def captchas_of_client(self, client_hash: bytes) -> int:
+        """How many captchas are stored for a client."""
+        query = select(func.count()).select_from(captchas).where(captchas.c.client_hash == client_hash)
+        return int(self.conn.execute(query).scalar_one())
 
     def take_captcha(self, captcha_id: str) -> tuple[bytes, datetime] | None:
         """Remove a captcha and return (answer hash, expiry): any attempt uses it up."""
@@ -99,26 +159,37 @@ class IdentityRepository:
 
     # Real-name providers
 
-    def add_state(self, row: dict[str, Any]) -> None:
-        """Remember an OAuth `state` (hashed) with its PKCE verifier."""
-        self.conn.execute(insert(oauth_states).values(**row))
+    def add_state(self, row: OAuthStateRow) -> None:
+        """Remember an OAuth `state` (hashed) with its PKCE verifier and the browser that started it."""
+        self.conn.execute(insert(oauth_states).values(**asdict(row)))
 
-    def take_state(self, state_hash: bytes) -> dict[str, Any] | None:
+    def take_state(self, state_hash: bytes) -> OAuthStateRow | None:
         """Use up an OAuth state; None when unknown."""
-        row = self.conn.execute(select(oauth_states).where(oauth_states.c.state_hash == state_hash)).first()
+        c = oauth_states.c
+        row = self.conn.execute(
+            select(
+                c.state_hash, c.provider, c.code_verifier, c.redirect_to, c.browser_hash, c.expires_at
+            ).where(c.state_hash == state_hash)
+        ).first()
         if row is None:
             return None
-        self.conn.execute(delete(oauth_states).where(oauth_states.c.state_hash == state_hash))
-        return dict(row._mapping)
+        self.conn.execute(delete(oauth_states).where(c.state_hash == state_hash))
+        browser = bytes(row[4]) if row[4] is not None else None
+        return OAuthStateRow(bytes(row[0]), row[1], row[2], row[3], browser, row[5])
 
-    def provider_account(self, provider: str, subject: str) -> dict[str, Any] | None:
+    def provider_account(self, provider: str, subject: str) -> ProviderAccountRow | None:
         """A linked platform account."""
+        c = provider_accounts.c
         row = self.conn.execute(
-            select(provider_accounts).where(
-                provider_accounts.c.provider == provider, provider_accounts.c.subject == subject
+            select(c.provider, c.subject, c.identity_hash, c.name_hash, c.created_at, c.verified_at).where(
+                c.provider == provider, c.subject == subject
             )
         ).first()
-        return dict(row._mapping) if row else None
+        if row is None:
+            return None
+        identity = bytes(row[2]) if row[2] is not None else None
+        name = bytes(row[3]) if row[3] is not None else None
+        return ProviderAccountRow(row[0], row[1], identity, name, row[4], row[5])
 
     def link_provider_account(
         self, *, provider: str, subject: str, identity_hash: bytes, name_hash: bytes, now: datetime

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
-from bloodcert.storage.rows import StaffSessionRow, StaffUserRow
+from bloodcert.storage.rows import NewStaffSession, NewStaffUser, StaffSessionRow, StaffUserRow
 from bloodcert.storage.tables import staff_login_failures, staff_sessions, staff_users, stations
 
 _USER_COLUMNS = (
@@ -44,9 +45,9 @@ class StaffRepository:
 
     # Accounts
 
-    def add_user(self, row: dict[str, Any]) -> int:
+    def add_user(self, row: NewStaffUser) -> int:
         """Store a new account; returns its id."""
-        result = self.conn.execute(insert(staff_users).values(failed_count=0, **row))
+        result = self.conn.execute(insert(staff_users).values(failed_count=0, **asdict(row)))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def user_by_username(self, username: str) -> StaffUserRow | None:
@@ -110,9 +111,9 @@ class StaffRepository:
 
     # Sessions
 
-    def add_session(self, row: dict[str, Any]) -> int:
+    def add_session(self, row: NewStaffSession) -> int:
         """Store a session (by the hash of its token); returns its id."""
-        result = self.conn.execute(insert(staff_sessions).values(**row))
+        result = self.conn.execute(insert(staff_sessions).values(**asdict(row)))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def session_by_token_hash(self, token_hash: bytes) -> StaffSessionRow | None:

@@ -9,18 +9,17 @@ from typing import Annotated, Any, Literal
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bloodcert.certs.render import CertificateView, render_pdf, render_svg
 from bloodcert.domain.clock import BEIJING
-from bloodcert.domain.keyed import token_hash
 from bloodcert.errors import NotFound
-from bloodcert.identity.login import Credentials, captcha_data_uri, issue_captcha, login
-from bloodcert.services import audit
+from bloodcert.services import donor_login, sessions
 from bloodcert.services import history as svc
-from bloodcert.services.audit import AuditEvent
-from bloodcert.web.auth import SESSION_COOKIE, audit_read, bearer_or_cookie, client_of, donor
+from bloodcert.services.donor_login import Credentials
+from bloodcert.web.auth import audit_read, donor, donor_cookie, donor_log_out, login_context
+from bloodcert.web.security import json_only
 from bloodcert.web.state import AppState
 
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -135,62 +134,32 @@ def _summary(s: svc.Summary) -> SummaryOut:
     )
 
 
-@post("/login", status_code=200, sync_to_thread=True)
+@post("/login", status_code=200, sync_to_thread=True, guards=[json_only])
 def login_handler(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Response[TokenOut]:
     """Log in with ID type + ID number + name + any one donation number; a captcha after 3 failures."""
-    state = AppState.of(request)
     creds = Credentials(
-        data.id_type,
-        data.id_number,
-        data.name,
-        data.donation_no,
-        client_of(request),
-        data.captcha_id,
-        data.captcha_answer,
+        data.id_type, data.id_number, data.name, data.donation_no, data.captcha_id, data.captcha_answer
     )
-    with state.db.transaction() as uow:
-        outcome = login(uow, creds, index_key=state.settings.index_key, now=datetime.now(UTC))
-        event = AuditEvent(
-            "donor:anonymous", "login", None, creds.client, "ok" if outcome.grant else "failed"
-        )
-        audit.append(uow, state.settings.audit_key, event)
-    if outcome.error is not None or outcome.grant is None:
-        raise outcome.error or AssertionError("login gave neither grant nor error")
+    with AppState.of(request).db.transaction() as uow:
+        outcome = donor_login.log_in(uow, login_context(request), creds)
+    if outcome.grant is None:
+        raise donor_login.refusal(outcome)
     grant = outcome.grant
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=grant.token,
-        httponly=True,
-        samesite="lax",
-        path="/",
-        secure=not state.settings.demo,
-        max_age=12 * 3600,
-    )
-    return Response(TokenOut(grant.token, grant.expires_in), cookies=[cookie])
+    return Response(TokenOut(grant.token, grant.expires_in), cookies=[donor_cookie(request, grant)])
 
 
 @post("/captcha", status_code=200, sync_to_thread=True)
 def captcha_handler(request: Request[Any, Any, Any]) -> CaptchaOut:
-    """A new single-use captcha that expires in 120 s."""
-    state = AppState.of(request)
-    with state.db.transaction() as uow:
-        captcha_id, png = issue_captcha(uow, state.settings.index_key, datetime.now(UTC))
-    return CaptchaOut(captcha_id, captcha_data_uri(png))
+    """A new single-use captcha that expires in 120 s (a client keeps only its newest few)."""
+    with AppState.of(request).db.transaction() as uow:
+        issued = sessions.issue_captcha(uow, login_context(request))
+    return CaptchaOut(issued.captcha_id, issued.image)
 
 
 @post("/logout", status_code=204, sync_to_thread=True)
 def logout_handler(request: Request[Any, Any, Any]) -> Response[None]:
     """End the session on the server; the token is dead from now on."""
-    state = AppState.of(request)
-    token = bearer_or_cookie(request)
-    if token:
-        with state.db.transaction() as uow:
-            session = uow.identity.session_by_token_hash(token_hash(token))
-            if session is not None:
-                uow.identity.end_session(session.id, datetime.now(UTC).replace(tzinfo=None))
-    return Response(
-        None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")]
-    )
+    return Response(None, status_code=204, cookies=[donor_log_out(request)])
 
 
 # The donor's reads run on the event loop: a few indexed queries on the worker's own connection cost less

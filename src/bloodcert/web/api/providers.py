@@ -13,13 +13,16 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 
 from bloodcert.errors import NotFound, Unauthorized
-from bloodcert.identity.federated import remember_start, sign_in, take_pending
-from bloodcert.identity.login import Grant
-from bloodcert.identity.providers.base import ClaimedIdentity, IdentityProvider, ProviderError
-from bloodcert.services import audit
-from bloodcert.services.audit import AuditEvent
-from bloodcert.web.auth import SESSION_COOKIE, client_of
+from bloodcert.identity.providers.base import ClaimedIdentity, IdentityProvider
+from bloodcert.services import provider_login
+from bloodcert.services.provider_login import Callback, ProviderUnavailable
+from bloodcert.web.auth import donor_cookie, login_context
+from bloodcert.web.security import json_only
 from bloodcert.web.state import AppState
+
+PATH = "/api/v1/auth/providers"
+# Holds the secret that binds a started platform login to this browser, for the callback only.
+BINDING_COOKIE = "bloodcert_oauth"
 
 
 class ProviderOut(msgspec.Struct):
@@ -57,15 +60,16 @@ def _callback_url(request: Request[Any, Any, Any], name: str) -> str:
     return f"{AppState.of(request).settings.public_base_url}/api/v1/auth/providers/{name}/callback"
 
 
-def _session_cookie(request: Request[Any, Any, Any], grant: Grant) -> Cookie:
+def _binding_cookie(request: Request[Any, Any, Any], secret: str, max_age: int) -> Cookie:
+    # SameSite=Lax: the platform sends the browser back with a top-level GET, which carries Lax cookies.
     return Cookie(
-        key=SESSION_COOKIE,
-        value=grant.token,
+        key=BINDING_COOKIE,
+        value=secret,
         httponly=True,
         samesite="lax",
-        path="/",
+        path=PATH,
         secure=not AppState.of(request).settings.demo,
-        max_age=12 * 3600,
+        max_age=max_age,
     )
 
 
@@ -83,20 +87,16 @@ def start(request: Request[Any, Any, Any], name: FromPath[str]) -> Redirect:
     """Send the browser to the platform's authorisation page, with `state` (and PKCE where allowed)."""
     provider = _provider(request, name)
     try:
-        auth = provider.authorization(_callback_url(request, name))
-    except ProviderError as exc:
-        raise Unauthorized("the login platform is not available now", slug="provider_error") from exc
-    state = AppState.of(request)
-    with state.db.transaction() as uow:
-        remember_start(
-            uow,
-            provider=name,
-            state=auth.state,
-            code_verifier=auth.code_verifier,
-            redirect_to="/me",
+        started = provider_login.start(
+            AppState.of(request).db,
+            provider,
+            callback_url=_callback_url(request, name),
             now=datetime.now(UTC),
         )
-    return Redirect(auth.url, status_code=302)
+    except ProviderUnavailable as exc:
+        raise Unauthorized("the login platform is not available now", slug="provider_error") from exc
+    cookie = _binding_cookie(request, started.browser_secret, started.max_age)
+    return Redirect(started.url, status_code=302, cookies=[cookie])
 
 
 @get("/{name:str}/callback", sync_to_thread=True, status_code=303)
@@ -109,62 +109,55 @@ def callback(
     state_: Annotated[str | None, QueryParameter(name="state", max_length=200)] = None,
     error: Annotated[str | None, QueryParameter(max_length=100)] = None,
 ) -> Redirect:
-    """Finish the platform login: check the state, fetch the verified identity, open a session."""
+    """Finish the platform login in this browser: state, code exchange and session, in one service call."""
     provider = _provider(request, name)
-    state = AppState.of(request)
-    now = datetime.now(UTC)
-    with state.db.transaction() as uow:
-        pending = take_pending(uow, name, state_ or "", now)
-    given = code or auth_code  # Alipay names it auth_code
-    if pending is None or error or not given:
-        return Redirect("/?login_error=provider", status_code=303)
-    try:
-        identity = provider.identity(
-            given, redirect_uri=_callback_url(request, name), code_verifier=pending.code_verifier
-        )
-    except ProviderError:
-        return Redirect("/?login_error=provider", status_code=303)
-    with state.db.transaction() as uow:
-        grant = sign_in(uow, identity, index_key=state.settings.index_key, now=now)
-        audit.append(
-            uow,
-            state.settings.audit_key,
-            AuditEvent(f"donor:{name}", "login", None, client_of(request), "ok" if grant else "no_record"),
-        )
-    if grant is None:
-        return Redirect("/?login_error=no_record", status_code=303)
-    return Redirect(pending.redirect_to, status_code=303, cookies=[_session_cookie(request, grant)])
+    back = Callback(
+        code or auth_code, state_, error, request.cookies.get(BINDING_COOKIE)
+    )  # Alipay: auth_code
+    finished = provider_login.finish(
+        AppState.of(request).db,
+        provider,
+        login_context(request),
+        back,
+        callback_url=_callback_url(request, name),
+    )
+    cookies = [_binding_cookie(request, "", 0)]
+    if finished.outcome.grant is None:
+        problem = "no_record" if finished.outcome.reason == "no_record" else "provider"
+        return Redirect(f"/?login_error={problem}", status_code=303, cookies=cookies)
+    cookies.append(donor_cookie(request, finished.outcome.grant))
+    return Redirect(finished.redirect_to, status_code=303, cookies=cookies)
 
 
-@post("/wechat/miniprogram", status_code=200)
+@post("/wechat/miniprogram", status_code=200, guards=[json_only])
 async def wechat_mini_program(
     request: Request[Any, Any, Any], data: JSONBody[MiniProgramIn]
 ) -> Response[TokenOut]:
     """WeChat mini-program login: wx.login's code, checked against the claimed ID + name."""
-    provider: Any = _provider(request, "wechat")
-    if not getattr(provider, "has_mini_program", False):
-        raise NotFound("no WeChat mini-program is configured")
+    provider = _provider(request, "wechat")
     claimed = None
     if data.id_type and data.id_number and data.name:
         claimed = ClaimedIdentity(data.id_type, data.id_number, data.name)
-    try:
-        identity = await anyio.to_thread.run_sync(
-            lambda: provider.mini_program_identity(
-                data.js_code, claimed=claimed, consent_code=data.consent_code
-            )
+    outcome = await anyio.to_thread.run_sync(
+        lambda: provider_login.mini_program(
+            AppState.of(request).db,
+            provider,
+            login_context(request),
+            js_code=data.js_code,
+            claimed=claimed,
+            consent_code=data.consent_code,
         )
-    except ProviderError as exc:
-        raise Unauthorized("the WeChat login could not be verified", slug="login_failed") from exc
-    state = AppState.of(request)
-    with state.db.transaction() as uow:
-        grant = sign_in(uow, identity, index_key=state.settings.index_key, now=datetime.now(UTC))
-    if grant is None:
+    )
+    if outcome.grant is None:
+        if outcome.reason == "provider_error":
+            raise Unauthorized("the WeChat login could not be verified", slug="login_failed")
         raise Unauthorized("the details do not match a donation record", slug="login_failed")
-    return Response(TokenOut(grant.token, grant.expires_in), cookies=[_session_cookie(request, grant)])
+    grant = outcome.grant
+    return Response(TokenOut(grant.token, grant.expires_in), cookies=[donor_cookie(request, grant)])
 
 
 providers_router = Router(
-    path="/api/v1/auth/providers",
+    path=PATH,
     route_handlers=[list_providers, start, callback, wechat_mini_program],
     cache_control=CacheControlHeader(no_store=True),
     tags=["donor"],

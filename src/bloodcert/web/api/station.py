@@ -14,6 +14,7 @@ from litestar.params import Parameter
 from bloodcert.errors import PayloadTooLarge, ValidationFailed
 from bloodcert.services.reporting import RecordResult, report_donations
 from bloodcert.services.station_auth import SignedRequest, authenticate_station
+from bloodcert.services.stations import quality_of_caller
 from bloodcert.storage.rows import StationKeyRow
 from bloodcert.storage.uow import UnitOfWork
 from bloodcert.web.state import AppState
@@ -136,14 +137,16 @@ def station_quality(
 ) -> Response[QualityOut]:
     """The calling station's open data-quality issues, newest first."""
     state = AppState.of(request)
-    signed = _signed(request, b"")
     with state.db.transaction() as uow:
-        key = _authenticate(uow, state, signed)
-        issues = uow.quality.open_of_station(key.station_id, limit=limit, offset=offset)
-        out = QualityOut(
-            station=key.station_code,
-            open=uow.quality.count_open_of_station(key.station_id),
-            counts=uow.quality.counts_by_code(key.station_id),
-            issues=[QualityIssueOut(**dataclasses.asdict(i)) for i in issues],
+        report = quality_of_caller(
+            uow,
+            _signed(request, b""),
+            now=datetime.now(UTC),
+            window_s=state.settings.signature_window_s,
+            nonces=state.nonces,
+            limit=limit,
+            offset=offset,
         )
+    issues = [QualityIssueOut(**dataclasses.asdict(i)) for i in report.issues]
+    out = QualityOut(station=report.station_code, open=report.open, counts=report.counts, issues=issues)
     return Response(out, headers={"Cache-Control": "no-store"})

@@ -19,8 +19,9 @@ from litestar.datastructures import Cookie
 from litestar.handlers import BaseRouteHandler
 
 from bloodcert.domain.staff import Role, StaffPrincipal, require_role
-from bloodcert.services import staff
+from bloodcert.services import sessions
 from bloodcert.services.audit import AuditEvent
+from bloodcert.web.auth import client_of
 from bloodcert.web.state import AppState
 
 STAFF_COOKIE = "bloodcert_staff"
@@ -39,6 +40,7 @@ def station_roles() -> dict[str, Any]:
 
 
 PUBLIC: dict[str, Any] = {"public": True}
+client_address = client_of  # the name the console modules use
 # A path is the client's text: a run of digits as long as an ID number is masked before it is audited.
 _ID_LIKE = re.compile(r"\d{14,}[\dXx]?")
 
@@ -47,11 +49,6 @@ def state_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:
     """The AppState of the app serving this connection."""
     state: AppState = connection.app.state["bloodcert"]
     return state
-
-
-def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """The client address, for throttling and the audit log."""
-    return connection.client.host if connection.client else "unknown"
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -64,7 +61,7 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
 
     def work() -> StaffPrincipal:
         with state.db.transaction() as uow:
-            return staff.resolve(uow, token, now)
+            return sessions.resolve_staff(uow, token, now)
 
     principal = await anyio.to_thread.run_sync(work)
     connection.state.staff = principal
@@ -79,7 +76,7 @@ def audit_denial(request: Request[Any, Any, Any], status: int) -> None:
     path = _ID_LIKE.sub(lambda m: m.group()[:3] + "***" + m.group()[-4:], request.url.path)[:128]
     sink = AppState.of(request).audit
     if sink is not None:
-        sink.record(AuditEvent(actor, "console.denied", path, client_address(request), str(status)))
+        sink.record(AuditEvent(actor, "console.denied", path, client_of(request), str(status)))
 
 
 def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:

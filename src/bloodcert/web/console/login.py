@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from bloodcert.identity.login import captcha_data_uri, issue_captcha
-from bloodcert.services import audit, staff
-from bloodcert.services.audit import AuditEvent
-from bloodcert.web.console.auth import (
-    ALL_ROLES,
-    PUBLIC,
-    STAFF_COOKIE,
-    cleared_cookie,
-    client_address,
-    roles,
-    session_cookie,
-)
+from bloodcert.services import sessions, staff
+from bloodcert.services.sessions import STAFF, Captcha, LoginOutcome
+from bloodcert.web.auth import login_context
+from bloodcert.web.console.auth import ALL_ROLES, PUBLIC, STAFF_COOKIE, cleared_cookie, roles, session_cookie
 from bloodcert.web.console.render import FormBody, console_page, field, staff_of
 from bloodcert.web.state import AppState
 
@@ -69,48 +60,39 @@ class StaffLoginForm:
 
 
 def _form(
-    request: Request[Any, Any, Any], form: StaffLoginForm, *, error: str | None, captcha: bool
+    request: Request[Any, Any, Any], form: StaffLoginForm, *, error: str | None, captcha: Captcha | None
 ) -> Template:
-    captcha_id, image = "", ""
-    if captcha:
-        state = AppState.of(request)
-        with state.db.transaction() as uow:
-            captcha_id, png = issue_captcha(uow, state.settings.index_key, datetime.now(UTC))
-        image = captcha_data_uri(png)
     return console_page(
         request,
         "console/login.html",
         username=form.username,
         next=form.next,
         error=error,
-        captcha_id=captcha_id,
-        captcha_image=image,
+        captcha_id=captcha.captcha_id if captcha else "",
+        captcha_image=captcha.image if captcha else "",
     )
+
+
+def _new_captcha(request: Request[Any, Any, Any]) -> Captcha:
+    with AppState.of(request).db.transaction() as uow:
+        return sessions.issue_captcha(uow, login_context(request))
 
 
 @get("/login", sync_to_thread=True, opt=PUBLIC, name="console_login")
 def login_page(request: Request[Any, Any, Any]) -> Template:
     """The login form (with a captcha straight away when this client is throttled)."""
-    state = AppState.of(request)
-    with state.db.reading() as uow:
-        needed = staff.captcha_needed(
-            uow, index_key=state.settings.index_key, client=client_address(request), now=datetime.now(UTC)
-        )
+    with AppState.of(request).db.transaction() as uow:
+        captcha = staff.login_captcha(uow, login_context(request))
     form = StaffLoginForm(next=safe_next(request.query_params.get("next", HOME)))
-    return _form(request, form, error=None, captcha=needed)
+    return _form(request, form, error=None, captcha=captcha)
 
 
-def _attempt(request: Request[Any, Any, Any], form: StaffLoginForm) -> staff.LoginOutcome:
-    state = AppState.of(request)
-    client = client_address(request)
+def _attempt(request: Request[Any, Any, Any], form: StaffLoginForm) -> LoginOutcome:
     attempt = staff.LoginAttempt(
-        form.username, form.password, form.code, client, form.captcha_id or None, form.captcha_answer or None
+        form.username, form.password, form.code, form.captcha_id or None, form.captcha_answer or None
     )
-    with state.db.transaction() as uow:
-        outcome = staff.log_in(uow, attempt, index_key=state.settings.index_key, now=datetime.now(UTC))
-        event = AuditEvent(outcome.actor, "staff.login", None, client, outcome.reason)
-        audit.append(uow, state.settings.audit_key, event)
-    return outcome
+    with AppState.of(request).db.transaction() as uow:
+        return staff.log_in(uow, login_context(request), attempt)
 
 
 @post("/login", sync_to_thread=True, status_code=303, opt=PUBLIC)
@@ -118,9 +100,10 @@ def login_submit(request: Request[Any, Any, Any], data: FormBody) -> Template | 
     """Check the three fields; on success the staff cookie and the page asked for."""
     form = StaffLoginForm.of(data)
     if form.new_captcha:
-        return _form(request, form, error=None, captcha=True)
+        return _form(request, form, error=None, captcha=_new_captcha(request))
     if not form.complete:
-        return _form(request, form, error="console_login_missing", captcha=bool(form.captcha_id))
+        captcha = _new_captcha(request) if form.captcha_id else None
+        return _form(request, form, error="console_login_missing", captcha=captcha)
     outcome = _attempt(request, form)
     if outcome.grant is not None:
         cookie = session_cookie(request, outcome.grant.token, outcome.grant.max_age)
@@ -129,16 +112,15 @@ def login_submit(request: Request[Any, Any, Any], data: FormBody) -> Template | 
         error = "captcha_wrong" if form.captcha_id else "captcha_required"
     else:
         error = ERRORS.get(outcome.reason, "console_login_failed")
-    return _form(request, form, error=error, captcha=outcome.captcha_next)
+    return _form(request, form, error=error, captcha=_new_captcha(request) if outcome.captcha_next else None)
 
 
 @post("/logout", sync_to_thread=True, status_code=303, opt=roles(*ALL_ROLES))
 def logout(request: Request[Any, Any, Any]) -> Redirect:
-    """End the session on the server, clear the cookie, and go back to the login form."""
+    """End the session on the server (audited), clear the cookie, and go back to the login form."""
     principal = staff_of(request)
-    state = AppState.of(request)
-    with state.db.transaction() as uow:
-        staff.end_session(uow, request.cookies.get(STAFF_COOKIE), datetime.now(UTC))
-        event = AuditEvent(principal.actor, "staff.logout", None, client_address(request))
-        audit.append(uow, state.settings.audit_key, event)
+    with AppState.of(request).db.transaction() as uow:
+        sessions.log_out(
+            uow, login_context(request), STAFF, request.cookies.get(STAFF_COOKIE), actor=principal.actor
+        )
     return Redirect(HOME + "/login", status_code=303, cookies=[cleared_cookie(request)])

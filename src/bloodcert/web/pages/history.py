@@ -25,19 +25,18 @@ def history_page(request: Request[Any, Any, Any]) -> Template:
     query = views.history_query(list(request.query_params.multi_items()))
     filters, problems = query.filters()
     with AppState.of(request).db.reading() as uow:
-        me = svc.me(uow, principal)
-        everything = svc.history(uow, principal, svc.Filters())
-        shown = svc.history(uow, principal, filters)
+        model = svc.history_page(uow, principal, filters)
+    shown = model.shown
     audit_read(request, principal.actor, "read:donations")
     bars = views.year_bars(shown.donations)
     return page(
         request,
         "history.html",
-        me=me,
+        me=model.me,
         query=query,
         problems=problems,
         filtered=filters != svc.Filters(group_by=filters.group_by),
-        next_dates=views.next_dates(everything.donations, datetime.now(BEIJING).date()),
+        next_dates=views.next_dates(model.everything.donations, datetime.now(BEIJING).date()),
         shown=shown,
         bars=bars,
         bars_text=views.bars_text(bars, words_of(request).lang),

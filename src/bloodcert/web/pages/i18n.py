@@ -96,9 +96,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "me_title": ("我的献血", "My donations"),
     "hello": ("{name}，您好", "Hello, {name}"),
     "under_review": (
-        "您的身份信息正在核对中（同一证件号码登记了不同的姓名或血型），部分记录可能暂未显示。",
-        "Your identity is being checked (the same ID number was registered with another name or blood "
-        "type), so some records may not show yet.",
+        "您的证件号码另有一份登记的姓名或血型与您不同。这些记录在核对前分开保存，因此这里可能没有显示您的全部记录，"
+        "也不会显示他人的记录。如需合并或更正，请携带身份证件联系为您采血的血站，或所在省份的血液中心。",
+        "Your ID number was also registered with another name or blood type. Such records are kept apart "
+        "until they are checked, so this page may not show all of yours, and never shows anyone else's. To "
+        "have them merged or corrected, bring your ID document to the blood station that took your donation, "
+        "or to your province's blood centre.",
     ),
     "summary": ("献血概况", "Summary"),
     "card_count": ("献血次数", "Donations"),

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from bloodcert.domain.identity import IdType
-from bloodcert.domain.keyed import token_hash
 from bloodcert.errors import Unauthorized
-from bloodcert.identity.login import (
-    CaptchaRequired,
-    Credentials,
-    LoginOutcome,
-    captcha_data_uri,
-    issue_captcha,
-    login,
-)
-from bloodcert.services import audit
-from bloodcert.services.audit import AuditEvent
-from bloodcert.web.auth import SESSION_COOKIE, client_of, donor
+from bloodcert.services import donor_login, sessions
+from bloodcert.services.donor_login import Credentials
+from bloodcert.services.sessions import LoginOutcome
+from bloodcert.web.auth import SESSION_COOKIE, donor, donor_cookie, donor_log_out, login_context
 from bloodcert.web.pages.render import page
 from bloodcert.web.state import AppState
 
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-SESSION_MAX_AGE = 12 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +78,9 @@ def _form_page(
 ) -> Template:
     captcha_id, image = "", ""
     if captcha:
-        state = AppState.of(request)
-        with state.db.transaction() as uow:
-            captcha_id, png = issue_captcha(uow, state.settings.index_key, datetime.now(UTC))
-        image = captcha_data_uri(png)
+        with AppState.of(request).db.transaction() as uow:
+            issued = sessions.issue_captcha(uow, login_context(request))
+        captcha_id, image = issued.captcha_id, issued.image
     return page(
         request,
         "login.html",
@@ -129,24 +117,16 @@ def login_page(request: Request[Any, Any, Any]) -> Template | Redirect:
 
 
 def _attempt(request: Request[Any, Any, Any], form: LoginForm) -> LoginOutcome:
-    state = AppState.of(request)
     creds = Credentials(
         form.id_type,
         form.id_number,
         form.name,
         form.donation_no,
-        client_of(request),
         form.captcha_id or None,
         form.captcha_answer or None,
     )
-    now = datetime.now(UTC)
-    with state.db.transaction() as uow:
-        outcome = login(uow, creds, index_key=state.settings.index_key, now=now)
-        event = AuditEvent(
-            "donor:anonymous", "login", None, creds.client, "ok" if outcome.grant else "failed"
-        )
-        audit.append(uow, state.settings.audit_key, event)
-    return outcome
+    with AppState.of(request).db.transaction() as uow:
+        return donor_login.log_in(uow, login_context(request), creds)
 
 
 @post("/", sync_to_thread=True, status_code=303)
@@ -162,17 +142,8 @@ def login_submit(request: Request[Any, Any, Any], data: FormBody) -> Template | 
         return _form_page(request, form, error="login_missing", captcha=in_captcha)
     outcome = _attempt(request, form)
     if outcome.grant is not None:
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=outcome.grant.token,
-            httponly=True,
-            samesite="lax",
-            path="/",
-            secure=not AppState.of(request).settings.demo,
-            max_age=SESSION_MAX_AGE,
-        )
-        return Redirect("/me", status_code=303, cookies=[cookie])
-    if isinstance(outcome.error, CaptchaRequired):
+        return Redirect("/me", status_code=303, cookies=[donor_cookie(request, outcome.grant)])
+    if outcome.reason == "captcha":
         error = "captcha_wrong" if in_captcha else "captcha_required"
         return _form_page(request, form, error=error, captcha=True)
     # Once a captcha was asked for, the next try needs one too: show a fresh one straight away.
@@ -182,11 +153,4 @@ def login_submit(request: Request[Any, Any, Any], data: FormBody) -> Template | 
 @post("/logout", sync_to_thread=True, status_code=303)
 def logout(request: Request[Any, Any, Any]) -> Redirect:
     """End the session on the server, clear the cookie, and go back to the login page."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        state = AppState.of(request)
-        with state.db.transaction() as uow:
-            session = uow.identity.session_by_token_hash(token_hash(token[:128]))
-            if session is not None:
-                uow.identity.end_session(session.id, datetime.now(UTC).replace(tzinfo=None))
-    return Redirect("/", status_code=303, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+    return Redirect("/", status_code=303, cookies=[donor_log_out(request)])
