@@ -73,7 +73,7 @@ def serving(env: dict[str, str], workers: int = 2) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine can take this long to start two workers
         while time.monotonic() < deadline:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
