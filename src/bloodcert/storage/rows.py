@@ -196,3 +196,33 @@ class ReportedVersion:
 
     received_at: datetime
     donated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedCertificate:
+    """A donor's certificate as stored: its `BC1:` text, status and donation."""
+
+    qr: str
+    status: str
+    donation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateStanding:
+    """What online verification checks in the database: the signing key's row and the certificate's
+    status (None when no certificate holds that number at that status entry)."""
+
+    key_status: str
+    not_before: datetime
+    not_after: datetime
+    certificate_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    """The audit chain's two ends: the last entry, and the last pruned one where checks start."""
+
+    last_id: int
+    last_hash: bytes
+    base_id: int
+    base_hash: bytes
