@@ -4,10 +4,10 @@ ids the database assigns."""
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import insert, select
 
@@ -53,7 +53,9 @@ def test_rows_read_back_exactly_as_through_sqlalchemy(db: Database) -> None:
         uow.conn.execute(insert(persons), [column_values(r) for r in rows])
         # The same rows again (under other merge keys, which are unique) through the driver.
         insert_rows_returning_ids(
-            uow.conn, persons, [replace(r, merge_hash=b"\xff" + r.merge_hash[1:]) for r in rows]
+            uow.conn,
+            persons,
+            [msgspec.structs.replace(r, merge_hash=b"\xff" + r.merge_hash[1:]) for r in rows],
         )
     found = [{k: v for k, v in r.items() if k not in ("id", "merge_hash")} for r in stored(db)]
     assert found[2:] == found[:2]

@@ -8,9 +8,11 @@ one by one (the property tests hold it to that).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+import msgspec
 
 from bloodcert.certs.payload import CertificateContent
 from bloodcert.domain.certno import make_certificate_no
@@ -578,7 +580,7 @@ def _with_ids(
     """The issue with the ids of what it concerns, now that the batch has written them."""
     if donation is None and person is None and other is None:
         return row
-    return replace(
+    return msgspec.structs.replace(
         row,
         donation_id=donation.id if donation else None,
         person_id=person.id if person else None,

@@ -17,12 +17,14 @@ costs more in statement overhead than the lookups themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, Dialect, Table
+
+from bloodcert.storage.driver import bind_processor
 
 MAX_PAIRS = 5000  # 10,000 bound values per statement, well under SQLite's limit of 32,766
 SQLITE_ROWS = 500  # rows per multi-row INSERT on SQLite: a few fixed statement shapes, each prepared once
@@ -30,9 +32,9 @@ SQLITE_VARIABLES = 32766
 
 
 class WriteRow(Protocol):
-    """A dataclass instance whose fields name its table's columns (storage/writes.py)."""
+    """A struct whose fields name its table's columns (storage/writes.py)."""
 
-    __dataclass_fields__: ClassVar[dict[str, Any]]
+    __struct_fields__: ClassVar[tuple[str, ...]]
 
 
 def station_pairs(
@@ -80,13 +82,13 @@ class _Plan:
 
 @lru_cache(maxsize=128)
 def _plan(table: Table, row_type: type[Any], dialect: Dialect, with_id: bool) -> _Plan:
-    names = tuple(f.name for f in fields(row_type))
+    names: tuple[str, ...] = row_type.__struct_fields__
     defaults = _defaults(table, {*names, "id"})
     columns = [table.c[name] for name in (*(("id",) if with_id else ()), *names, *defaults)]
     mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
     quote = dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) VALUES "  # noqa: S608 - schema names
-    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    processors = [bind_processor(c, dialect) for c in columns]
     return _Plan(
         head=head,
         row_marks=f"({', '.join([mark] * len(columns))})",

@@ -17,28 +17,17 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Dialect, Select, Table, select
 
+from bloodcert.storage.driver import Processor, bind_processor, result_processor
+
 R = TypeVar("R")
-Processor = Callable[[Any], Any]
-
-
-def result_processor(column: ColumnElement[Any], dialect: Dialect) -> Processor | None:
-    """How SQLAlchemy turns the driver's value of this column into Python (SQLite's DATE and DATETIME
-    text into dates, encrypted columns into plaintext); None when the value is used as it comes."""
-    processor: Processor | None = column.type.dialect_impl(dialect).result_processor(dialect, None)
-    return processor
-
-
-def bind_processor(column: ColumnElement[Any], dialect: Dialect) -> Processor | None:
-    """How SQLAlchemy turns a Python value for this column into the driver's (SQLite's DATETIME text)."""
-    processor: Processor | None = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return processor
 
 
 class ReadModel(Generic[R]):
     """A row type and the column behind each of its fields, in the fields' order."""
 
     def __init__(self, row: type[R], columns: Table | Mapping[str, ColumnElement[Any]]) -> None:
-        names = [f.name for f in fields(row)]  # type: ignore[arg-type]
+        struct_fields: tuple[str, ...] | None = getattr(row, "__struct_fields__", None)
+        names = struct_fields if struct_fields is not None else [f.name for f in fields(row)]  # type: ignore[arg-type]
         source: Any = columns.c if isinstance(columns, Table) else columns
         self.row = row
         # A field without a column is an error here, at import, not at the first request.
@@ -80,14 +69,13 @@ class Query(Generic[R]):
 
     def all(self, raw: Any, dialect: Dialect, **values: Any) -> list[R]:
         """Every row, as the model's row type."""
-        lengths = tuple(len(values[name]) for name in self.expanding)
+        lengths = tuple([len(values[name]) for name in self.expanding]) if self.expanding else ()
         prepared = _prepare(self, dialect, lengths)
-        cursor = raw.cursor()
-        try:
-            cursor.execute(prepared.sql, prepared.params(values))
-            return [prepared.decode(r) for r in cursor.fetchall()]
-        finally:
-            cursor.close()
+        # Both drivers (sqlite3, psycopg) execute on the connection through a cursor of their own, which
+        # is gone once its rows are fetched: a cursor object and its close() less per query.
+        rows = raw.execute(prepared.sql, prepared.params(values)).fetchall()
+        decode = prepared.decode
+        return [decode(r) for r in rows]
 
     def first(self, raw: Any, dialect: Dialect, **values: Any) -> R | None:
         """The first row, or None."""
@@ -135,6 +123,9 @@ def _decoder(model: ReadModel[R], dialect: Dialect) -> Callable[[Sequence[Any]],
     processed = tuple(
         (i, p) for i, p in enumerate(result_processor(c, dialect) for c in model.columns) if p is not None
     )
+
+    if not processed:
+        return lambda raw: row(*raw)
 
     def decode(raw: Sequence[Any]) -> R:
         values = list(raw)

@@ -1,9 +1,15 @@
-"""Plain records that repositories hand to services, so that no SQLAlchemy type leaks out of storage."""
+"""Plain records that repositories hand to services, so that no SQLAlchemy type leaks out of storage.
+
+The rows of the donor's hot reads are frozen msgspec Structs: built in C, several times cheaper than a
+frozen dataclass, and a history read builds one per donation.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+
+import msgspec
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +32,7 @@ class StationKeyRow:
     revoked_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class PersonRow:
+class PersonRow(msgspec.Struct, frozen=True):
     id: int
     id_type: str
     id_number: str
@@ -133,8 +138,7 @@ class SessionRow:
     ended_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
+class HistoryRow(msgspec.Struct, frozen=True):
     """One donation as the donor's history shows it."""
 
     donation_id: int
@@ -198,8 +202,7 @@ class ReportedVersion:
     donated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class OwnedCertificate:
+class OwnedCertificate(msgspec.Struct, frozen=True):
     """A donor's certificate as stored: its `BC1:` text, status and donation."""
 
     qr: str
@@ -207,8 +210,7 @@ class OwnedCertificate:
     donation_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class CertificateStanding:
+class CertificateStanding(msgspec.Struct, frozen=True):
     """What online verification checks in the database: the signing key's row and the certificate's
     status (None when no certificate holds that number at that status entry)."""
 

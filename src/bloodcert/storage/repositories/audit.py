@@ -15,7 +15,7 @@ from bloodcert.storage.writes import AuditEntry
 
 GENESIS = b"\x00" * 32
 _HEAD_COLUMNS = (audit_head.c.last_id, audit_head.c.last_hash, audit_head.c.base_id, audit_head.c.base_hash)
-_ENTRY_COLUMNS = tuple(audit_log.c[name] for name in AuditEntry.__dataclass_fields__)
+_ENTRY_COLUMNS = tuple(audit_log.c[name] for name in AuditEntry.__struct_fields__)
 
 
 def _entry(row: Any) -> AuditEntry:

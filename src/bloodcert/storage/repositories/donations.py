@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from bloodcert.storage.bulk import insert_rows, insert_rows_returning_ids, station_pairs
-from bloodcert.storage.reads import result_processor
+from bloodcert.storage.driver import result_processor
 from bloodcert.storage.rows import DonationRow, PastDonation
 from bloodcert.storage.tables import counters, donation_versions, donations
 from bloodcert.storage.writes import DonationState, NewDonationVersion
 
 # Columns a correction may change: all but the donation's key; `b_` names keep bind parameters apart
 # from column names.
-UPDATABLE = tuple(f for f in DonationState.__dataclass_fields__ if f not in ("station_id", "donation_no"))
+UPDATABLE = tuple(f for f in DonationState.__struct_fields__ if f not in ("station_id", "donation_no"))
 _UPDATE = (
     update(donations)
     .where(donations.c.id == bindparam("b_id"))

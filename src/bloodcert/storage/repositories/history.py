@@ -49,7 +49,7 @@ class _Match:
     donation_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs microseconds on this hot path
 class _SessionPerson:
     """A session joined with one person of its ID (None when there is none) and whether the name matches."""
 
