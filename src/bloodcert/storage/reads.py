@@ -1,10 +1,10 @@
 """Named read models for the hottest reads, run on the raw driver connection.
 
 A read model is a row type (a struct or dataclass of storage/rows.py) and, for each of its fields, the
-column of storage/tables.py it comes from. Its queries are SQLAlchemy statements over those columns, compiled once
-per dialect (and per length of an IN list) into the driver's own SQL and parameter order: every request
-after the first costs one cursor execute and the columns' result processors, with no statement building,
-compilation or result proxies. Values come back exactly as SQLAlchemy would return them, through the
+column of storage/tables.py it comes from. Its queries are SQLAlchemy statements over those columns,
+compiled once per dialect (and per length of an IN list) into the driver's own SQL and parameter order:
+every request after the first costs one execute and the columns' result processors, with no statement
+building, compilation or result proxies. Values come back exactly as SQLAlchemy would return them, through the
 columns' own types (dates parsed from SQLite's text, personal data decrypted).
 """
 
