@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import select
 
 from bloodcert.domain.identity import IdType
 from bloodcert.domain.keyed import identity_hash_of, name_hash_of
 from bloodcert.identity.login import resolve, start_session
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
+from bloodcert.storage.rows import CertificateStanding
+from bloodcert.storage.tables import certificates
 from bloodcert.storage.uow import Database
 from tests.conftest import INDEX_KEY
 from tests.factories import WANG_FANG, create_station, make_record
@@ -124,3 +127,24 @@ def _report(db: Database, signing: Signing, now: datetime, donation_no: str, don
             signing=signing,
             now=now,
         )
+
+
+def test_verification_reads_the_key_and_the_certificate_at_its_status_entry(
+    db: Database, signing: Signing
+) -> None:
+    create_station(db)
+    _report(db, signing, datetime.now(UTC), "C1", "2025-01-01T09:00:00+08:00")
+    with db.reading() as uow:
+        number = uow.conn.execute(select(certificates.c.certificate_no)).scalar_one()
+        cert = uow.certificates.get_by_no(number)
+        key = uow.certificates.active_key("signing")
+    assert cert is not None
+    assert key is not None
+    entry = (cert.status_list_id, cert.status_index)
+    with db.donor_reads() as reads:
+        found = reads.certificates.standing(number, entry, key.kid)
+        elsewhere = reads.certificates.standing(number, (cert.status_list_id, cert.status_index + 1), key.kid)
+        unknown_key = reads.certificates.standing(number, entry, b"\x00" * 8)
+    assert found == CertificateStanding("active", key.not_before, key.not_after, "active")
+    assert elsewhere == CertificateStanding("active", key.not_before, key.not_after, None)
+    assert unknown_key is None
