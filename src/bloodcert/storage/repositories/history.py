@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import msgspec
 from sqlalchemy import Dialect, bindparam
 
 from bloodcert.storage.reads import Query, ReadModel
@@ -49,8 +50,7 @@ class _Match:
     donation_id: int
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs microseconds on this hot path
-class _SessionPerson:
+class _SessionPerson(msgspec.Struct):
     """A session joined with one person of its ID (None when there is none) and whether the name matches."""
 
     id: int
@@ -144,9 +144,14 @@ class HistoryRepository:
         session = SessionRow(
             r.id, r.identity_hash, r.name_hash, r.method, r.last_seen_at, r.expires_at, r.ended_at
         )
-        same_id = [row for row in rows if row.person_id is not None]
-        mine = [row.person_id for row in same_id if row.same_name and row.person_id is not None]
-        return session, mine, len(same_id) > 1
+        mine: list[int] = []
+        same_id = 0
+        for row in rows:
+            if row.person_id is not None:
+                same_id += 1
+                if row.same_name:
+                    mine.append(row.person_id)
+        return session, mine, same_id > 1
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
         """The merged persons a donor is: same ID type + number and name, any ABO type."""
