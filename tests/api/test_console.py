@@ -15,6 +15,7 @@ from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
 from bloodcert.services.stations import new_ed25519_key
 from bloodcert.storage.uow import Database
+from bloodcert.storage.writes import column_values
 from bloodcert.web.console.auth import STAFF_COOKIE
 from tests.api.console_helpers import as_staff, csrf_token, log_in, secure_client
 from tests.conftest import INDEX_KEY
@@ -53,7 +54,7 @@ def audrey(db: Database) -> StaffAccount:
 
 def audit_entries(db: Database) -> list[dict[str, Any]]:
     with db.reading() as uow:
-        return list(reversed(uow.audit.recent(500)))
+        return [column_values(e) for e in reversed(uow.audit.recent(500))]
 
 
 def signed_in(client: Any, db: Database, account: StaffAccount) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bloodcert.storage.uow import UnitOfWork
+from bloodcert.storage.writes import AuditEntry
 
 MIN_RETENTION_DAYS = 180
 
@@ -66,24 +67,24 @@ def append_many(uow: UnitOfWork, key: bytes, events: list[tuple[AuditEvent, date
     if not events:
         return
     head = uow.audit.head_for_update()
-    entry_id, prev = int(head["last_id"]), bytes(head["last_hash"])
+    entry_id, prev = head.last_id, head.last_hash
     rows = []
     for event, when in events:
         entry_id += 1
         at = when.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         digest = _entry_hash(key, prev, entry_id, at, event)
         rows.append(
-            {
-                "id": entry_id,
-                "at": at,
-                "actor": event.actor[:64],
-                "action": event.action[:64],
-                "object": (event.obj or None) and event.obj[:128],
-                "client": (event.client or None) and event.client[:64],
-                "outcome": event.outcome[:16],
-                "prev_hash": prev,
-                "entry_hash": digest,
-            }
+            AuditEntry(
+                id=entry_id,
+                at=at,
+                actor=event.actor[:64],
+                action=event.action[:64],
+                object=(event.obj or None) and event.obj[:128],
+                client=(event.client or None) and event.client[:64],
+                outcome=event.outcome[:16],
+                prev_hash=prev,
+                entry_hash=digest,
+            )
         )
         prev = digest
     uow.audit.insert_many(rows)
@@ -93,34 +94,28 @@ def append_many(uow: UnitOfWork, key: bytes, events: list[tuple[AuditEvent, date
 def verify_chain(uow: UnitOfWork, key: bytes) -> ChainReport:
     """Walk the chain from the last checkpoint; report the first entry that does not fit."""
     head = uow.audit.head_for_update()
-    expected_id, prev = int(head["base_id"]) + 1, bytes(head["base_hash"])
+    expected_id, prev = head.base_id + 1, head.base_hash
     count = 0
     for row in uow.audit.entries():
         count += 1
         problem = _check(key, row, expected_id, prev)
         if problem:
-            return ChainReport(count, False, int(row["id"]), problem, bytes(head["last_hash"]).hex())
-        expected_id, prev = int(row["id"]) + 1, bytes(row["entry_hash"])
-    if expected_id - 1 != int(head["last_id"]) or prev != bytes(head["last_hash"]):
+            return ChainReport(count, False, row.id, problem, head.last_hash.hex())
+        expected_id, prev = row.id + 1, row.entry_hash
+    if expected_id - 1 != head.last_id or prev != head.last_hash:
         return ChainReport(
-            count,
-            False,
-            expected_id,
-            "entries after the last one are missing",
-            bytes(head["last_hash"]).hex(),
+            count, False, expected_id, "entries after the last one are missing", head.last_hash.hex()
         )
     return ChainReport(count, True, None, None, prev.hex())
 
 
-def _check(key: bytes, row: dict[str, Any], expected_id: int, prev: bytes) -> str | None:
-    if int(row["id"]) != expected_id:
+def _check(key: bytes, row: AuditEntry, expected_id: int, prev: bytes) -> str | None:
+    if row.id != expected_id:
         return f"entry {expected_id} is missing or out of order"
-    if bytes(row["prev_hash"]) != prev:
+    if row.prev_hash != prev:
         return "the link to the previous entry is broken"
-    event = AuditEvent(row["actor"], row["action"], row["object"], row["client"], row["outcome"])
-    if not hmac.compare_digest(
-        _entry_hash(key, prev, int(row["id"]), row["at"], event), bytes(row["entry_hash"])
-    ):
+    event = AuditEvent(row.actor, row.action, row.object, row.client, row.outcome)
+    if not hmac.compare_digest(_entry_hash(key, prev, row.id, row.at, event), row.entry_hash):
         return "the entry was edited"
     return None
 
@@ -136,7 +131,7 @@ def prune(uow: UnitOfWork, key: bytes, *, retention_days: int, now: datetime) ->
     last = uow.audit.last_before(cutoff)
     if last is None:
         return 0
-    return uow.audit.prune_through(int(last["id"]), bytes(last["entry_hash"]))
+    return uow.audit.prune_through(last.id, last.entry_hash)
 
 
 class AuditSink:

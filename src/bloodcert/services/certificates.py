@@ -19,6 +19,7 @@ from bloodcert.domain.clock import naive_utc
 from bloodcert.errors import NotConfigured
 from bloodcert.storage.rows import SigningKeyRow, StatusListRow
 from bloodcert.storage.uow import UnitOfWork
+from bloodcert.storage.writes import NewSigningKey, NewStatusList
 
 ROOT_VALIDITY = timedelta(days=365 * 20)
 SIGNING_VALIDITY = timedelta(days=365)
@@ -54,17 +55,17 @@ def _new_key(
     private = alg.generate()
     kid = kid_of(alg, private.public_key())
     signing.store.save(kid, alg.private_pem(private))
-    row = {
-        "kid": kid,
-        "role": role,
-        "alg": alg.name,
-        "public_key_pem": alg.public_pem(private.public_key()).decode(),
+    row = NewSigningKey(
+        kid=kid,
+        role=role,
+        alg=alg.name,
+        public_key_pem=alg.public_pem(private.public_key()).decode(),
         # Whole seconds, like a CWT's iat: a certificate signed in the key's first second must verify.
-        "not_before": naive_utc(now.replace(microsecond=0)),
-        "not_after": naive_utc(now + validity),
-        "status": "active",
-        "created_at": naive_utc(now),
-    }
+        not_before=naive_utc(now.replace(microsecond=0)),
+        not_after=naive_utc(now + validity),
+        status="active",
+        created_at=naive_utc(now),
+    )
     uow.certificates.add_key(row)
     active = uow.certificates.active_key(role)
     assert active is not None
@@ -196,7 +197,8 @@ class CertificateIssuer:
             current = self.open_list or self.uow.certificates.open_list()
             if current is None or current.allocated_count >= status_list.FILL_LIMIT:
                 list_id = str(int(current.list_id) + 1 if current else 1)
-                self.uow.certificates.create_list(list_id, bytes(status_list.empty_bits()), naive_utc(now))
+                empty, stamp = bytes(status_list.empty_bits()), naive_utc(now)
+                self.uow.certificates.create_list(NewStatusList(list_id, empty, empty, 0, stamp, stamp))
                 current = self.uow.certificates.get_list(list_id)
                 assert current is not None
             self.open_list = self.lists.setdefault(current.list_id, current)

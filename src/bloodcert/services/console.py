@@ -11,7 +11,6 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from bloodcert.domain.clock import BEIJING, naive_utc
 from bloodcert.domain.regions import full_name
@@ -29,6 +28,7 @@ from bloodcert.storage.rows import (
     StationRow,
 )
 from bloodcert.storage.uow import Database, UnitOfWork
+from bloodcert.storage.writes import AuditEntry
 
 MONTHS = 12
 # The delay chart reads at most this many versions per station; enough for a year of a busy station's
@@ -245,7 +245,7 @@ def _month_stat(month: date, rejected: int, delays: list[float]) -> MonthStat:
 class AuditPage:
     """One page of the audit log, newest first."""
 
-    entries: list[dict[str, Any]]
+    entries: list[AuditEntry]
     page: int
     has_next: bool
 

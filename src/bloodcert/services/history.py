@@ -260,8 +260,7 @@ def certificate(uow: HasHistory, principal: DonorPrincipal, certificate_no: str)
     found = uow.history.certificate_of_persons(certificate_no, principal.person_ids)
     if found is None:
         raise NotFound("no such certificate")
-    qr_text, status, donation_id = found
-    row = uow.history.donation(donation_id)
+    row = uow.history.donation(found.donation_id)
     assert row is not None
-    content, _issuer, _issued = from_claims(decode(qr_text).claims)
-    return DonorCertificate(content, qr_text, status, row.site_name, row.site_region, local_time(row))
+    content, _issuer, _issued = from_claims(decode(found.qr).claims)
+    return DonorCertificate(content, found.qr, found.status, row.site_name, row.site_region, local_time(row))

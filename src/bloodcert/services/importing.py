@@ -19,6 +19,7 @@ from bloodcert.services.reporting import RecordResult, Submission, ingest
 from bloodcert.services.workers import IngestWorkers
 from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database, UnitOfWork
+from bloodcert.storage.writes import NewImportRun
 
 CHUNK = 2000
 _INT_FIELDS = {"version", "volume_ml", "units"}
@@ -85,7 +86,9 @@ def import_file(
         run_id = (
             run.id
             if run
-            else uow.imports.start(fingerprint=fp, path=str(path), station_code=station_code, now=_now())
+            else uow.imports.start(
+                NewImportRun(fingerprint=fp, path=str(path), station_code=station_code, started_at=_now())
+            )
         )
     done, accepted, rejected = (run.lines_done, run.accepted, run.rejected) if run else (0, 0, 0)
     resumed_from = done

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
+
 from bloodcert.certs.payload import CertificateContent
 from bloodcert.domain.certno import make_certificate_no
 from bloodcert.domain.clock import naive_utc
@@ -22,10 +24,18 @@ from bloodcert.domain.identity import (
     merge_key,
 )
 from bloodcert.domain.keyed import blind_index, identity_hash_of, name_hash_of
-from bloodcert.domain.records import Checked, DonationReport, RecordWarning, Status, check_record
+from bloodcert.domain.records import Checked, DonationReport, DonorFacts, RecordWarning, Status, check_record
 from bloodcert.services.certificates import CertificateIssuer, Signing, SignStart
 from bloodcert.storage.rows import DonationRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
+from bloodcert.storage.writes import (
+    DonationState,
+    NewCertificate,
+    NewDonationVersion,
+    NewDonor,
+    NewPerson,
+    NewQualityIssue,
+)
 
 CERTIFICATE_COUNTER = "certificate"
 
@@ -67,14 +77,24 @@ class RecordResult:
 @dataclass(eq=False, slots=True)
 class _PersonSlot:
     id: int | None
-    row: dict[str, Any] | None = None
+    row: NewPerson | None = None
     history: list[tuple[object, str, date]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _DonorDraft:
+    """A donor the batch reports for the first time; written once its person has an id."""
+
+    station_id: int
+    person: _PersonSlot
+    merge_hash: bytes
+    facts: DonorFacts
 
 
 @dataclass(eq=False, slots=True)
 class _DonorSlot:
     id: int | None
-    row: dict[str, Any] | None = None
+    draft: _DonorDraft | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -99,7 +119,7 @@ class _DonationSlot:
     person: _PersonSlot | None
     certificate: _CertSlot | None = None
     known_certificate_no: str | None = None
-    values: dict[str, Any] | None = None  # the state to write, when the batch changed it
+    accepted: DonationReport | None = None  # the report whose state to write, when the batch changed it
     donor: _DonorSlot | None = None
 
 
@@ -115,8 +135,8 @@ class _Plan:
     versions: list[tuple[_DonationSlot, DonationReport]] = field(default_factory=list)
     certificates: list[_CertSlot] = field(default_factory=list)
     ended_in_db: dict[int, str] = field(default_factory=dict)
-    issues: list[tuple[dict[str, Any], _DonationSlot | None, _PersonSlot | None, _PersonSlot | None]] = field(
-        default_factory=list
+    issues: list[tuple[NewQualityIssue, _DonationSlot | None, _PersonSlot | None, _PersonSlot | None]] = (
+        field(default_factory=list)
     )
     results: list[tuple[RecordResult, _CertSlot | None]] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
@@ -266,7 +286,7 @@ def _accept(
     _replace_certificate(plan, slot, person, station, report)
     slot.version, slot.content_hash, slot.status = report.version, report.content_hash, report.status.value
     slot.person, slot.donor = person, donor
-    slot.values = _donation_values(plan, report)
+    slot.accepted = report
     plan.donations[(station.id, report.donation_no)] = slot
     plan.versions.append((slot, report))
     for warning in warnings:
@@ -283,20 +303,20 @@ def _person(plan: _Plan, report: DonationReport, merge_hash: bytes, identity_has
         donor = report.donor
         person = _PersonSlot(
             None,
-            {
-                "merge_hash": merge_hash,
-                "identity_hash": identity_hash,
-                "name_hash": name_hash_of(plan.index_key, donor.name),
-                "id_type": donor.id_type.value,
-                "id_number": donor.id_number,
-                "name": donor.name,
-                "sex": donor.sex,
-                "birth_date": donor.birth_date,
-                "abo": donor.abo,
-                "rhd": donor.rhd,
-                "created_at": plan.stamp,
-                "updated_at": plan.stamp,
-            },
+            NewPerson(
+                merge_hash=merge_hash,
+                identity_hash=identity_hash,
+                name_hash=name_hash_of(plan.index_key, donor.name),
+                id_type=donor.id_type.value,
+                id_number=donor.id_number,
+                name=donor.name,
+                sex=donor.sex,
+                birth_date=donor.birth_date,
+                abo=donor.abo,
+                rhd=donor.rhd,
+                created_at=plan.stamp,
+                updated_at=plan.stamp,
+            ),
         )
         plan.persons_by_merge[merge_hash] = person
     same_document = plan.persons_by_identity.setdefault(identity_hash, [])
@@ -311,20 +331,7 @@ def _donor(
     key = (station_id, merge_hash)
     donor = plan.donors.get(key)
     if donor is None:
-        facts = report.donor
-        donor = _DonorSlot(
-            None,
-            {
-                "station_id": station_id,
-                "person": person,
-                "merge_hash": merge_hash,
-                "sex": facts.sex,
-                "birth_date": facts.birth_date,
-                "rhd": facts.rhd,
-                "first_reported_at": plan.stamp,
-                "last_reported_at": plan.stamp,
-            },
-        )
+        donor = _DonorSlot(None, _DonorDraft(station_id, person, merge_hash, report.donor))
         plan.donors[key] = donor
     return donor
 
@@ -383,25 +390,6 @@ def _replace_certificate(
         plan.certificates.append(slot.certificate)
 
 
-def _donation_values(plan: _Plan, report: DonationReport) -> dict[str, Any]:
-    offset = report.donated_at.utcoffset()
-    return {
-        "version": report.version,
-        "status": report.status.value,
-        "donated_at": naive_utc(report.donated_at),
-        "donated_on": report.donated_on,
-        "utc_offset_min": int(offset.total_seconds() // 60) if offset is not None else 0,
-        "kind": report.kind.value,
-        "volume_ml": report.volume_ml,
-        "units": report.units,
-        "site_name": report.site_name,
-        "site_type": report.site_type,
-        "site_region": report.site_region,
-        "test_result": report.test_result,
-        "updated_at": plan.stamp,
-    }
-
-
 def _reject(
     plan: _Plan, station: StationRow, donation_no: str | None, errors: list[FieldProblem], raw: object
 ) -> None:
@@ -420,20 +408,20 @@ def _issue_row(
     problem: FieldProblem | RecordWarning,
     *,
     record: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """A quality_issues row: errors are rejections, warnings accepted records."""
-    return {
-        "station_id": station.id,
-        "donation_no": donation_no[:64] if donation_no else None,
-        "severity": "error" if isinstance(problem, FieldProblem) else "warning",
-        "code": problem.code,
-        "field": problem.field,
-        "message": problem.message[:300],
-        "record": record,
-        "status": "open",
-        "created_at": plan.stamp,
-        "source": plan.source,
-    }
+) -> NewQualityIssue:
+    """A quality issue: errors are rejections, warnings accepted records (ids are added when written)."""
+    return NewQualityIssue(
+        station_id=station.id,
+        donation_no=donation_no[:64] if donation_no else None,
+        severity="error" if isinstance(problem, FieldProblem) else "warning",
+        code=problem.code,
+        field=problem.field,
+        message=problem.message[:300],
+        record=record,
+        status="open",
+        created_at=plan.stamp,
+        source=plan.source,
+    )
 
 
 def _write(uow: UnitOfWork, plan: _Plan, signing: Signing, sign: SignStart | None) -> None:
@@ -442,41 +430,25 @@ def _write(uow: UnitOfWork, plan: _Plan, signing: Signing, sign: SignStart | Non
     _number_certificates(uow, plan)
     issuer = CertificateIssuer.open(uow, signing) if plan.certificates or plan.ended_in_db else None
     issuing = issuer.start_issue([_content(c) for c in plan.certificates], plan.now, sign) if issuer else None
-    changed = [s for s in plan.donations.values() if s.values is not None]
+    changed = [s for s in plan.donations.values() if s.accepted is not None]
     fresh = [s for s in changed if s.id is None]
-    known = [s for s in changed if s.id is not None]
-    for slot, did in zip(fresh, uow.donations.insert_many([_donation_row(s) for s in fresh]), strict=True):
+    known = [(s.id, _donation_state(s, plan.stamp)) for s in changed if s.id is not None]
+    states = [_donation_state(s, plan.stamp) for s in fresh]
+    for slot, did in zip(fresh, uow.donations.insert_many(states), strict=True):
         slot.id = did
-    uow.donations.update_many([{"id": s.id, **_donation_row(s)} for s in known])
+    uow.donations.update_many(known)
     uow.donations.add_versions(
         [
-            {
-                "donation_id": slot.id,
-                "version": r.version,
-                "content_hash": r.content_hash,
-                "record": r.record,
-                "received_at": plan.stamp,
-                "source": plan.source,
-            }
+            NewDonationVersion(_id(slot.id), r.version, r.content_hash, r.record, plan.stamp, plan.source)
             for slot, r in plan.versions
         ]
     )
     if issuer is not None and issuing is not None:
         _write_certificates(uow, plan, issuer, issuing())
-    uow.quality.add_many(
-        [
-            {
-                **row,
-                "donation_id": d.id if d else None,
-                "person_id": p.id if p else None,
-                "other_person_id": o.id if o else None,
-            }
-            for row, d, p, o in plan.issues
-        ]
-    )
+    uow.quality.add_many([_with_ids(row, d, p, o) for row, d, p, o in plan.issues])
     # Donors the stations reported before and again now: note when they were last reported.
     uow.persons.touch_donors(
-        {s.donor.id for s in changed if s.donor and s.donor.row is None and s.donor.id}, plan.stamp
+        {s.donor.id for s in changed if s.donor and s.donor.draft is None and s.donor.id}, plan.stamp
     )
     touched = {s.person.id for s in changed if s.person and s.person.id is not None}
     uow.persons.recompute_totals(touched | plan.touched, plan.stamp)
@@ -484,15 +456,24 @@ def _write(uow: UnitOfWork, plan: _Plan, signing: Signing, sign: SignStart | Non
 
 def _write_people(uow: UnitOfWork, plan: _Plan) -> None:
     new_persons = [p for p in plan.persons_by_merge.values() if p.id is None]
-    for person, pid in zip(
-        new_persons, uow.persons.create_many([p.row or {} for p in new_persons]), strict=True
-    ):
+    rows = [p.row for p in new_persons if p.row is not None]
+    for person, pid in zip(new_persons, uow.persons.create_many(rows), strict=True):
         person.id = pid
-    new_donors = [d for d in plan.donors.values() if d.id is None and d.row is not None]
-    donor_rows = [{**(d.row or {}), "person_id": d.row["person"].id} for d in new_donors if d.row]
-    for row in donor_rows:
-        row.pop("person")
-    for donor, did in zip(new_donors, uow.persons.add_donors(donor_rows), strict=True):
+    drafts = [(d, d.draft) for d in plan.donors.values() if d.id is None and d.draft is not None]
+    donor_rows = [
+        NewDonor(
+            station_id=draft.station_id,
+            person_id=_id(draft.person.id),
+            merge_hash=draft.merge_hash,
+            sex=draft.facts.sex,
+            birth_date=draft.facts.birth_date,
+            rhd=draft.facts.rhd,
+            first_reported_at=plan.stamp,
+            last_reported_at=plan.stamp,
+        )
+        for _, draft in drafts
+    ]
+    for (donor, _), did in zip(drafts, uow.persons.add_donors(donor_rows), strict=True):
         donor.id = did
 
 
@@ -509,19 +490,19 @@ def _write_certificates(
         if cert.status != "active":
             ended.append(content.status_list)
         rows.append(
-            {
-                "certificate_no": cert.number,
-                "donation_id": cert.donation.id,
-                "donation_version": cert.version,
-                "person_id": cert.person.id,
-                "status": cert.status,
-                "issued_at": plan.stamp,
-                "status_changed_at": None if cert.status == "active" else plan.stamp,
-                "kid": issuer.key.kid,
-                "status_list_id": content.status_list[0],
-                "status_index": content.status_list[1],
-                "qr": qr,
-            }
+            NewCertificate(
+                certificate_no=content.certificate_no,
+                donation_id=_id(cert.donation.id),
+                donation_version=cert.version,
+                person_id=_id(cert.person.id),
+                status=cert.status,
+                issued_at=plan.stamp,
+                status_changed_at=None if cert.status == "active" else plan.stamp,
+                kid=issuer.key.kid,
+                status_list_id=content.status_list[0],
+                status_index=content.status_list[1],
+                qr=qr,
+            )
         )
     uow.certificates.issue_many(rows)
     issuer.revoke(ended)
@@ -557,18 +538,55 @@ def _number_certificates(uow: UnitOfWork, plan: _Plan) -> None:
         cert.number = make_certificate_no(cert.report.donated_on.year, first + offset)
 
 
-def _donation_row(slot: _DonationSlot) -> dict[str, Any]:
-    assert slot.values is not None
+def _id(value: int | None) -> int:
+    """The id of a row the batch has written by now (parents are written before their children)."""
+    assert value is not None
+    return value
+
+
+def _donation_state(slot: _DonationSlot, stamp: datetime) -> DonationState:
+    report = slot.accepted
+    assert report is not None
     assert slot.person is not None
     assert slot.donor is not None
-    return {
-        **slot.values,
-        "station_id": slot.station_id,
-        "donation_no": slot.donation_no,
-        "person_id": slot.person.id,
-        "donor_id": slot.donor.id,
-        "certificate_no": slot.certificate.number if slot.certificate else None,
-    }
+    offset = report.donated_at.utcoffset()
+    return DonationState(
+        station_id=slot.station_id,
+        donation_no=slot.donation_no,
+        version=report.version,
+        status=report.status.value,
+        person_id=_id(slot.person.id),
+        donor_id=_id(slot.donor.id),
+        donated_at=naive_utc(report.donated_at),
+        donated_on=report.donated_on,
+        utc_offset_min=int(offset.total_seconds() // 60) if offset is not None else 0,
+        kind=report.kind.value,
+        volume_ml=report.volume_ml,
+        units=report.units,
+        site_name=report.site_name,
+        site_type=report.site_type,
+        site_region=report.site_region,
+        test_result=report.test_result,
+        certificate_no=slot.certificate.number if slot.certificate else None,
+        updated_at=stamp,
+    )
+
+
+def _with_ids(
+    row: NewQualityIssue,
+    donation: _DonationSlot | None,
+    person: _PersonSlot | None,
+    other: _PersonSlot | None,
+) -> NewQualityIssue:
+    """The issue with the ids of what it concerns, now that the batch has written them."""
+    if donation is None and person is None and other is None:
+        return row
+    return msgspec.structs.replace(
+        row,
+        donation_id=donation.id if donation else None,
+        person_id=person.id if person else None,
+        other_person_id=other.id if other else None,
+    )
 
 
 def _resolved(result: RecordResult, certificate: _CertSlot | None) -> RecordResult:

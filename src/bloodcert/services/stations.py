@@ -25,6 +25,7 @@ from bloodcert.services.station_auth import (
 )
 from bloodcert.storage.rows import QualityIssueRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
+from bloodcert.storage.writes import NewStation, NewStationKey
 
 
 def register_station(
@@ -42,7 +43,7 @@ def register_station(
         raise ValidationFailed(f"{region!r} is not a current GB/T 2260 region code", slug="unknown_region")
     if uow.stations.get_by_code(code) is not None:
         raise Conflict(f"station {code} is already registered")
-    uow.stations.add(code=code, name=name.strip(), tier=tier, region=region, now=now)
+    uow.stations.add(NewStation(code=code, name=name.strip(), tier=tier, region=region, created_at=now))
     station = uow.stations.get_by_code(code)
     assert station is not None
     return station
@@ -52,11 +53,11 @@ def seed_builtin_stations(uow: UnitOfWork, now: datetime) -> int:
     """Register the built-in (illustrative) national list, skipping known codes; returns how many."""
     existing = uow.stations.existing_codes()
     rows = [
-        {"code": s.code, "name": s.name, "tier": s.tier, "region": s.region}
+        NewStation(code=s.code, name=s.name, tier=s.tier, region=s.region, created_at=now)
         for s in builtin_stations()
         if s.code not in existing
     ]
-    uow.stations.add_many(rows, now)
+    uow.stations.add_many(rows)
     return len(rows)
 
 
@@ -70,7 +71,13 @@ def add_station_key(uow: UnitOfWork, *, code: str, public_key_pem: bytes, alg: s
     if uow.stations.get_key(key_id) is not None:
         raise Conflict("this public key is already registered")
     uow.stations.add_key(
-        station_id=station.id, key_id=key_id, alg=alg, public_key_pem=public_key_pem.decode(), now=now
+        NewStationKey(
+            key_id=key_id,
+            station_id=station.id,
+            alg=alg,
+            public_key_pem=public_key_pem.decode(),
+            created_at=now,
+        )
     )
     return key_id
 

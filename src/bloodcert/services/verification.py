@@ -68,15 +68,15 @@ class OnlineVerifier:
             result = verify_qr(qr, self._trust_list(refresh=True), self._status_of, now)
         if result.valid and result.content is not None and result.issued_at is not None:
             with self.db.donor_reads() as reads:
-                found = reads.history.certificate_and_key_status(
+                found = reads.certificates.standing(
                     result.content.certificate_no, result.content.status_list, result.kid or b""
                 )
             # The cached trust list may be up to TRUST_CACHE_S old: the key's current row has the last word.
             issued = result.issued_at.replace(tzinfo=None)
-            status, key = found if found else (None, None)
-            if key is None or key[0] == "revoked" or not key[1] <= issued <= key[2]:
+            in_force = found is not None and found.not_before <= issued <= found.not_after
+            if found is None or found.key_status == "revoked" or not in_force:
                 return Verification(False, "key_expired", result.content, result.issued_at, result.notes)
-            if status != "active":
+            if found.certificate_status != "active":
                 return Verification(False, "revoked", result.content, result.issued_at, result.notes)
         return result
 

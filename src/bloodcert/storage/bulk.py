@@ -2,9 +2,12 @@
 
 Imports, station batches and the audit trail insert rows by the thousand. SQLAlchemy's executemany
 compiles the statement and walks every parameter through its processing per call; here the statement is
-built once per (table, columns, dialect), each value goes through its column's own bind processor (the
-encrypted types encrypt, JSON serialises, DATETIME formats as SQLAlchemy stores it), and the driver's
-executemany does the rest. Primary keys are allocated before the insert, so no RETURNING is needed.
+built once per (table, row type, dialect), each value goes through its column's own bind processor (the
+encrypted types encrypt, JSON serialises, DATETIME formats as SQLAlchemy stores it), and the driver does
+the rest. Rows are the typed write rows of storage/writes.py; their fields name the columns.
+
+New ids come from the database, so that concurrent writers never collide: PostgreSQL draws them from the
+table's sequence before the insert; SQLite assigns them in a multi-row `INSERT … RETURNING id`.
 
 Lookups by (station, key) pairs join a list of the pairs against the table's unique index, in one
 statement: a row-value IN list would make SQLite scan the whole table, and one statement per station
@@ -14,13 +17,24 @@ costs more in statement overhead than the lookups themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, Dialect, Table
 
-Processor = Callable[[Any], Any] | None
+from bloodcert.storage.driver import bind_processor
+
 MAX_PAIRS = 5000  # 10,000 bound values per statement, well under SQLite's limit of 32,766
+SQLITE_ROWS = 500  # rows per multi-row INSERT on SQLite: a few fixed statement shapes, each prepared once
+SQLITE_VARIABLES = 32766
+
+
+class WriteRow(Protocol):
+    """A struct whose fields name its table's columns (storage/writes.py)."""
+
+    __struct_fields__: ClassVar[tuple[str, ...]]
 
 
 def station_pairs(
@@ -42,27 +56,51 @@ def station_pairs(
         yield from conn.exec_driver_sql(select_from.format(pairs=relation), params)
 
 
-def result_processor(column: Any, dialect: Dialect) -> Callable[[Any], Any]:
-    """How SQLAlchemy would turn the driver's value of this column into Python (dates on SQLite)."""
-    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-    return process if process is not None else (lambda value: value)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How rows of one type go into one table on one dialect."""
+
+    head: str  # INSERT INTO t (columns) VALUES
+    row_marks: str  # (?, ?, …) for one row
+    width: int
+    values: Callable[[Any], tuple[Any, ...]]  # the row's field values, in column order
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
+    extra: tuple[Any, ...]  # scalar defaults of the columns the row type leaves out
+
+    def params(self, rows: Sequence[Any], ids: Sequence[int] = ()) -> list[tuple[Any, ...]]:
+        """Driver parameters of each row (after its id, when the plan has one), every value processed as
+        SQLAlchemy would bind it."""
+        out = []
+        values, processed, extra = self.values, self.processed, self.extra
+        for n, row in enumerate(rows):
+            v = [ids[n], *values(row), *extra] if ids else [*values(row), *extra]
+            for i, process in processed:
+                v[i] = process(v[i])
+            out.append(tuple(v))
+        return out
 
 
 @lru_cache(maxsize=128)
-def _plan(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple[str, tuple[Processor, ...]]:
-    columns = [table.c[name] for name in names]
+def _plan(table: Table, row_type: type[Any], dialect: Dialect, with_id: bool) -> _Plan:
+    names: tuple[str, ...] = row_type.__struct_fields__
+    defaults = _defaults(table, {*names, "id"})
+    columns = [table.c[name] for name in (*(("id",) if with_id else ()), *names, *defaults)]
     mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
     quote = dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 - schema names
-        f"VALUES ({', '.join([mark] * len(names))})"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) VALUES "  # noqa: S608 - schema names
+    processors = [bind_processor(c, dialect) for c in columns]
+    return _Plan(
+        head=head,
+        row_marks=f"({', '.join([mark] * len(columns))})",
+        width=len(columns),
+        values=attrgetter(*names),
+        processed=tuple((i, p) for i, p in enumerate(processors) if p is not None),
+        extra=tuple(defaults.values()),
     )
-    processors = tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
-    return sql, processors
 
 
 def _defaults(table: Table, names: set[str]) -> dict[str, Any]:
-    """Scalar Python-side defaults of the columns a row leaves out (callables are not supported here)."""
+    """Scalar Python-side defaults of the columns a row type leaves out (callables are not supported)."""
     found: dict[str, Any] = {}
     for column in table.columns:
         if column.name in names or column.default is None:
@@ -74,44 +112,47 @@ def _defaults(table: Table, names: set[str]) -> dict[str, Any]:
     return found
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows; rows with different sets of keys go in one statement per set, none loses a value."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        shapes.setdefault(tuple(row), []).append(row)
-    for names, group in shapes.items():
-        defaults = _defaults(table, set(names))
-        sql, processors = _plan(table, (*names, *defaults), conn.dialect)
-        extra = tuple(defaults.values())
-        params = [
-            tuple(
-                p(v) if p is not None else v for p, v in zip(processors, (*row.values(), *extra), strict=True)
-            )
-            for row in group
-        ]
-        conn.exec_driver_sql(sql, params)
+def insert_rows(conn: Connection, table: Table, rows: Sequence[WriteRow]) -> None:
+    """Insert rows of one write-row type, in one driver-level executemany."""
+    if not rows:
+        return
+    plan = _plan(table, type(rows[0]), conn.dialect, False)
+    conn.exec_driver_sql(plan.head + plan.row_marks, plan.params(rows))
 
 
-def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """`count` new primary keys of `table`, ascending, reserved for this transaction.
-
-    PostgreSQL draws them from the column's sequence; SQLite continues after the largest id, which is safe
-    because writers hold SQLite's write lock from BEGIN IMMEDIATE to commit.
-    """
-    if count <= 0:
+def insert_rows_returning_ids(conn: Connection, table: Table, rows: Sequence[WriteRow]) -> list[int]:
+    """Insert rows under ids the database assigns; returns the ids in the rows' order."""
+    if not rows:
         return []
     if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            (table.name, count),
-        )
-        return sorted(int(r[0]) for r in rows)
-    top = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}").scalar_one()  # noqa: S608
-    return list(range(int(top) + 1, int(top) + 1 + count))
+        return _insert_with_sequence(conn, table, rows)
+    plan = _plan(table, type(rows[0]), conn.dialect, False)
+    params = plan.params(rows)
+    per_statement = max(1, min(SQLITE_ROWS, SQLITE_VARIABLES // plan.width))
+    ids: list[int] = []
+    for start in range(0, len(params), per_statement):
+        part = params[start : start + per_statement]
+        flat = tuple(value for row in part for value in row)
+        # SQLite gives an INTEGER PRIMARY KEY the next rowid as each row of the VALUES list is inserted, so
+        # the ids ascend in the rows' order; RETURNING's own order is unspecified, hence the sort (the
+        # same reasoning as SQLAlchemy's "insertmanyvalues" with an autoincrement sentinel).
+        returned = conn.exec_driver_sql(_returning_sql(plan.head, plan.row_marks, len(part)), flat)
+        ids += sorted(int(r[0]) for r in returned)
+    return ids
 
 
-def insert_rows_with_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert rows under newly allocated ids; returns the ids in the rows' order."""
-    ids = allocate_ids(conn, table, len(rows))
-    insert_rows(conn, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+@lru_cache(maxsize=64)
+def _returning_sql(head: str, row_marks: str, count: int) -> str:
+    return f"{head}{', '.join([row_marks] * count)} RETURNING id"
+
+
+def _insert_with_sequence(conn: Connection, table: Table, rows: Sequence[WriteRow]) -> list[int]:
+    """PostgreSQL: draw the ids from the table's own sequence (never handed out twice), then insert."""
+    drawn = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        (table.name, len(rows)),
+    )
+    ids = sorted(int(r[0]) for r in drawn)
+    plan = _plan(table, type(rows[0]), conn.dialect, True)
+    conn.exec_driver_sql(plan.head + plan.row_marks, plan.params(rows, ids))
     return ids

@@ -1,9 +1,15 @@
-"""Plain records that repositories hand to services, so that no SQLAlchemy type leaks out of storage."""
+"""Plain records that repositories hand to services, so that no SQLAlchemy type leaks out of storage.
+
+The rows of the donor's hot reads are frozen msgspec Structs: built in C, several times cheaper than a
+frozen dataclass, and a history read builds one per donation.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+
+import msgspec
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +32,7 @@ class StationKeyRow:
     revoked_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class PersonRow:
+class PersonRow(msgspec.Struct, frozen=True):
     id: int
     id_type: str
     id_number: str
@@ -208,8 +213,7 @@ class ProviderAccountRow:
     verified_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
+class HistoryRow(msgspec.Struct, frozen=True):
     """One donation as the donor's history shows it."""
 
     donation_id: int
@@ -271,3 +275,31 @@ class ReportedVersion:
 
     received_at: datetime
     donated_at: datetime
+
+
+class OwnedCertificate(msgspec.Struct, frozen=True):
+    """A donor's certificate as stored: its `BC1:` text, status and donation."""
+
+    qr: str
+    status: str
+    donation_id: int
+
+
+class CertificateStanding(msgspec.Struct, frozen=True):
+    """What online verification checks in the database: the signing key's row and the certificate's
+    status (None when no certificate holds that number at that status entry)."""
+
+    key_status: str
+    not_before: datetime
+    not_after: datetime
+    certificate_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    """The audit chain's two ends: the last entry, and the last pruned one where checks start."""
+
+    last_id: int
+    last_hash: bytes
+    base_id: int
+    base_hash: bytes

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Dialect, Engine
 
 from bloodcert.storage.crypto import attach_cipher
 from bloodcert.storage.engine import make_engine
 from bloodcert.storage.repositories.audit import AuditRepository
-from bloodcert.storage.repositories.certificates import CertificateRepository
+from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
 from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
@@ -27,6 +27,8 @@ from bloodcert.storage.repositories.stations import StationRepository
 
 # The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
 INGEST_LOCK = 0x62_6C_64_63_65_72_74
+# Idle connections kept for donor reads; more are closed on return (a burst of threads leaves no hoard).
+IDLE_READERS = 8
 
 
 class UnitOfWork:
@@ -65,10 +67,12 @@ class UnitOfWork:
 
 
 class DonorReads:
-    """What a donor's read needs, outside any unit of work."""
+    """What a donor's read and online verification need, outside any unit of work."""
 
-    def __init__(self, history: HistoryRepository) -> None:
-        self.history = history
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self.history = HistoryRepository(raw, dialect)
+        self.certificates = CertificateReads(raw, dialect)
 
 
 class Database:
@@ -85,7 +89,7 @@ class Database:
         elif data_key is not None:
             attach_cipher(engine, data_key)
         self.engine = engine
-        self._local = threading.local()
+        self._idle_readers: deque[DonorReads] = deque()
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
@@ -101,37 +105,46 @@ class Database:
 
     @contextmanager
     def donor_reads(self) -> Iterator[DonorReads]:
-        """The donor's hot reads on this thread's own autocommit connection (no transaction to open).
+        """The donor's hot reads on an autocommit driver connection of their own (no transaction to open).
 
-        On the event loop's thread (handlers with sync_to_thread=False) that is one connection per worker,
-        kept for its life; a driver error drops it and the next request connects afresh. Other threads
-        borrow a pooled connection for the block, so a thread pool never holds connections idle.
+        The same on every thread. The block takes an idle connection from this Database's own small stack
+        of donor-read connections, or opens one when none is idle, and gives it back afterwards. A worker
+        process serving from its event loop (handlers with sync_to_thread=False) therefore reads through
+        one connection for its whole life, and a thread pool shares a few, as many as ran at once (at most
+        IDLE_READERS stay idle). Why not the engine's pool: a checkout costs a reset and, on PostgreSQL,
+        a ping round trip per request, and a pooled connection opens a transaction that would then have
+        to end; these connections are autocommit, so every read sees every commit made before it. They
+        are opened through the engine (its connect events set SQLite's pragmas and the cipher) and then
+        detached from its pool, so they never count against it. A driver error closes the connection
+        instead of returning it, and the next block connects afresh.
         """
-        if threading.current_thread() is not threading.main_thread():
-            proxied = self.engine.raw_connection()
-            try:
-                yield DonorReads(HistoryRepository(proxied.driver_connection, self.engine.dialect))
-            finally:
-                proxied.close()
-            return
-        reads = getattr(self._local, "reads", None)
-        if reads is None:
-            reads = self._local.reads = self._new_reads()
+        try:
+            reads = self._idle_readers.pop()
+        except IndexError:
+            reads = self._new_reads()
         try:
             yield reads
         except Exception as exc:
             if isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
-                self._local.reads = None
-                reads.history.raw.close()
+                reads.raw.close()
+                raise
+            self._give_back(reads)
             raise
+        self._give_back(reads)
+
+    def _give_back(self, reads: DonorReads) -> None:
+        if len(self._idle_readers) < IDLE_READERS:
+            self._idle_readers.append(reads)
+        else:
+            reads.raw.close()
 
     def _new_reads(self) -> DonorReads:
         proxied = self.engine.raw_connection()
         raw: Any = proxied.driver_connection
-        proxied.detach()  # held for the thread's life: it must not count against the pool
+        proxied.detach()  # kept by this Database: it must not count against the engine's pool
         if self.engine.dialect.name == "postgresql":
             raw.autocommit = True  # every read sees every commit made before it
-        return DonorReads(HistoryRepository(raw, self.engine.dialect))
+        return DonorReads(raw, self.engine.dialect)
 
     def ping(self) -> bool:
         """True when the database answers."""
@@ -143,5 +156,7 @@ class Database:
             return False
 
     def dispose(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections and the idle donor-read connections."""
+        while self._idle_readers:
+            self._idle_readers.pop().raw.close()
         self.engine.dispose()

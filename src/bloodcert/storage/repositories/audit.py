@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bloodcert.storage.bulk import insert_rows
+from bloodcert.storage.rows import AuditHead
 from bloodcert.storage.tables import audit_head, audit_log
+from bloodcert.storage.writes import AuditEntry
 
 GENESIS = b"\x00" * 32
+_HEAD_COLUMNS = (audit_head.c.last_id, audit_head.c.last_hash, audit_head.c.base_id, audit_head.c.base_hash)
+_ENTRY_COLUMNS = tuple(audit_log.c[name] for name in AuditEntry.__struct_fields__)
+
+
+def _entry(row: Any) -> AuditEntry:
+    m = row._mapping
+    return AuditEntry(
+        id=int(m["id"]),
+        at=m["at"],
+        actor=m["actor"],
+        action=m["action"],
+        object=m["object"],
+        client=m["client"],
+        outcome=m["outcome"],
+        prev_hash=bytes(m["prev_hash"]),
+        entry_hash=bytes(m["entry_hash"]),
+    )
 
 
 class AuditRepository:
@@ -19,19 +39,21 @@ class AuditRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def head_for_update(self) -> dict[str, Any]:
+    def head_for_update(self) -> AuditHead:
         """The chain's ends, locked so that appends from every worker form one chain."""
-        stmt = select(audit_head).where(audit_head.c.id == 1)
+        stmt = select(*_HEAD_COLUMNS).where(audit_head.c.id == 1)
         if self.conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         row = self.conn.execute(stmt).first()
         if row is None:
-            head = {"id": 1, "last_id": 0, "last_hash": GENESIS, "base_id": 0, "base_hash": GENESIS}
-            self.conn.execute(insert(audit_head).values(**head))
+            head = AuditHead(last_id=0, last_hash=GENESIS, base_id=0, base_hash=GENESIS)
+            self.conn.execute(
+                insert(audit_head).values(id=1, last_id=0, last_hash=GENESIS, base_id=0, base_hash=GENESIS)
+            )
             return head
-        return dict(row._mapping)
+        return AuditHead(int(row[0]), bytes(row[1]), int(row[2]), bytes(row[3]))
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+    def insert_many(self, rows: Sequence[AuditEntry]) -> None:
         """Append entries (their ids and hashes computed by the caller).
 
         Every read of personal data adds an entry, so this is a driver-level executemany (storage.bulk).
@@ -44,25 +66,25 @@ class AuditRepository:
             update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
         )
 
-    def entries(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    def entries(self, batch: int = 5000) -> Iterator[AuditEntry]:
         """Every entry in id order, fetched in batches."""
         after = -1
         while True:
             rows = self.conn.execute(
-                select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(batch)
+                select(*_ENTRY_COLUMNS).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(batch)
             ).all()
             if not rows:
                 return
             for row in rows:
-                yield dict(row._mapping)
+                yield _entry(row)
             after = rows[-1].id
 
-    def recent(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         """The newest entries."""
         rows = self.conn.execute(
-            select(audit_log).order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
+            select(*_ENTRY_COLUMNS).order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
         )
-        return [dict(r._mapping) for r in rows]
+        return [_entry(r) for r in rows]
 
     def prune_through(self, last_id: int, last_hash: bytes) -> int:
         """Delete entries up to `last_id` and make the chain start after it; returns how many went."""
@@ -72,12 +94,9 @@ class AuditRepository:
         )
         return int(removed)
 
-    def last_before(self, cutoff: Any) -> dict[str, Any] | None:
+    def last_before(self, cutoff: datetime) -> AuditEntry | None:
         """The newest entry older than `cutoff`."""
         row = self.conn.execute(
-            select(audit_log.c.id, audit_log.c.entry_hash)
-            .where(audit_log.c.at < cutoff)
-            .order_by(audit_log.c.id.desc())
-            .limit(1)
+            select(*_ENTRY_COLUMNS).where(audit_log.c.at < cutoff).order_by(audit_log.c.id.desc()).limit(1)
         ).first()
-        return dict(row._mapping) if row else None
+        return _entry(row) if row else None

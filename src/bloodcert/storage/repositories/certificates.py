@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Dialect, bindparam, insert, select, update
 
 from bloodcert.storage.bulk import insert_rows
-from bloodcert.storage.rows import CertificateRow, SigningKeyRow, StatusListRow
+from bloodcert.storage.reads import Query, ReadModel
+from bloodcert.storage.rows import CertificateRow, CertificateStanding, SigningKeyRow, StatusListRow
 from bloodcert.storage.tables import certificates, signing_keys, status_lists
+from bloodcert.storage.writes import NewCertificate, NewSigningKey, NewStatusList, column_values
 
 _KEY_COLUMNS = (
     signing_keys.c.kid,
@@ -40,6 +42,39 @@ _CERT_COLUMNS = (
 )
 
 
+_STANDING = ReadModel(
+    CertificateStanding,
+    {
+        "key_status": signing_keys.c.status,
+        "not_before": signing_keys.c.not_before,
+        "not_after": signing_keys.c.not_after,
+        "certificate_status": select(certificates.c.status)
+        .where(
+            certificates.c.certificate_no == bindparam("certificate_no"),
+            certificates.c.status_list_id == bindparam("list_id"),
+            certificates.c.status_index == bindparam("index"),
+        )
+        .scalar_subquery(),
+    },
+)
+_STANDING_OF = Query(_STANDING, _STANDING.select().where(signing_keys.c.kid == bindparam("kid")))
+
+
+class CertificateReads:
+    """Reads of certificates on a raw driver connection, for online verification's hot path."""
+
+    def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
+        self.raw = dbapi_connection
+        self.dialect = dialect
+
+    def standing(self, certificate_no: str, entry: tuple[str, int], kid: bytes) -> CertificateStanding | None:
+        """In one query: the signing key's row and the certificate's status at this status entry; None
+        when the key is unknown."""
+        return _STANDING_OF.first(
+            self.raw, self.dialect, certificate_no=certificate_no, list_id=entry[0], index=entry[1], kid=kid
+        )
+
+
 def _key(row: Any) -> SigningKeyRow:
     return SigningKeyRow(bytes(row[0]), *row[1:])
 
@@ -61,7 +96,7 @@ class CertificateRepository:
 
     # Certificates
 
-    def issue_many(self, rows: list[dict[str, Any]]) -> None:
+    def issue_many(self, rows: Sequence[NewCertificate]) -> None:
         """Record newly issued certificates."""
         insert_rows(self.conn, certificates, rows)
 
@@ -89,9 +124,9 @@ class CertificateRepository:
 
     # Signing keys
 
-    def add_key(self, row: dict[str, Any]) -> None:
+    def add_key(self, row: NewSigningKey) -> None:
         """Record the public half of a new key."""
-        self.conn.execute(insert(signing_keys).values(**row))
+        self.conn.execute(insert(signing_keys).values(**column_values(row)))
 
     def all_keys(self) -> list[SigningKeyRow]:
         """Every key, oldest first."""
@@ -143,13 +178,9 @@ class CertificateRepository:
             for r in self.conn.execute(select(status_lists.c.list_id).order_by(status_lists.c.id)).scalars()
         ]
 
-    def create_list(self, list_id: str, bits: bytes, now: datetime) -> None:
-        """Open a new, empty status list."""
-        self.conn.execute(
-            insert(status_lists).values(
-                list_id=list_id, bits=bits, allocated=bits, allocated_count=0, created_at=now, updated_at=now
-            )
-        )
+    def create_list(self, row: NewStatusList) -> None:
+        """Open a new status list."""
+        self.conn.execute(insert(status_lists).values(**column_values(row)))
 
     def save_list(self, row: StatusListRow, now: datetime) -> None:
         """Write back a list's bits and allocations."""

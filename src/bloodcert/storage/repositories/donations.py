@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from bloodcert.storage.bulk import insert_rows, insert_rows_with_ids, result_processor, station_pairs
+from bloodcert.storage.bulk import insert_rows, insert_rows_returning_ids, station_pairs
+from bloodcert.storage.driver import result_processor
 from bloodcert.storage.rows import DonationRow, PastDonation
 from bloodcert.storage.tables import counters, donation_versions, donations
+from bloodcert.storage.writes import DonationState, NewDonationVersion
 
-# Columns a correction may change; `b_` names keep bind parameters apart from column names.
-UPDATABLE = (
-    "version",
-    "status",
-    "person_id",
-    "donor_id",
-    "donated_at",
-    "donated_on",
-    "utc_offset_min",
-    "kind",
-    "volume_ml",
-    "units",
-    "site_name",
-    "site_type",
-    "site_region",
-    "test_result",
-    "certificate_no",
-    "updated_at",
-)
+# Columns a correction may change: all but the donation's key; `b_` names keep bind parameters apart
+# from column names.
+UPDATABLE = tuple(f for f in DonationState.__struct_fields__ if f not in ("station_id", "donation_no"))
 _UPDATE = (
     update(donations)
     .where(donations.c.id == bindparam("b_id"))
@@ -45,7 +31,7 @@ class DonationRepository:
 
     def current_by_keys(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], DonationRow]:
         """Current state of donations by (station id, donation number), with their current content hash."""
-        day = result_processor(donations.c.donated_on, self.conn.dialect)
+        day = result_processor(donations.c.donated_on, self.conn.dialect) or (lambda value: value)
         rows = station_pairs(
             self.conn,
             keys,
@@ -86,20 +72,19 @@ class DonationRepository:
                 found.setdefault(int(pid), []).append(PastDonation(int(did), str(kind), day))
         return found
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> list[int]:
+    def insert_many(self, rows: Sequence[DonationState]) -> list[int]:
         """Insert donations; returns their ids in the order given."""
-        if not rows:
-            return []
-        return insert_rows_with_ids(self.conn, donations, rows)
+        return insert_rows_returning_ids(self.conn, donations, rows)
 
-    def update_many(self, rows: list[dict[str, Any]]) -> None:
-        """Replace donations' current state (the earlier versions stay in donation_versions)."""
-        if rows:
+    def update_many(self, changes: Sequence[tuple[int, DonationState]]) -> None:
+        """Replace donations' current state, by id (the earlier versions stay in donation_versions)."""
+        if changes:
             self.conn.execute(
-                _UPDATE, [{"b_id": r["id"], **{f"b_{k}": r[k] for k in UPDATABLE}} for r in rows]
+                _UPDATE,
+                [{"b_id": i, **{f"b_{k}": getattr(state, k) for k in UPDATABLE}} for i, state in changes],
             )
 
-    def add_versions(self, rows: list[dict[str, Any]]) -> None:
+    def add_versions(self, rows: Sequence[NewDonationVersion]) -> None:
         """Keep versions exactly as stations sent them."""
         insert_rows(self.conn, donation_versions, rows)
 

@@ -1,58 +1,133 @@
 """Read queries behind the donor's national history (爱心历程), on the raw driver connection.
 
-These are the hottest queries of the platform (every donor page and API read), so they are plain SQL
-with bound parameters, run on the DBAPI cursor: no statement building, compilation or result proxies.
-Encrypted columns are decrypted with the same column types the tables declare.
+These are the hottest queries of the platform (every donor page and API read): named read models over the
+tables' own columns (storage/reads.py), compiled once per dialect and run on the DBAPI cursor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Dialect
+import msgspec
+from sqlalchemy import Dialect, bindparam
 
-from bloodcert.storage.rows import HistoryRow, PersonRow, SessionRow
-from bloodcert.storage.tables import certificates, persons
+from bloodcert.storage.reads import Query, ReadModel
+from bloodcert.storage.rows import HistoryRow, OwnedCertificate, PersonRow, SessionRow
+from bloodcert.storage.tables import certificates, donations, donor_sessions, persons, stations
 
-# The columns' own encrypted types decrypt what the raw cursor returns.
-_NAME: Any = persons.c.name.type
-_ID_NUMBER: Any = persons.c.id_number.type
-_BIRTH: Any = persons.c.birth_date.type
-_QR: Any = certificates.c.qr.type
-
-_PERSON_SQL = (
-    "SELECT id, id_type, id_number, name, sex, birth_date, abo, rhd, donation_count, whole_blood_ml, "
-    "platelet_units, plasma_ml, first_at, last_at FROM persons"
+PERSON = ReadModel(PersonRow, persons)
+HISTORY = ReadModel(
+    HistoryRow,
+    {
+        "donation_id": donations.c.id,
+        "person_id": donations.c.person_id,
+        "certificate_no": donations.c.certificate_no,
+        "donation_no": donations.c.donation_no,
+        "donated_at": donations.c.donated_at,
+        "utc_offset_min": donations.c.utc_offset_min,
+        "kind": donations.c.kind,
+        "volume_ml": donations.c.volume_ml,
+        "units": donations.c.units,
+        "station_code": stations.c.code,
+        "station_name": stations.c.name,
+        "site_name": donations.c.site_name,
+        "site_type": donations.c.site_type,
+        "site_region": donations.c.site_region,
+        "test_result": donations.c.test_result,
+    },
 )
-_HISTORY_SQL = (
-    "SELECT d.id, d.person_id, d.certificate_no, d.donation_no, d.donated_at, d.utc_offset_min, d.kind, "
-    "d.volume_ml, d.units, s.code, s.name, d.site_name, d.site_type, d.site_region, d.test_result "
-    "FROM donations d JOIN stations s ON s.id = d.station_id"
+OWNED_CERTIFICATE = ReadModel(OwnedCertificate, certificates)
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    """A donation's id, where only its existence matters."""
+
+    donation_id: int
+
+
+class _SessionPerson(msgspec.Struct):
+    """A session joined with one person of its ID (None when there is none) and whether the name matches."""
+
+    id: int
+    identity_hash: bytes
+    name_hash: bytes
+    method: str
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    session_person_id: int | None
+    person_id: int | None
+    same_name: bool | None
+
+
+_SESSION_PERSON = ReadModel(
+    _SessionPerson,
+    {
+        **{c.name: c for c in donor_sessions.c},
+        "session_person_id": donor_sessions.c.person_id,
+        "person_id": persons.c.id,
+        "same_name": (persons.c.name_hash == donor_sessions.c.name_hash).label("same_name"),
+    },
+)
+
+_PERSON_IDS = persons.c.id.in_(bindparam("person_ids", expanding=True))
+_OF_PERSONS = donations.c.person_id.in_(bindparam("person_ids", expanding=True))
+_HISTORY_FROM = HISTORY.select().select_from(
+    donations.join(stations, stations.c.id == donations.c.station_id)
+)
+
+_PERSONS_BY_IDENTITY = Query(
+    PERSON,
+    PERSON.select()
+    .where(
+        persons.c.identity_hash == bindparam("identity_hash"), persons.c.name_hash == bindparam("name_hash")
+    )
+    .order_by(persons.c.id),
+)
+_PERSONS_BY_IDS = Query(PERSON, PERSON.select().where(_PERSON_IDS).order_by(persons.c.id), ("person_ids",))
+_MATCH = ReadModel(_Match, {"donation_id": donations.c.id})
+_DONATION_NO = Query(
+    _MATCH,
+    _MATCH.select()
+    .where(_OF_PERSONS, donations.c.donation_no == bindparam("donation_no"), donations.c.status == "valid")
+    .limit(1),
+    ("person_ids",),
+)
+_CERTIFICATE_OF_PERSONS = Query(
+    OWNED_CERTIFICATE,
+    OWNED_CERTIFICATE.select().where(
+        certificates.c.certificate_no == bindparam("certificate_no"),
+        certificates.c.person_id.in_(bindparam("person_ids", expanding=True)),
+    ),
+    ("person_ids",),
+)
+_DONATION = Query(HISTORY, _HISTORY_FROM.where(donations.c.id == bindparam("donation_id")))
+_SESSION = Query(
+    _SESSION_PERSON,
+    _SESSION_PERSON.select()
+    .select_from(donor_sessions.outerjoin(persons, persons.c.identity_hash == donor_sessions.c.identity_hash))
+    .where(donor_sessions.c.token_hash == bindparam("token_hash"))
+    .order_by(persons.c.id),
 )
 
 
-def _when(value: Any) -> Any:
-    """SQLite hands back SQLAlchemy's text form of DATETIME and DATE; PostgreSQL real objects."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
-    return value
-
-
-def _stamp(value: datetime, dialect: str) -> Any:
-    # Bound the way SQLAlchemy stored it, so that SQLite compares like with like.
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else value
-
-
-@lru_cache(maxsize=256)
-def _sql(text: str, dialect: str) -> str:
-    return text.replace("?", "%s") if dialect == "postgresql" else text
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
+@lru_cache(maxsize=8)
+def _donations_query(since: bool, until: bool, region: bool) -> Query[HistoryRow]:
+    """Valid donations of persons, newest first, with the filters asked for."""
+    where = [_OF_PERSONS, donations.c.status == "valid"]
+    if since:
+        where.append(donations.c.donated_at >= bindparam("since"))
+    if until:
+        where.append(donations.c.donated_at < bindparam("until"))
+    if region:
+        where.append(donations.c.site_region.like(bindparam("region")))
+    statement = _HISTORY_FROM.where(*where).order_by(donations.c.donated_at.desc(), donations.c.id.desc())
+    return Query(HISTORY, statement, ("person_ids",))
 
 
 class HistoryRepository:
@@ -61,37 +136,6 @@ class HistoryRepository:
     def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
         self.raw = dbapi_connection
         self.dialect = dialect
-        self.name = dialect.name
-
-    def _rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        cursor = self.raw.cursor()
-        try:
-            cursor.execute(_sql(text, self.name), tuple(params))
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
-
-    def _person(self, row: tuple[Any, ...]) -> PersonRow:
-        d = self.dialect
-        return PersonRow(
-            int(row[0]),
-            row[1],
-            _ID_NUMBER.process_result_value(row[2], d),
-            _NAME.process_result_value(row[3], d),
-            row[4],
-            _BIRTH.process_result_value(row[5], d),
-            row[6],
-            row[7],
-            int(row[8]),
-            int(row[9]),
-            int(row[10]),
-            int(row[11]),
-            _when(row[12]),
-            _when(row[13]),
-        )
-
-    def _history(self, row: tuple[Any, ...]) -> HistoryRow:
-        return HistoryRow(int(row[0]), int(row[1]), row[2], row[3], _when(row[4]), int(row[5]), *row[6:])
 
     def session_with_persons(self, token_hash: bytes) -> tuple[SessionRow, list[int], bool] | None:
         """A session, the person ids it reaches and whether its ID number is shared: one query.
@@ -100,50 +144,45 @@ class HistoryRepository:
         platform login) reaches every person under its ID + name. Shared means another person carries the
         same ID number (another name or ABO type): an identity under review.
         """
-        rows = self._rows(
-            "SELECT s.id, s.identity_hash, s.name_hash, s.method, s.last_seen_at, s.expires_at, s.ended_at, "
-            "s.person_id, p.id, p.name_hash = s.name_hash FROM donor_sessions s "
-            "LEFT JOIN persons p ON p.identity_hash = s.identity_hash WHERE s.token_hash = ? ORDER BY p.id",
-            (token_hash,),
-        )
+        rows = _SESSION.all(self.raw, self.dialect, token_hash=token_hash)
         if not rows:
             return None
         r = rows[0]
-        person = None if r[7] is None else int(r[7])
         session = SessionRow(
-            int(r[0]), bytes(r[1]), bytes(r[2]), r[3], _when(r[4]), _when(r[5]), _when(r[6]), person
+            r.id,
+            r.identity_hash,
+            r.name_hash,
+            r.method,
+            r.last_seen_at,
+            r.expires_at,
+            r.ended_at,
+            r.session_person_id,
         )
-        same_id = [row for row in rows if row[8] is not None]
-        if person is None:
-            mine = [int(row[8]) for row in same_id if row[9]]
+        same_id = [row.person_id for row in rows if row.person_id is not None]
+        if session.person_id is None:
+            mine = [row.person_id for row in rows if row.person_id is not None and row.same_name]
         else:
-            mine = [int(row[8]) for row in same_id if int(row[8]) == person]
+            mine = [person for person in same_id if person == session.person_id]
         return session, mine, len(same_id) > 1
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
         """The merged persons a donor is: same ID type + number and name, any ABO type."""
-        rows = self._rows(
-            f"{_PERSON_SQL} WHERE identity_hash = ? AND name_hash = ? ORDER BY id", (identity_hash, name_hash)
+        return _PERSONS_BY_IDENTITY.all(
+            self.raw, self.dialect, identity_hash=identity_hash, name_hash=name_hash
         )
-        return [self._person(r) for r in rows]
 
     def persons_by_ids(self, person_ids: Sequence[int]) -> list[PersonRow]:
         """Persons by id, in id order."""
         if not person_ids:
             return []
-        rows = self._rows(f"{_PERSON_SQL} WHERE id IN ({_marks(len(person_ids))}) ORDER BY id", person_ids)
-        return [self._person(r) for r in rows]
+        return _PERSONS_BY_IDS.all(self.raw, self.dialect, person_ids=person_ids)
 
     def has_donation_no(self, person_ids: Sequence[int], donation_no: str) -> bool:
         """True when one of the persons has a valid donation with this number (献血编号), at any station."""
         if not person_ids:
             return False
-        rows = self._rows(
-            f"SELECT 1 FROM donations WHERE person_id IN ({_marks(len(person_ids))}) "  # noqa: S608 - marks only
-            "AND donation_no = ? AND status = 'valid' LIMIT 1",
-            (*person_ids, donation_no),
-        )
-        return bool(rows)
+        found = _DONATION_NO.first(self.raw, self.dialect, person_ids=person_ids, donation_no=donation_no)
+        return found is not None
 
     def donations_of_persons(
         self,
@@ -156,53 +195,26 @@ class HistoryRepository:
         """Valid donations of the persons, newest first, filtered by UTC time range and site region prefix."""
         if not person_ids:
             return []
-        where = [f"d.person_id IN ({_marks(len(person_ids))})", "d.status = 'valid'"]
-        params: list[Any] = list(person_ids)
+        query = _donations_query(since is not None, until is not None, bool(region_prefix))
+        values: dict[str, Any] = {"person_ids": person_ids}
         if since is not None:
-            where.append("d.donated_at >= ?")
-            params.append(_stamp(since, self.name))
+            values["since"] = since
         if until is not None:
-            where.append("d.donated_at < ?")
-            params.append(_stamp(until, self.name))
+            values["until"] = until
         if region_prefix:
-            where.append("d.site_region LIKE ?")
-            params.append(region_prefix + "%")  # validated digits: no LIKE metacharacters
-        text = f"{_HISTORY_SQL} WHERE {' AND '.join(where)} ORDER BY d.donated_at DESC, d.id DESC"
-        return [self._history(r) for r in self._rows(text, params)]
+            values["region"] = region_prefix + "%"  # validated digits: no LIKE metacharacters
+        return query.all(self.raw, self.dialect, **values)
 
     def certificate_of_persons(
         self, certificate_no: str, person_ids: Sequence[int]
-    ) -> tuple[str, str, int] | None:
-        """(qr, status, donation id) of a certificate when it belongs to one of the persons, else None."""
+    ) -> OwnedCertificate | None:
+        """A certificate when it belongs to one of the persons, else None."""
         if not person_ids:
             return None
-        rows = self._rows(
-            f"SELECT qr, status, donation_id FROM certificates WHERE certificate_no = ? "  # noqa: S608 - marks only
-            f"AND person_id IN ({_marks(len(person_ids))})",
-            (certificate_no, *person_ids),
+        return _CERTIFICATE_OF_PERSONS.first(
+            self.raw, self.dialect, certificate_no=certificate_no, person_ids=person_ids
         )
-        if not rows:
-            return None
-        qr = _QR.process_result_value(rows[0][0], self.dialect)
-        return str(qr), str(rows[0][1]), int(rows[0][2])
-
-    def certificate_and_key_status(
-        self, certificate_no: str, entry: tuple[str, int], kid: bytes
-    ) -> tuple[str | None, tuple[str, datetime, datetime] | None] | None:
-        """For online verification, in one query: the certificate's status (for this status entry) and its
-        signing key's (status, not_before, not_after); None when the key is unknown."""
-        rows = self._rows(
-            "SELECT k.status, k.not_before, k.not_after, "
-            "(SELECT c.status FROM certificates c WHERE c.certificate_no = ? AND c.status_list_id = ? "
-            "AND c.status_index = ?) FROM signing_keys k WHERE k.kid = ?",
-            (certificate_no, entry[0], entry[1], kid),
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        return r[3], (str(r[0]), _when(r[1]), _when(r[2]))
 
     def donation(self, donation_id: int) -> HistoryRow | None:
         """One donation with its station, whatever its status."""
-        rows = self._rows(f"{_HISTORY_SQL} WHERE d.id = ?", (donation_id,))
-        return self._history(rows[0]) if rows else None
+        return _DONATION.first(self.raw, self.dialect, donation_id=donation_id)

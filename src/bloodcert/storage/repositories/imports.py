@@ -8,6 +8,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from bloodcert.storage.rows import ImportRunRow
 from bloodcert.storage.tables import import_runs
+from bloodcert.storage.writes import NewImportRun, column_values
 
 
 class ImportRunRepository:
@@ -30,19 +31,9 @@ class ImportRunRepository:
         ).first()
         return ImportRunRow(*row) if row else None
 
-    def start(self, *, fingerprint: str, path: str, station_code: str | None, now: datetime) -> int:
+    def start(self, run: NewImportRun) -> int:
         """Open a run for a file; returns its id."""
-        result = self.conn.execute(
-            insert(import_runs).values(
-                fingerprint=fingerprint,
-                path=path,
-                station_code=station_code,
-                lines_done=0,
-                accepted=0,
-                rejected=0,
-                started_at=now,
-            )
-        )
+        result = self.conn.execute(insert(import_runs).values(**column_values(run)))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def advance(self, run_id: int, *, lines_done: int, accepted: int, rejected: int) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, func, select, update
 
-from bloodcert.storage.bulk import insert_rows_with_ids, station_pairs
+from bloodcert.storage.bulk import insert_rows_returning_ids, station_pairs
 from bloodcert.storage.rows import PersonRow
 from bloodcert.storage.tables import donations, donors, persons
+from bloodcert.storage.writes import NewDonor, NewPerson
 
 PERSON_COLUMNS = (
     persons.c.id,
@@ -82,12 +82,9 @@ class PersonRepository:
                 found.setdefault(bytes(h), []).append(int(i))
         return found
 
-    def create_many(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Create merged persons with zero totals; returns their ids in the order given."""
-        if not rows:
-            return []
-        zero = {"donation_count": 0, "whole_blood_ml": 0, "platelet_units": 0, "plasma_ml": 0}
-        return insert_rows_with_ids(self.conn, persons, [{**r, **zero} for r in rows])
+    def create_many(self, rows: Sequence[NewPerson]) -> list[int]:
+        """Create merged persons; returns their ids in the order given."""
+        return insert_rows_returning_ids(self.conn, persons, rows)
 
     def donor_ids(self, keys: Iterable[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
         """Stations' own donor rows by (station id, merge hash)."""
@@ -100,11 +97,9 @@ class PersonRepository:
         )
         return {(int(s), bytes(h)): int(i) for s, h, i in rows}
 
-    def add_donors(self, rows: list[dict[str, Any]]) -> list[int]:
+    def add_donors(self, rows: Sequence[NewDonor]) -> list[int]:
         """Record donors as stations reported them; returns their ids in the order given."""
-        if not rows:
-            return []
-        return insert_rows_with_ids(self.conn, donors, rows)
+        return insert_rows_returning_ids(self.conn, donors, rows)
 
     def touch_donors(self, donor_ids: Iterable[int], now: datetime) -> None:
         """Note that stations reported these donors again."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, func, select
 
 from bloodcert.storage.bulk import insert_rows
 from bloodcert.storage.rows import QualityIssueRow
 from bloodcert.storage.tables import quality_issues
+from bloodcert.storage.writes import NewQualityIssue
 
 
 class QualityRepository:
@@ -17,7 +18,7 @@ class QualityRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add_many(self, issues: list[dict[str, Any]]) -> None:
+    def add_many(self, issues: Sequence[NewQualityIssue]) -> None:
         """Record issues in one statement."""
         insert_rows(self.conn, quality_issues, issues)
 

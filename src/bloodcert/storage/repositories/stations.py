@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from bloodcert.storage.rows import StationKeyRow, StationRow
 from bloodcert.storage.tables import station_keys, stations
+from bloodcert.storage.writes import NewStation, NewStationKey, column_values
 
 
 class StationRepository:
@@ -17,18 +18,15 @@ class StationRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, *, code: str, name: str, tier: str, region: str, now: datetime) -> int:
+    def add(self, station: NewStation) -> int:
         """Register a station; returns its id."""
-        result = self.conn.execute(
-            insert(stations).values(code=code, name=name, tier=tier, region=region, created_at=now)
-        )
+        result = self.conn.execute(insert(stations).values(**column_values(station)))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def add_many(self, rows: Iterable[Mapping[str, object]], now: datetime) -> None:
+    def add_many(self, rows: Sequence[NewStation]) -> None:
         """Register many stations in one statement."""
-        payload = [{**row, "created_at": now} for row in rows]
-        if payload:
-            self.conn.execute(insert(stations), payload)
+        if rows:
+            self.conn.execute(insert(stations), [column_values(row) for row in rows])
 
     def get_by_code(self, code: str) -> StationRow | None:
         """The station with this code, or None."""
@@ -65,13 +63,9 @@ class StationRepository:
         """How many stations are registered."""
         return int(self.conn.execute(select(func.count()).select_from(stations)).scalar_one())
 
-    def add_key(self, *, station_id: int, key_id: str, alg: str, public_key_pem: str, now: datetime) -> None:
+    def add_key(self, key: NewStationKey) -> None:
         """Register a public key for a station."""
-        self.conn.execute(
-            insert(station_keys).values(
-                key_id=key_id, station_id=station_id, alg=alg, public_key_pem=public_key_pem, created_at=now
-            )
-        )
+        self.conn.execute(insert(station_keys).values(**column_values(key)))
 
     def get_key(self, key_id: str) -> StationKeyRow | None:
         """A station key by its key id, with the owning station's code."""
