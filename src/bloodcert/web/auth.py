@@ -9,14 +9,12 @@ from litestar import Request
 
 from bloodcert.identity.login import DonorPrincipal, resolve
 from bloodcert.services.audit import AuditEvent
+from bloodcert.web.clients import client_of
 from bloodcert.web.state import AppState
 
+__all__ = ["SESSION_COOKIE", "audit_read", "bearer_or_cookie", "client_of", "donor"]
+
 SESSION_COOKIE = "bloodcert_session"
-
-
-def client_of(request: Request[Any, Any, Any]) -> str:
-    """The client address, for failure counting and the audit log."""
-    return request.client.host if request.client else "unknown"
 
 
 def bearer_or_cookie(request: Request[Any, Any, Any]) -> str | None:
