@@ -20,7 +20,8 @@ from litestar.handlers import BaseRouteHandler
 
 from bloodcert.domain.staff import Role, StaffPrincipal, require_role
 from bloodcert.services import staff
-from bloodcert.services.audit import AuditEvent
+from bloodcert.web.clients import client_of
+from bloodcert.web.problems import ANONYMOUS, record_refusal
 from bloodcert.web.state import AppState
 
 STAFF_COOKIE = "bloodcert_staff"
@@ -49,9 +50,8 @@ def state_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:
     return state
 
 
-def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """The client address, for throttling and the audit log."""
-    return connection.client.host if connection.client else "unknown"
+# The console's name for the platform's one client address (web/clients.py).
+client_address = client_of
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -72,14 +72,15 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     require_role(principal, allowed)
 
 
-def audit_denial(request: Request[Any, Any, Any], status: int) -> None:
-    """Record a refused console request: who (if known), which path, from where, and 401 or 403."""
+def audit_denial(request: Request[Any, Any, Any], status: int) -> int | None:
+    """Count and record a refused console request: who (if known), which path, from where, 401 or 403.
+
+    Returns the seconds to wait when the client is over its limit of refusals (nothing is recorded then).
+    """
     principal = request.state.get("staff")
-    actor = principal.actor if isinstance(principal, StaffPrincipal) else "anonymous"
+    actor = principal.actor if isinstance(principal, StaffPrincipal) else ANONYMOUS
     path = _ID_LIKE.sub(lambda m: m.group()[:3] + "***" + m.group()[-4:], request.url.path)[:128]
-    sink = AppState.of(request).audit
-    if sink is not None:
-        sink.record(AuditEvent(actor, "console.denied", path, client_address(request), str(status)))
+    return record_refusal(request, actor, "console.denied", path, str(status))
 
 
 def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:
