@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
+from litestar.testing import TestClient, transport
 
 from bloodcert.config import Settings
 from bloodcert.services.audit import verify_chain
@@ -87,3 +87,40 @@ def test_random_station_key_ids_are_limited_on_the_client_address(limited: Any) 
         statuses.append(limited.get(url, headers=headers).status_code)
     assert statuses.count(401) == 5
     assert statuses.count(429) == 25
+
+
+@pytest.fixture
+def from_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests arrive from 10.0.0.5, as from a reverse proxy on the private network."""
+    parse = transport.TestClientTransport.parse_request
+
+    def from_proxy(self: Any, request: Any) -> Any:
+        scope = parse(self, request)
+        scope["client"] = ("10.0.0.5", 50000)
+        return scope
+
+    monkeypatch.setattr(transport.TestClientTransport, "parse_request", from_proxy)
+
+
+@pytest.mark.usefixtures("from_a_proxy")
+@pytest.mark.parametrize(
+    ("trusted", "statuses", "audited"),
+    [
+        ((), [401, 401, 429], {"10.0.0.5"}),
+        (("10.0.0.0/8",), [401, 401, 401], {"1.1.1.1", "2.2.2.2", "3.3.3.3"}),
+    ],
+)
+def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(
+    settings: Settings, db: Database, trusted: tuple[str, ...], statuses: list[int], audited: set[str]
+) -> None:
+    limits = (*GENEROUS_LIMITS, ("refused", "2/minute"))
+    app = create_app(replace(settings, rate_limits=limits, trusted_proxies=trusted), db=db)
+    with TestClient(app, base_url=BASE) as client:
+        seen = [
+            client.get(BASE + "/api/v1/me", headers={"X-Forwarded-For": spoofed}).status_code
+            for spoofed in ("1.1.1.1", "2.2.2.2", "3.3.3.3")
+        ]
+        client.app.state["bloodcert"].audit.end_refusal_windows()
+    assert seen == statuses
+    with db.reading() as uow:
+        assert {r["client"] for r in uow.audit.recent(100)} == audited

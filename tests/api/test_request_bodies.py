@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import BASE
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
+from tests.api.conftest import BASE
 from tests.api.console_helpers import csrf_token, secure_client
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -58,7 +58,9 @@ def test_a_form_over_the_limit_sent_without_a_length_is_refused_while_it_streams
 
 
 @pytest.mark.parametrize("path", ["/logout", "/console/logout", "/"])
-def test_a_form_without_a_genuine_csrf_cookie_is_refused_before_its_body_is_read(client: Any, path: str) -> None:
+def test_a_form_without_a_genuine_csrf_cookie_is_refused_before_its_body_is_read(
+    client: Any, path: str
+) -> None:
     read: list[bytes] = []
 
     def body() -> Any:
