@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
+from typing import TypeVar
 
 import anyio
 import pytest
@@ -14,6 +16,7 @@ from bloodcert.certs.render import CertificateView
 from bloodcert.web import rendering
 from bloodcert.web.rendering import RenderCache, content_key
 
+T = TypeVar("T")
 VIEW = CertificateView(
     certificate_no="2026000000000015",
     holder_name="王芳",
@@ -51,6 +54,16 @@ class SlowDrawer:
         return view.certificate_no.encode().ljust(self.size, b" ")
 
 
+def run(main: Callable[[], Awaitable[T]]) -> T:
+    """Run `main` in an event loop of its own thread (a browser test may hold this thread's loop)."""
+    results: list[T] = []
+    thread = threading.Thread(target=lambda: results.append(run(main)))
+    thread.start()
+    thread.join()
+    assert results, "the coroutine failed"
+    return results[0]
+
+
 @pytest.fixture
 def drawer(monkeypatch: pytest.MonkeyPatch) -> SlowDrawer:
     fake = SlowDrawer()
@@ -70,7 +83,7 @@ def test_a_certificate_is_drawn_once_while_it_stays_in_the_cache(drawer: SlowDra
     async def main() -> list[bytes]:
         return [await cache.render(VIEW, "pdf") for _ in range(5)]
 
-    assert len(set(anyio.run(main))) == 1
+    assert len(set(run(main))) == 1
     assert drawer.calls == 1
 
 
@@ -83,7 +96,7 @@ def test_the_cache_holds_at_most_its_bytes_dropping_the_least_recently_used(draw
             await cache.render(view, "pdf")
         await cache.render(views[-1], "pdf")
 
-    anyio.run(main)
+    run(main)
     assert cache.size <= 3000
     assert drawer.calls == 5  # the newest stayed
 
@@ -108,6 +121,6 @@ def test_at_most_the_limit_of_drawings_run_at_once_and_waiting_frees_the_loop(dr
                     renders.start_soon(cache.render, view, "pdf")
             stop.set()
 
-    anyio.run(main)
+    run(main)
     assert drawer.most == 1 and drawer.calls == 6
     assert ticks >= 10  # the event loop kept running while six drawings of 20 ms waited their turn
