@@ -57,7 +57,7 @@ class SlowDrawer:
 def run(main: Callable[[], Awaitable[T]]) -> T:
     """Run `main` in an event loop of its own thread (a browser test may hold this thread's loop)."""
     results: list[T] = []
-    thread = threading.Thread(target=lambda: results.append(run(main)))
+    thread = threading.Thread(target=lambda: results.append(anyio.run(main)))
     thread.start()
     thread.join()
     assert results, "the coroutine failed"
