@@ -238,6 +238,16 @@ def test_an_anonymous_visit_is_refused_with_a_link_to_the_login_and_audited(
     assert (entry["actor"], entry["action"], entry["outcome"]) == ("anonymous", "console.denied", "401")
 
 
+def test_the_audit_screen_shows_how_many_refusals_an_entry_stands_for(
+    client: Any, audrey: StaffAccount, db: Database
+) -> None:
+    for _ in range(3):
+        assert client.get("/console/stations").status_code == 401
+    assert audit_entries(db, client)[-1]["repeats"] == 3
+    signed_in(client, db, audrey)
+    assert "401 ×3" in client.get("/console/audit").text
+
+
 # ---- data quality ----------------------------------------------------------------------------------------
 
 
