@@ -28,7 +28,19 @@ INDEX_KEY = bytes(range(32))
 # Tests fire many requests from one client in a second; the abuse limits have tests of their own.
 GENEROUS_LIMITS = tuple(
     (name, "100000/second")
-    for name in ("login", "login_page", "captcha", "verify", "station", "provider", "console_login")
+    for name in (
+        "login",
+        "login_page",
+        "captcha",
+        "verify",
+        "station",
+        "provider",
+        "console_login",
+        "anonymous",
+        "refused",
+        "render",
+        "render_session",
+    )
 )
 DATA_KEY = bytes(range(100, 132))
 # Console passwords are argon2id at 64 MiB in production (~0.2 s a hash); tests hash with the least cost.

@@ -103,6 +103,7 @@ def signed_headers(
     created: datetime | None = None,
     nonce: str | None = None,
     key_id: str | None = None,
+    expires: datetime | None = None,
 ) -> dict[str, str]:
     """RFC 9421 headers for a request, signed the way docs/station-integration.md requires."""
     headers: dict[str, str] = {}
@@ -120,6 +121,7 @@ def signed_headers(
         key_id=key_id or key.key_id,
         created=created or datetime.now(UTC),
         nonce=nonce or uuid.uuid4().hex,
+        expires=expires,
         label="sig1",
         covered_component_ids=covered,
         body=body,

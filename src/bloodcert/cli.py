@@ -562,6 +562,8 @@ def serve(
         http="httptools",
         access_log=False,
         log_level="warning",
+        # The app resolves forwarded client addresses itself, from BLOODCERT_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 
@@ -595,6 +597,8 @@ def demo(
         http="httptools",
         access_log=False,
         log_level="warning",
+        # The app resolves forwarded client addresses itself, from BLOODCERT_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import time
@@ -84,6 +85,9 @@ class Settings:
     # Worker processes serving this database from this machine (`bloodcert serve` sets it): the volume
     # limits counted in memory give each worker its share.
     workers: int = 1
+    # Proxies (addresses or CIDR blocks) whose X-Forwarded-For / Forwarded headers name the client; none by
+    # default, so that no client can choose its own address for the per-client limits and the audit log.
+    trusted_proxies: tuple[str, ...] = ()
     signature_window_s: int = 300
     max_batch_records: int = 1000
     issuer: str = "CN-NHC"
@@ -114,6 +118,7 @@ class Settings:
             audit_mode=_choice(env, "AUDIT_MODE", ("buffered", "sync"), "buffered"),
             rate_limits=_rate_limits(env),
             workers=max(1, int(_get(env, "WORKERS") or 1)),
+            trusted_proxies=_trusted_proxies(env),
             signature_window_s=int(_get(env, "SIGNATURE_WINDOW_S") or 300),
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
@@ -168,6 +173,19 @@ def _rate_limits(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
                 raise ConfigError(f"{PREFIX}RATE_LIMITS takes name=limit pairs, e.g. verify=200/second")
             pairs.append((name.strip(), limit.strip()))
     return tuple(pairs)
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """BLOODCERT_TRUSTED_PROXIES="10.0.0.0/8,127.0.0.1": the proxies whose forwarding headers are believed."""
+    entries = tuple(part.strip() for part in (_get(env, "TRUSTED_PROXIES") or "").split(",") if part.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{PREFIX}TRUSTED_PROXIES takes addresses or CIDR blocks (10.0.0.0/8); {entry!r} is neither"
+            ) from exc
+    return entries
 
 
 def _retention(env: Mapping[str, str]) -> int:

@@ -52,7 +52,10 @@ def audrey(db: Database) -> StaffAccount:
     return create_staff(db, "audrey", "auditor")
 
 
-def audit_entries(db: Database) -> list[dict[str, Any]]:
+def audit_entries(db: Database, client: Any = None) -> list[dict[str, Any]]:
+    """The audit log, oldest first (with `client`, after its app has written its open refusal windows)."""
+    if client is not None:
+        client.app.state["bloodcert"].audit.end_refusal_windows()
     with db.reading() as uow:
         return [column_values(e) for e in reversed(uow.audit.recent(500))]
 
@@ -232,8 +235,18 @@ def test_an_anonymous_visit_is_refused_with_a_link_to_the_login_and_audited(
     response = client.get("/console/stations/33000001")
     assert response.status_code == 401
     assert 'href="/console/login?next=%2Fconsole%2Fstations%2F33000001"' in response.text
-    entry = audit_entries(db)[-1]
+    entry = audit_entries(db, client)[-1]
     assert (entry["actor"], entry["action"], entry["outcome"]) == ("anonymous", "console.denied", "401")
+
+
+def test_the_audit_screen_shows_how_many_refusals_an_entry_stands_for(
+    client: Any, audrey: StaffAccount, db: Database
+) -> None:
+    for _ in range(3):
+        assert client.get("/console/stations").status_code == 401
+    assert audit_entries(db, client)[-1]["repeats"] == 3
+    signed_in(client, db, audrey)
+    assert "401 ×3" in client.get("/console/audit").text
 
 
 # ---- data quality ----------------------------------------------------------------------------------------
@@ -308,7 +321,7 @@ def test_a_donor_page_without_a_session_answers_401_with_the_login_form(client: 
 
 def test_an_id_number_typed_into_a_console_url_is_masked_in_the_audit_log(client: Any, db: Database) -> None:
     assert client.get("/console/stations/330106199001011221/quality").status_code == 401
-    entry = audit_entries(db)[-1]
+    entry = audit_entries(db, client)[-1]
     assert entry["object"] == "/console/stations/330***1221/quality"
 
 

@@ -511,13 +511,12 @@ def test_groups_match_sums_computed_independently_over_generated_data(
 def test_access_control_failures_are_audited(client: TestClient, db: Database) -> None:  # type: ignore[type-arg]
     client.get(BASE + "/api/v1/me")
     client.get(BASE + "/api/v1/me/donations", headers=bearer("forged-token"))
+    client.app.state["bloodcert"].audit.end_refusal_windows()
     with db.reading() as uow:
         rows = [
             dict(r._mapping)
             for r in uow.conn.execute(select(audit_log).where(audit_log.c.action == "denied"))
         ]
-    assert [(r["object"], r["outcome"]) for r in rows] == [
-        ("/api/v1/me", "unauthorized"),
-        ("/api/v1/me/donations", "unauthorized"),
-    ]
+    # One client refused twice in one window: one entry, naming the first path, with the count.
+    assert [(r["object"], r["outcome"], r["repeats"]) for r in rows] == [("/api/v1/me", "unauthorized", 2)]
     assert "forged-token" not in json.dumps(rows, default=str)

@@ -11,13 +11,16 @@ tomorrow: if it is neither on PUBLIC nor refuses an anonymous caller with 401, t
   that may use a route are let through (they get anything but 401 and 403).
 - Credentials of one kind open nothing of another: a staff session is no donor session, a donor session
   no staff session, and neither signs a station request.
+- Every route has a body limit sized to what it needs (none on GET, a form's on the rest, a batch's on
+  the station API) and answers 413 past it; every route counts requests without credentials against the
+  client's limit, and answers 429 past it before any handler (or audit) runs.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -31,7 +34,9 @@ from bloodcert.storage.uow import Database
 from bloodcert.web.auth import SESSION_COOKIE
 from bloodcert.web.console.auth import STAFF_COOKIE
 from bloodcert.web.pages import CSRF_COOKIE
+from bloodcert.web.security import BODYLESS, DEFAULT_BODY_LIMIT, body_limit
 from tests.api.console_helpers import as_staff, csrf_token, secure_client
+from tests.conftest import GENEROUS_LIMITS
 from tests.factories import (
     StaffAccount,
     StationKey,
@@ -238,3 +243,57 @@ def test_credentials_of_one_kind_open_nothing_of_another(world: World) -> None:
         if status != 401:
             wrong[str(endpoint)] = status
     assert wrong == {}
+
+
+# ---- limits on every route ---------------------------------------------------------------------------------
+
+# Routes whose bodies may be larger than a form's: a station's batch of up to 1000 records.
+LARGE_BODIES = {("POST", "/api/v1/station/donations"): 2 * 1024 * 1024}
+
+
+def _body_limit(endpoint: Endpoint) -> int:
+    scope: Any = {"method": endpoint.method, "route_handler": endpoint.handler}
+    return body_limit(scope)
+
+
+def test_every_route_has_a_body_limit_sized_to_what_it_needs(world: World) -> None:
+    wrong = {}
+    for endpoint in endpoints(world.client.app):
+        limit = _body_limit(endpoint)
+        expected = 0 if endpoint.method in BODYLESS else DEFAULT_BODY_LIMIT
+        expected = LARGE_BODIES.get((endpoint.method, endpoint.path), expected)
+        if limit != expected or limit > 2 * 1024 * 1024:
+            wrong[str(endpoint)] = limit
+    assert wrong == {}
+    assert DEFAULT_BODY_LIMIT <= 16 * 1024
+
+
+def test_every_route_refuses_a_body_over_its_limit_with_413(world: World) -> None:
+    wrong = {}
+    for endpoint in endpoints(world.client.app):
+        body = b"x" * (_body_limit(endpoint) + 1)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        url = world.url(endpoint)
+        response = world.client.request(
+            endpoint.method, url, content=body, headers=headers, follow_redirects=False
+        )
+        if response.status_code != 413:
+            wrong[str(endpoint)] = response.status_code
+    assert wrong == {}
+
+
+def test_every_route_limits_requests_without_credentials_per_client(settings: Settings, db: Database) -> None:
+    limits = (*GENEROUS_LIMITS, ("anonymous", "1/minute"))
+    with secure_client(replace(settings, rate_limits=limits), db) as client:
+        assert client.get("/healthz").status_code == 200  # the client's one request of the window
+        wrong = {}
+        for endpoint in endpoints(client.app):
+            path = re.sub(r"\{(\w+):\w+\}", "x", endpoint.path)
+            response = client.request(endpoint.method, path, follow_redirects=False)
+            if response.status_code != 429:
+                wrong[str(endpoint)] = response.status_code
+        assert wrong == {}
+        # Refused before any handler ran: not one refusal reached the audit log.
+        client.app.state["bloodcert"].audit.end_refusal_windows()
+    with db.reading() as uow:
+        assert uow.audit.recent(10) == []

@@ -84,6 +84,15 @@ def test_a_stale_created_time_is_refused(client: TestClient, db: Database) -> No
     assert (response.status_code, response.json()["type"]) == (401, "signature_expired")
 
 
+def test_a_signature_past_its_expires_time_is_refused(client: TestClient, db: Database) -> None:  # type: ignore[type-arg]
+    key = create_station(db)
+    # Well inside the created window, but the signer said it stops being valid a second ago.
+    past = post(client, key, {"records": []}, expires=datetime.now(UTC) - timedelta(seconds=1))
+    assert (past.status_code, past.json()["type"]) == (401, "signature_expired")
+    future = post(client, key, {"records": []}, expires=datetime.now(UTC) + timedelta(seconds=60))
+    assert future.status_code == 200
+
+
 def test_a_created_time_in_the_future_is_refused(client: TestClient, db: Database) -> None:  # type: ignore[type-arg]
     key = create_station(db)
     response = post(client, key, {"records": []}, created=datetime.now(UTC) + timedelta(seconds=301))
@@ -168,6 +177,13 @@ def test_more_than_1000_records_is_413(client: TestClient, db: Database) -> None
 def test_a_body_that_is_not_a_batch_is_400(client: TestClient, db: Database) -> None:  # type: ignore[type-arg]
     key = create_station(db)
     response = post(client, key, [1, 2])
+    assert (response.status_code, response.json()["type"]) == (400, "validation_failed")
+
+
+def test_a_deeply_nested_body_is_a_400_problem(client: TestClient, db: Database) -> None:  # type: ignore[type-arg]
+    key = create_station(db)
+    body = b'{"records": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post(URL, content=body, headers=signed_headers(key, "POST", URL, body))
     assert (response.status_code, response.json()["type"]) == (400, "validation_failed")
 
 

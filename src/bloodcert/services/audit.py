@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import queue
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,7 @@ class AuditEvent:
     obj: str | None = None
     client: str | None = None
     outcome: str = "ok"
+    repeats: int = 1  # how many events of one client in one window this entry stands for (refusals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,9 @@ def _entry_hash(key: bytes, prev: bytes, entry_id: int, at: datetime, event: Aud
         event.client or "",
         event.outcome,
     ]
+    if event.repeats != 1:
+        # Only counted entries carry the count, so that every entry written before it existed still verifies.
+        fields.append(str(event.repeats))
     message = prev + "\x1f".join(fields).encode()
     return hmac.new(key, message, hashlib.sha256).digest()
 
@@ -84,6 +90,7 @@ def append_many(uow: UnitOfWork, key: bytes, events: list[tuple[AuditEvent, date
                 outcome=event.outcome[:16],
                 prev_hash=prev,
                 entry_hash=digest,
+                repeats=event.repeats,
             )
         )
         prev = digest
@@ -114,7 +121,7 @@ def _check(key: bytes, row: AuditEntry, expected_id: int, prev: bytes) -> str | 
         return f"entry {expected_id} is missing or out of order"
     if row.prev_hash != prev:
         return "the link to the previous entry is broken"
-    event = AuditEvent(row.actor, row.action, row.object, row.client, row.outcome)
+    event = AuditEvent(row.actor, row.action, row.object, row.client, row.outcome, row.repeats)
     if not hmac.compare_digest(_entry_hash(key, prev, row.id, row.at, event), row.entry_hash):
         return "the entry was edited"
     return None
@@ -134,6 +141,15 @@ def prune(uow: UnitOfWork, key: bytes, *, retention_days: int, now: datetime) ->
     return uow.audit.prune_through(last.id, last.entry_hash)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """Refusals of one client, counted over one window; the first one names the path."""
+
+    first: AuditEvent
+    started: float
+    count: int = 1
+
+
 class AuditSink:
     """Where request handlers send audit events.
 
@@ -141,26 +157,80 @@ class AuditSink:
     default) queues events and a background thread appends them in one transaction every
     `interval_s`, so that a read of personal data costs a queue put, not a database write; at most one
     interval of events is at risk if the process dies, and shutdown flushes the queue.
+
+    Refusals (401 and 403) are counted instead (`refused`): every refusal of one client with one outcome
+    within `refusal_window_s` becomes one entry, written when the window ends, whose `repeats` says how
+    many there were. Anyone can be refused as often as they like; one entry per client and window keeps
+    the chain readable and its growth bounded by clients, not requests. At most `max_tallies` windows are
+    open at once: past that, the open ones are written early rather than forgotten.
     """
 
-    def __init__(self, db: Any, key: bytes, *, mode: str = "sync", interval_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        db: Any,
+        key: bytes,
+        *,
+        mode: str = "sync",
+        interval_s: float = 0.05,
+        refusal_window_s: float = 60.0,
+        max_tallies: int = 10_000,
+    ) -> None:
         self.db = db
         self.key = key
         self.mode = mode
         self.interval_s = interval_s
+        self.refusal_window_s = refusal_window_s
+        self.max_tallies = max_tallies
         self._queue: queue.SimpleQueue[tuple[AuditEvent, datetime]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._tallies: dict[tuple[str, str, str | None, str], _Tally] = {}
 
     def record(self, event: AuditEvent) -> None:
         """Record one event (now, or within one interval in buffered mode)."""
-        now = datetime.now(UTC)
+        self._write([(event, datetime.now(UTC))])
+        if self.mode != "buffered":
+            self._write(self._ended_tallies(time.monotonic()))
+
+    def refused(self, event: AuditEvent) -> None:
+        """Count a refusal of the event's client; its window becomes one entry when it ends."""
+        now = time.monotonic()
+        early: list[tuple[AuditEvent, datetime]] = []
+        with self._lock:
+            key = (event.actor, event.action, event.client, event.outcome)
+            tally = self._tallies.get(key)
+            if tally is not None:
+                tally.count += 1
+            else:
+                if len(self._tallies) >= self.max_tallies:
+                    early = self._take_tallies(lambda _t: True)
+                self._tallies[key] = _Tally(event, now)
+        self._write(early)
+        if self.mode != "buffered":
+            self._write(self._ended_tallies(now))
+        elif self._thread is None:
+            self._start()
+
+    def _ended_tallies(self, now: float) -> list[tuple[AuditEvent, datetime]]:
+        with self._lock:
+            return self._take_tallies(lambda t: now - t.started >= self.refusal_window_s)
+
+    def _take_tallies(self, done: Callable[[_Tally], bool]) -> list[tuple[AuditEvent, datetime]]:
+        # Called with the lock held.
+        ended = [key for key, tally in self._tallies.items() if done(tally)]
+        stamp = datetime.now(UTC)
+        return [(replace(t.first, repeats=t.count), stamp) for t in map(self._tallies.pop, ended)]
+
+    def _write(self, events: list[tuple[AuditEvent, datetime]]) -> None:
+        if not events:
+            return
         if self.mode != "buffered":
             with self.db.transaction() as uow:
-                append(uow, self.key, event, now)
+                append_many(uow, self.key, events)
             return
-        self._queue.put((event, now))
+        for item in events:
+            self._queue.put(item)
         if self._thread is None:
             self._start()
 
@@ -175,8 +245,8 @@ class AuditSink:
             self.flush()
 
     def flush(self) -> int:
-        """Append every queued event now; returns how many."""
-        events: list[tuple[AuditEvent, datetime]] = []
+        """Append every queued event, and every refusal window that has ended, now; returns how many."""
+        events = self._ended_tallies(time.monotonic()) if self.mode == "buffered" else []
         while True:
             try:
                 events.append(self._queue.get_nowait())
@@ -187,9 +257,17 @@ class AuditSink:
                 append_many(uow, self.key, events)
         return len(events)
 
+    def end_refusal_windows(self) -> int:
+        """End every open refusal window now and write its entry (in buffered mode: queue it)."""
+        with self._lock:
+            pending = self._take_tallies(lambda _t: True)
+        self._write(pending)
+        return len(pending)
+
     def close(self) -> None:
-        """Stop the background thread and flush what is left."""
+        """Stop the background thread and write what is left, open refusal windows included."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.end_refusal_windows()
         self.flush()

@@ -141,6 +141,11 @@ def authenticate_station(
             f"the signature's created time is more than {window_s} s from server time",
             slug="signature_expired",
         )
+    expires = params.get("expires")
+    # RFC 9421 `expires`: the signer's own end of validity, honoured to the second (the library allows
+    # its clock skew past it, which here would be the whole signature window).
+    if expires is not None and (not isinstance(expires, int) or expires <= now.timestamp()):
+        raise Unauthorized("the signature's expires time has passed", slug="signature_expired")
     if request.body or headers.get("content-digest") is not None:
         _check_digest(headers.get("content-digest"), request.body)
     _verify(key, _Message(request.method, request.url, headers), request.body, window_s)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from bloodcert.storage.crypto import EncryptedDate, EncryptedJSON, EncryptedText
@@ -327,6 +328,8 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("entry_hash", LargeBinary(32), nullable=False),
+    # How many events the entry stands for: refusals of one client in one window are one entry.
+    Column("repeats", Integer, nullable=False, server_default=text("1")),
 )
 
 # The chain's two ends: the last entry (appends lock this row) and the last pruned one (where checks start).

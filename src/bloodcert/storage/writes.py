@@ -207,6 +207,7 @@ class AuditEntry(msgspec.Struct, frozen=True):
     outcome: str
     prev_hash: bytes
     entry_hash: bytes
+    repeats: int = 1  # refusals of one client within one window, written as one entry
 
 
 def column_values(row: msgspec.Struct) -> dict[str, Any]:

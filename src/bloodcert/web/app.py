@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -13,8 +14,15 @@ from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
 from bloodcert.web.api import certificates, donor, health, providers, station
-from bloodcert.web.problems import EXCEPTION_HANDLERS
-from bloodcert.web.security import security_headers
+from bloodcert.web.clients import ProxyHeadersMiddleware, trusted_networks
+from bloodcert.web.problems import EXCEPTION_HANDLERS, BoundedRequest
+from bloodcert.web.rendering import RenderCache
+from bloodcert.web.security import (
+    DEFAULT_BODY_LIMIT,
+    BodyLimitMiddleware,
+    CSRFCookieFirstMiddleware,
+    security_headers,
+)
 from bloodcert.web.state import AppState
 
 
@@ -36,6 +44,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings.from_env()
     db = db or Database(settings.database_url, data_key=settings.data_key)
     state = AppState.build(settings, db)
+    state.refusals = ratelimit.refusals_for(settings)
+    state.renders = RenderCache()
+    csrf = pages.csrf_config(settings)
     return Litestar(
         route_handlers=[
             health.healthz,
@@ -57,9 +68,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=pages.template_config(),
-        csrf_config=pages.csrf_config(settings),
+        csrf_config=csrf,
         before_send=[security_headers],
-        middleware=[ratelimit.middleware_for(settings, db)],
+        # In this order: who the client is, its limits, the body's size, the CSRF cookie; then Litestar's
+        # own CSRF check and the route.
+        middleware=[
+            DefineMiddleware(ProxyHeadersMiddleware, networks=trusted_networks(settings.trusted_proxies)),
+            ratelimit.middleware_for(settings, db, state.refusals),
+            BodyLimitMiddleware,
+            DefineMiddleware(CSRFCookieFirstMiddleware, config=csrf),
+        ],
+        request_class=BoundedRequest,
+        request_max_body_size=DEFAULT_BODY_LIMIT,
         openapi_config=OpenAPIConfig(
             title="bloodcert",
             version="1",

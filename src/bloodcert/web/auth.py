@@ -7,20 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request
-from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 
 from bloodcert.services import sessions
 from bloodcert.services.audit import AuditEvent
 from bloodcert.services.sessions import DONOR, DonorPrincipal, Grant, LoginContext
+from bloodcert.web.clients import client_of
 from bloodcert.web.state import AppState
 
 SESSION_COOKIE = "bloodcert_session"
-
-
-def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """The client address, for failure counting and the audit log."""
-    return connection.client.host if connection.client else "unknown"
 
 
 def login_context(request: Request[Any, Any, Any]) -> LoginContext:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from bloodcert.errors import AppError
+from bloodcert.errors import AppError, ValidationFailed
 
 log = logging.getLogger("bloodcert.web")
 
@@ -35,26 +36,58 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Re
 
 
 def app_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """Turn a domain error into its problem response; access-control failures are audited."""
+    """Turn a domain error into its problem response; access-control failures are counted and audited."""
     assert isinstance(exc, AppError)
     if exc.status in (401, 403):
-        _audit_denial(request, exc)
+        wait = record_refusal(request, ANONYMOUS, "denied", request.url.path[:128], exc.slug[:16])
+        if wait is not None:
+            return too_many(wait)
     extra: dict[str, Any] = {}
     if exc.errors:
         extra["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in exc.errors]
     return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
 
 
-def _audit_denial(request: Request[Any, Any, Any], exc: AppError) -> None:
+ANONYMOUS = "anonymous"
+
+
+def record_refusal(
+    request: Request[Any, Any, Any], actor: str, action: str, obj: str, outcome: str
+) -> int | None:
+    """Count a 401/403 against the client and, within the client's limit, audit it.
+
+    Over the limit, nothing is written and the seconds the client must wait are returned: the answer
+    becomes a 429, so that refusals cannot be used to fill the audit log.
+    """
     # Imported here: the state module imports services that import this module's neighbours.
     from bloodcert.services.audit import AuditEvent
+    from bloodcert.web.clients import client_of
     from bloodcert.web.state import AppState
 
     state = request.app.state.get("bloodcert")
-    sink = state.audit if isinstance(state, AppState) else None
-    if sink is not None:
-        client = request.client.host if request.client else None
-        sink.record(AuditEvent("anonymous", "denied", request.url.path[:128], client, exc.slug[:16]))
+    if not isinstance(state, AppState):
+        return None
+    client = client_of(request)
+    if state.refusals is not None and (wait := state.refusals.hit(client)) is not None:
+        return max(1, math.ceil(wait))
+    if state.audit is not None:
+        event = AuditEvent(actor, action, obj, client, outcome)
+        # A known account refused is kept path by path (an insider probing is worth every line); anonymous
+        # refusals, which anyone can make, are counted per client and window.
+        if actor == ANONYMOUS:
+            state.audit.refused(event)
+        else:
+            state.audit.record(event)
+    return None
+
+
+def too_many(retry_after: int) -> Response[bytes]:
+    """The 429 problem response, with Retry-After."""
+    response = problem(
+        429, "too_many_requests", "Too many requests", f"slow down; try again in {retry_after} s"
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def http_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -91,6 +124,19 @@ def undecodable_handler(_request: Request[Any, Any, Any], _exc: Exception) -> Re
     return problem(400, "bad_request", "Bad request", "the body is not valid UTF-8 JSON")
 
 
+class BoundedRequest(Request[Any, Any, Any]):
+    """The app's request: a JSON body nested too deeply to decode is the client's error (400), not a 500."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError as exc:
+            raise ValidationFailed(TOO_DEEP) from exc
+
+
+TOO_DEEP = "the JSON body is nested too deeply"
+
+
 EXCEPTION_HANDLERS = {
     AppError: app_error_handler,
     UnicodeDecodeError: undecodable_handler,
@@ -98,4 +144,4 @@ EXCEPTION_HANDLERS = {
     Exception: internal_error_handler,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "TOO_DEEP", "BoundedRequest", "MediaType", "problem"]

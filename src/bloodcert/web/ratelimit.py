@@ -1,4 +1,10 @@
-"""Abuse limits (OWASP API4): per client on login, captcha and verify; per client and key on the station API.
+"""Abuse limits (OWASP API4): per client on login, captcha and verify; per client and key on the station API;
+per client on every request without credentials (`anonymous`) and on refusals (`refused`, 401 and 403);
+per client and per session on rendered certificates (`render`, `render_session`).
+
+A client over its `refused` limit is answered 429 on every request until the window ends, before any
+handler runs or anything is written: failed station signatures (whatever key id they name), failed
+sessions and console refusals all count against the client's address.
 
 Every worker counts against one limit. With BLOODCERT_REDIS_URL set, every limit is counted in Redis (the
 `limits` library), across every worker and machine. Without it:
@@ -11,11 +17,12 @@ Every worker counts against one limit. With BLOODCERT_REDIS_URL set, every limit
   the workers, so the whole holds to within a connection's worth. A database write per verification
   would cost more than the verification.
 
-Over the limit: 429 problem+json with Retry-After.
+Over the limit: 429 problem+json with Retry-After. The client is the address web/clients.py derives.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import time
@@ -32,6 +39,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from bloodcert.config import Settings
 from bloodcert.domain.keyed import blind_index
 from bloodcert.storage.uow import Database
+from bloodcert.web.clients import client_address
 
 # (method, path, limit name): a path ending in "/" matches as a prefix, any other path exactly.
 ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -55,8 +63,22 @@ DEFAULT_LIMITS: Mapping[str, str] = {
     "station": "50/second",
     "provider": "30/minute",
     "console_login": "10/minute",
+    # Every request without a session, token or signature, whatever the route.
+    "anonymous": "30/second",
+    # 401 and 403 answers; over it, every request of the client is 429 until the window ends.
+    "refused": "60/minute",
+    # A certificate drawn as SVG or PDF costs tens to hundreds of milliseconds of CPU.
+    "render": "60/minute",
+    "render_session": "20/minute",
 }
+RENDER_PREFIX = "/api/v1/me/certificates/"
+RENDER_SUFFIXES = (".svg", ".pdf")
+# A request that carries any of these is not anonymous (whether the credential is good is the handler's
+# question; a bad one is a refusal, and refusals have their own limit).
+CREDENTIAL_HEADERS = frozenset({b"authorization", b"signature"})
+CREDENTIAL_COOKIES = (b"bloodcert_session=", b"bloodcert_staff=")
 _KEYID = re.compile(rb'keyid="([^"]{1,64})"')
+_SESSION_COOKIE = re.compile(rb"(?:^|;)\s*bloodcert_session=([^;]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +127,28 @@ class LimitsCounter:
             return None
         return self.limiter.get_window_stats(item, name, key).reset_time - time.time()
 
+    def peek(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        """Like `hit`, without counting: None while the client has hits left in the window."""
+        if self.limiter.test(item, name, key):
+            return None
+        return self.limiter.get_window_stats(item, name, key).reset_time - time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class Refusals:
+    """The `refused` limit: 401s and 403s per client, counted in memory or Redis (never the database)."""
+
+    counter: LimitsCounter
+    item: RateLimitItem
+
+    def hit(self, client: str) -> float | None:
+        """Count a refusal; seconds to wait when the client is over the limit (nothing may be written)."""
+        return self.counter.hit(self.item, "refused", client)
+
+    def peek(self, client: str) -> float | None:
+        """Seconds to wait when the client is already over the limit."""
+        return self.counter.peek(self.item, "refused", client)
+
 
 class DatabaseCounter:
     """Fixed windows in the database's rate_counters table, exact across workers. Clients are stored as
@@ -136,8 +180,7 @@ def _route(method: str, path: str) -> str | None:
 
 
 def _key(scope: Scope, name: str) -> str:
-    client = scope.get("client")
-    key = client[0] if client else "unknown"
+    key = client_address(scope)
     if name == "station":
         # A station's limit follows its key id as well, so that one station cannot starve the others.
         for header, value in scope["headers"]:
@@ -146,33 +189,90 @@ def _key(scope: Scope, name: str) -> str:
     return key
 
 
+def _anonymous(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name in CREDENTIAL_HEADERS:
+            return False
+        if name == b"cookie" and any(c in value for c in CREDENTIAL_COOKIES):
+            return False
+    return True
+
+
+def _session_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The session a render request names (bearer token or cookie), as a digest: never kept as given."""
+    for name, value in headers:
+        if name == b"authorization" and value[:7].lower() == b"bearer ":
+            return hashlib.sha256(value[7:].strip()).hexdigest()
+        if name == b"cookie" and (match := _SESSION_COOKIE.search(value)):
+            return hashlib.sha256(match.group(1)).hexdigest()
+    return None
+
+
+def checks_of(scope: Scope) -> list[tuple[str, str]]:
+    """The (limit name, key) pairs a request counts against, in the order they are counted."""
+    http: Any = scope
+    method, path, headers = http["method"], http["path"], http["headers"]
+    client = client_address(scope)
+    checks: list[tuple[str, str]] = []
+    if _anonymous(headers):
+        checks.append(("anonymous", client))
+    if (name := _route(method, path)) is not None:
+        checks.append((name, _key(scope, name)))
+    if method == "GET" and path.startswith(RENDER_PREFIX) and path.endswith(RENDER_SUFFIXES):
+        checks.append(("render", client))
+        if (session := _session_of(headers)) is not None:
+            checks.append(("render_session", session))
+    return checks
+
+
 class RateLimitMiddleware:
     """Pure ASGI middleware in front of the app: cheap, and it refuses before any parsing."""
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, counters: Mapping[str, Counter]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limits: Limits, counters: Mapping[str, Counter], refusals: Refusals
+    ) -> None:
         self.app = app
         self.limits = limits
         self.counters = counters
+        self.refusals = refusals
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http: Any = scope
         if http["type"] == "http":
-            name = _route(http["method"], http["path"])
-            item = self.limits.items.get(name) if name else None
-            if item is not None and name is not None:
-                key = _key(scope, name)
-                counter = self.counters[name]
-                if counter.blocking:
-                    wait = await anyio.to_thread.run_sync(counter.hit, item, name, key)
-                else:
-                    wait = counter.hit(item, name, key)
-                if wait is not None:
-                    await _too_many(send, max(1, math.ceil(wait)))
-                    return
+            wait = await self._wait(scope)
+            if wait is not None:
+                await _too_many(send, max(1, math.ceil(wait)))
+                return
         await self.app(scope, receive, send)
 
+    async def _wait(self, scope: Scope) -> float | None:
+        """Seconds the client must wait, or None to let the request through (counted)."""
+        for name, key in checks_of(scope):
+            item = self.limits.items.get(name)
+            if item is None:
+                continue
+            counter = self.counters[name]
+            if counter.blocking:
+                wait = await anyio.to_thread.run_sync(counter.hit, item, name, key)
+            else:
+                wait = counter.hit(item, name, key)
+            if wait is not None:
+                return wait
+        if self.refusals.counter.blocking:
+            return await anyio.to_thread.run_sync(self.refusals.peek, client_address(scope))
+        return self.refusals.peek(client_address(scope))
 
-def middleware_for(settings: Settings, db: Database) -> DefineMiddleware:
+
+def refusals_for(settings: Settings) -> Refusals:
+    """The `refused` limit of the settings (each worker's share, or shared in Redis)."""
+    limits = Limits.from_settings(dict(settings.rate_limits))
+    if settings.redis_url:
+        return Refusals(LimitsCounter(settings.redis_url), limits.items["refused"])
+    shared = limits.shares(settings.workers, {"refused"})
+    return Refusals(LimitsCounter("memory://"), shared.items["refused"])
+
+
+def middleware_for(settings: Settings, db: Database, refusals: Refusals) -> DefineMiddleware:
     """The limits of the settings, counted where the module's docstring says."""
     limits = Limits.from_settings(dict(settings.rate_limits))
     if settings.redis_url:
@@ -183,11 +283,12 @@ def middleware_for(settings: Settings, db: Database) -> DefineMiddleware:
         database = DatabaseCounter(db, settings.index_key)
         counters = {name: database if name in GUESSING_LIMITS else memory for name in limits.items}
         limits = limits.shares(settings.workers, set(limits.items) - GUESSING_LIMITS)
-    return DefineMiddleware(RateLimitMiddleware, limits=limits, counters=counters)
+    return DefineMiddleware(RateLimitMiddleware, limits=limits, counters=counters, refusals=refusals)
 
 
-async def _too_many(send: Send, retry_after: int) -> None:
-    body = msgspec.json.encode(
+def too_many_body(retry_after: int) -> bytes:
+    """The 429 problem document."""
+    return msgspec.json.encode(
         {
             "type": "too_many_requests",
             "title": "Too many requests",
@@ -195,6 +296,10 @@ async def _too_many(send: Send, retry_after: int) -> None:
             "detail": f"slow down; try again in {retry_after} s",
         }
     )
+
+
+async def _too_many(send: Send, retry_after: int) -> None:
+    body = too_many_body(retry_after)
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", b"application/problem+json"),
         (b"retry-after", str(retry_after).encode()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request
 
@@ -17,6 +17,10 @@ from bloodcert.services.certificates import Signing, signing_of
 from bloodcert.services.station_auth import NonceStore
 from bloodcert.services.verification import OnlineVerifier
 from bloodcert.storage.uow import Database
+
+if TYPE_CHECKING:
+    from bloodcert.web.ratelimit import Refusals
+    from bloodcert.web.rendering import RenderCache
 
 
 @dataclass(slots=True)
@@ -30,6 +34,8 @@ class AppState:
     nonces: NonceStore | None = None  # None: the database keeps nonces
     providers: dict[str, IdentityProvider] = field(default_factory=dict)
     audit: AuditSink | None = None
+    refusals: Refusals | None = None  # the per-client limit of 401s and 403s (web/ratelimit.py)
+    renders: RenderCache | None = None  # rendered certificates by content (web/rendering.py)
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppState:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from bloodcert.certs.render import CertificateView, render_pdf, render_svg
+from bloodcert.certs.render import CertificateView
 from bloodcert.domain.clock import BEIJING
 from bloodcert.errors import NotFound
 from bloodcert.services import donor_login, sessions
@@ -226,8 +224,7 @@ async def certificate_handler(
         cert = svc.certificate(reads, principal, number[:20])
     audit_read(request, principal.actor, "read:certificate", number)
     if fmt in ("svg", "pdf"):
-        # Drawing takes tens of milliseconds (a PDF much more): never on the event loop.
-        return await anyio.to_thread.run_sync(_rendered, cert, fmt)
+        return await _rendered(AppState.of(request), cert, fmt)
     if fmt:
         raise NotFound("no such certificate")
     c = cert.content
@@ -251,18 +248,15 @@ async def certificate_handler(
     )
 
 
-def _rendered(cert: svc.DonorCertificate, fmt: str) -> Response[Any]:
+async def _rendered(state: AppState, cert: svc.DonorCertificate, fmt: str) -> Response[Any]:
+    # Drawing takes tens of milliseconds (a PDF much more): cached by content, off the event loop.
     view = CertificateView.of(cert.content, site_name=cert.site_name, qr=cert.qr, status=cert.status)
+    assert state.renders is not None
+    document = await state.renders.render(view, fmt)
     if fmt == "svg":
-        return Response(render_svg(view), media_type="image/svg+xml")
+        return Response(document, media_type="image/svg+xml")
     disposition = f'inline; filename="certificate-{view.certificate_no}.pdf"'
-    return Response(_pdf(view), media_type="application/pdf", headers={"Content-Disposition": disposition})
-
-
-@lru_cache(maxsize=256)
-def _pdf(view: CertificateView) -> bytes:
-    # Rendering embeds a font subset and takes most of a second; the output is deterministic per view.
-    return render_pdf(view)
+    return Response(document, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
 NO_STORE = CacheControlHeader(no_store=True)

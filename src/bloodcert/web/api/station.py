@@ -17,6 +17,7 @@ from bloodcert.services.station_auth import SignedRequest, authenticate_station
 from bloodcert.services.stations import quality_of_caller
 from bloodcert.storage.rows import StationKeyRow
 from bloodcert.storage.uow import UnitOfWork
+from bloodcert.web.problems import TOO_DEEP
 from bloodcert.web.state import AppState
 
 MAX_BODY = 2 * 1024 * 1024
@@ -80,6 +81,8 @@ def _records(body: bytes, limit: int) -> list[object]:
         payload = msgspec.json.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ValidationFailed("the body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise ValidationFailed(TOO_DEEP) from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         raise ValidationFailed('the body must be {"records": [...]}')
     records: list[object] = payload["records"]

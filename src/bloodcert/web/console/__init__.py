@@ -1,7 +1,7 @@
 """The staff console (/console, 管理控制台): server-rendered pages for administrators, operators and auditors.
 
 Every route passes the staff guard (web/console/auth.py); refusals are pages with 401 or 403, and each is
-recorded in the audit log.
+recorded in the audit log (one entry per client and window, web/problems.py record_refusal).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bloodcert.errors import AppError, Forbidden, NotFound, Unauthorized
 from bloodcert.web.console import login, screens, stations
 from bloodcert.web.console.auth import STAFF_COOKIE, audit_denial, cleared_cookie, staff_guard
 from bloodcert.web.console.render import console_page
+from bloodcert.web.problems import too_many
 
 __all__ = ["router"]
 
@@ -32,10 +33,10 @@ def _message(exc: Exception, status: int) -> str:
 
 
 def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Refusals and errors on a console page are pages; every 401 and 403 is audited."""
+    """Refusals and errors on a console page are pages; every 401 and 403 is counted and audited."""
     status = int(exc.status if isinstance(exc, AppError) else getattr(exc, "status_code", 500))
-    if status in (401, 403):
-        audit_denial(request, status)
+    if status in (401, 403) and (wait := audit_denial(request, status)) is not None:
+        return too_many(wait)
     # A stale cookie is dropped, so that the browser stops sending it.
     stale = status == 401 and bool(request.cookies.get(STAFF_COOKIE))
     return console_page(

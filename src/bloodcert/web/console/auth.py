@@ -20,8 +20,7 @@ from litestar.handlers import BaseRouteHandler
 
 from bloodcert.domain.staff import Role, StaffPrincipal, require_role
 from bloodcert.services import sessions
-from bloodcert.services.audit import AuditEvent
-from bloodcert.web.auth import client_of
+from bloodcert.web.problems import ANONYMOUS, record_refusal
 from bloodcert.web.state import AppState
 
 STAFF_COOKIE = "bloodcert_staff"
@@ -40,7 +39,6 @@ def station_roles() -> dict[str, Any]:
 
 
 PUBLIC: dict[str, Any] = {"public": True}
-client_address = client_of  # the name the console modules use
 # A path is the client's text: a run of digits as long as an ID number is masked before it is audited.
 _ID_LIKE = re.compile(r"\d{14,}[\dXx]?")
 
@@ -69,14 +67,15 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     require_role(principal, allowed)
 
 
-def audit_denial(request: Request[Any, Any, Any], status: int) -> None:
-    """Record a refused console request: who (if known), which path, from where, and 401 or 403."""
+def audit_denial(request: Request[Any, Any, Any], status: int) -> int | None:
+    """Count and record a refused console request: who (if known), which path, from where, 401 or 403.
+
+    Returns the seconds to wait when the client is over its limit of refusals (nothing is recorded then).
+    """
     principal = request.state.get("staff")
-    actor = principal.actor if isinstance(principal, StaffPrincipal) else "anonymous"
+    actor = principal.actor if isinstance(principal, StaffPrincipal) else ANONYMOUS
     path = _ID_LIKE.sub(lambda m: m.group()[:3] + "***" + m.group()[-4:], request.url.path)[:128]
-    sink = AppState.of(request).audit
-    if sink is not None:
-        sink.record(AuditEvent(actor, "console.denied", path, client_of(request), str(status)))
+    return record_refusal(request, actor, "console.denied", path, str(status))
 
 
 def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:

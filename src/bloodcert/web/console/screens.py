@@ -12,8 +12,9 @@ from litestar.response import Template
 from bloodcert.domain.staff import Role
 from bloodcert.services import console as svc
 from bloodcert.services.audit import AuditEvent
+from bloodcert.web.clients import client_of
 from bloodcert.web.console import views
-from bloodcert.web.console.auth import ALL_ROLES, client_address, roles, station_roles
+from bloodcert.web.console.auth import ALL_ROLES, roles, station_roles
 from bloodcert.web.console.i18n import console_words
 from bloodcert.web.console.render import console_page, staff_of
 from bloodcert.web.pages.render import lang_of
@@ -23,7 +24,7 @@ from bloodcert.web.state import AppState
 def _audit_read(request: Request[Any, Any, Any], action: str, obj: str | None) -> None:
     sink = AppState.of(request).audit
     assert sink is not None
-    sink.record(AuditEvent(staff_of(request).actor, action, obj, client_address(request)))
+    sink.record(AuditEvent(staff_of(request).actor, action, obj, client_of(request)))
 
 
 @get("/", sync_to_thread=False, opt=roles(*ALL_ROLES), name="console_home")

@@ -15,7 +15,8 @@ from bloodcert.domain.stations import TIERS
 from bloodcert.errors import Conflict, ValidationFailed
 from bloodcert.services import console as svc
 from bloodcert.services.station_auth import signature_algorithms
-from bloodcert.web.console.auth import client_address, roles, station_roles
+from bloodcert.web.clients import client_of
+from bloodcert.web.console.auth import roles, station_roles
 from bloodcert.web.console.render import FormBody, console_page, field, staff_of
 from bloodcert.web.state import AppState
 
@@ -26,7 +27,7 @@ FORM_ERRORS = (ValidationFailed, Conflict)
 
 def _caller(request: Request[Any, Any, Any]) -> svc.Caller:
     state = AppState.of(request)
-    return svc.Caller(staff_of(request), client_address(request), state.settings.audit_key, datetime.now(UTC))
+    return svc.Caller(staff_of(request), client_of(request), state.settings.audit_key, datetime.now(UTC))
 
 
 def _page_number(request: Request[Any, Any, Any]) -> int:
