@@ -632,3 +632,51 @@ def apply(balance: Balance, draws: Iterable[Draw]) -> Balance:
     return Balance(
         e, balance.drawn_ml + sum(d.ml for d in mine), balance.drawn_fen + sum(d.fen for d in mine)
     )
+
+
+def _describe_pool(pool: PoolRule) -> list[str]:
+    tiers = ", then ".join(
+        f"{t.multiplier}x for {t.years} years" if t.years else f"{t.multiplier}x" for t in pool.tiers
+    )
+    lines = [f"    multiplier of counted volume: {tiers} (years after each donation)"]
+    for u in pool.unlimited:
+        span = f"for {u.years} years" if u.years else "for life"
+        counted = " (qualified blood only)" if pool.unlimited_counts_qualified_only else ""
+        lines.append(f"    unlimited from {u.from_ml} ml in total{counted}, {span}")
+    if pool.unlimited_kinds:
+        lines.append(
+            f"    unlimited for life after any donation of: {', '.join(sorted(pool.unlimited_kinds))}"
+        )
+    if pool.minimum_ml:
+        lines.append(f"    nothing below {pool.minimum_ml} ml in total")
+    if pool.relationships:
+        lines.append(f"    covers: {', '.join(sorted(pool.relationships))}")
+    if pool.gold_award_relationships:
+        lines.append(f"    with a gold award also: {', '.join(sorted(pool.gold_award_relationships))}")
+    return lines
+
+
+def describe_rule(rule: Rule) -> list[str]:
+    """A rule version in plain lines, for operators (`bloodcert waiver rules show`)."""
+    per = "donation" if rule.platelets_per_donation else "unit"
+    lines = [
+        f"{rule.name} ({rule.jurisdiction}), in force from {rule.effective_from}: pools in {rule.unit.value}",
+        f"  source: {rule.source}",
+        f"  platelets count {rule.platelets_ml} ml per {per}; plasma {rule.plasma_percent}% of its volume",
+    ]
+    if rule.money is not None:
+        m = rule.money
+        lines.append(
+            f"  money: whole blood {m.whole_blood_fen_per_200ml} fen per 200 ml (RhD-negative "
+            f"{m.rh_negative_fen_per_200ml}), platelets {m.platelets_fen_per_unit} fen per unit, "
+            f"plasma {m.plasma_fen_per_200ml} fen per 200 ml"
+        )
+    if rule.counts_until_days_after:
+        lines.append(
+            f"  donations up to {rule.counts_until_days_after} days after the transfusion also count"
+        )
+    lines.append("  self:")
+    lines.extend(_describe_pool(rule.self_pool))
+    lines.append("  relatives (one shared pool):")
+    lines.extend(_describe_pool(rule.relatives_pool))
+    return lines

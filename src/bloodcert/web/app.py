@@ -10,9 +10,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
+from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
-from bloodcert.web.api import certificates, donor, health, providers, station
+from bloodcert.web.api import certificates, donor, health, hospital, providers, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
 from bloodcert.web.security import security_headers
 from bloodcert.web.state import AppState
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings.from_env()
     db = db or Database(settings.database_url, data_key=settings.data_key)
     state = AppState.build(settings, db)
+    builtin_rule_book()  # a malformed waiver rule table stops the start, naming the file and field
     return Litestar(
         route_handlers=[
             health.healthz,
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             health.favicon,
             station.report_batch,
             station.station_quality,
+            *hospital.routes,
             certificates.verify,
             certificates.trust_list,
             certificates.status_list,
@@ -76,6 +79,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                         name="Signature",
                         security_scheme_in="header",
                         description="RFC 9421 HTTP Message Signature with an RFC 9530 Content-Digest",
+                    ),
+                    "hospitalSignature": SecurityScheme(
+                        type="apiKey",
+                        name="Signature",
+                        security_scheme_in="header",
+                        description="RFC 9421 HTTP Message Signature by a hospital key (never a station's)",
                     ),
                 }
             ),
