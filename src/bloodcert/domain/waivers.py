@@ -473,27 +473,36 @@ class EntitlementReport:
     reasons: tuple[Reason, ...] = field(default=())
 
 
-def entitlements(
-    book: RuleBook, donations: Sequence[CountedDonation], *, relationship: str, on: date
-) -> EntitlementReport:
-    """The pools a waiver for `relationship` may draw on, one per donating jurisdiction, at date `on`."""
-    pool = Pool.SELF if relationship == "self" else Pool.RELATIVES
-    gold = gold_award(donations)
+def _counted_by_jurisdiction(
+    book: RuleBook, donations: Sequence[CountedDonation], on: date
+) -> list[tuple[Rule, list[CountedDonation]]]:
+    """Each jurisdiction's rule in force on `on`, with the donations it counts then."""
     by_jurisdiction: dict[str, list[CountedDonation]] = {}
     for d in donations:
         jurisdiction = book.jurisdiction_of(d.region)
         if jurisdiction is not None:
             by_jurisdiction.setdefault(jurisdiction, []).append(d)
-    found: list[Entitlement] = []
-    reasons: list[Reason] = []
+    found = []
     for jurisdiction in sorted(by_jurisdiction):
         rule = book.in_force(jurisdiction, on)
         if rule is None:
             continue
         limit = on.toordinal() + rule.counts_until_days_after
         counted = [d for d in by_jurisdiction[jurisdiction] if d.donated_on.toordinal() <= limit]
-        if not counted:
-            continue
+        if counted:
+            found.append((rule, counted))
+    return found
+
+
+def entitlements(
+    book: RuleBook, donations: Sequence[CountedDonation], *, relationship: str, on: date
+) -> EntitlementReport:
+    """The pools a waiver for `relationship` may draw on, one per donating jurisdiction, at date `on`."""
+    pool = Pool.SELF if relationship == "self" else Pool.RELATIVES
+    gold = gold_award(donations)
+    found: list[Entitlement] = []
+    reasons: list[Reason] = []
+    for rule, counted in _counted_by_jurisdiction(book, donations, on):
         if pool is Pool.RELATIVES and not covers(rule, relationship, gold):
             reasons.append(Reason("relationship_not_covered", f"{rule.name} does not cover a {relationship}"))
             continue
@@ -501,6 +510,31 @@ def entitlements(
     if not found and not reasons:
         reasons.append(Reason("no_entitlement", "no donation under a waiver rule in force on that date"))
     return EntitlementReport(tuple(found), tuple(reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class DonorPools:
+    """Both pools of one jurisdiction as the donor sees them, with who the relatives pool covers."""
+
+    rule: Rule
+    self_pool: Entitlement
+    relatives_pool: Entitlement
+    covered: frozenset[str]
+
+
+def donor_pools(book: RuleBook, donations: Sequence[CountedDonation], on: date) -> list[DonorPools]:
+    """Every jurisdiction's pools for a donor at date `on`."""
+    gold = gold_award(donations)
+    return [
+        DonorPools(
+            rule,
+            _pool_entitlement(rule, Pool.SELF, counted, on),
+            _pool_entitlement(rule, Pool.RELATIVES, counted, on),
+            rule.relatives_pool.relationships
+            | (rule.relatives_pool.gold_award_relationships if gold else frozenset()),
+        )
+        for rule, counted in _counted_by_jurisdiction(book, donations, on)
+    ]
 
 
 # ---- drawing ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from bloodcert.domain.waivers import (
     Reason,
     RuleBook,
     Unit,
+    donor_pools,
     entitlements,
     plan,
 )
@@ -628,3 +629,105 @@ def _day_bound(text: str | None, field: str, *, next_day: bool = False) -> datet
     if next_day:
         day += timedelta(days=1)
     return beijing_midnight_utc(day)
+
+
+# ---- the donor's view ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PoolView:
+    """One pool as its donor sees it: what the rule gives, what was drawn and what is left."""
+
+    pool: str
+    unit: str
+    unlimited: bool
+    entitled: int
+    drawn: int
+    remaining: int | None  # None: unlimited
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DrawView:
+    """A waiver drawn on one of the donor's pools, net of any reversal."""
+
+    province: str
+    pool: str
+    hospital: str
+    transfused_on: date
+    created_at: datetime
+    relationship: str
+    ml: int
+    fen: int
+    reversed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProvinceView:
+    province: str
+    name: str
+    rule: str
+    source: str
+    effective_from: date
+    covered: tuple[str, ...]
+    pools: tuple[PoolView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DonorEntitlements:
+    """用血权益: each donating province's pools at a date, and every waiver drawn on them."""
+
+    on: date
+    provinces: tuple[ProvinceView, ...]
+    waivers: tuple[DrawView, ...]
+
+
+def donor_entitlements(
+    uow: UnitOfWork, book: RuleBook, person_ids: Sequence[int], on: date
+) -> DonorEntitlements:
+    """The donor's pools in every donating province at `on`, with what was drawn on them and by whom."""
+    provinces: list[ProvinceView] = []
+    draws: list[DrawView] = []
+    for person_id in person_ids:
+        drawn = {(d.jurisdiction, d.pool): d for d in uow.waivers.drawn(person_id)}
+        for found in donor_pools(book, uow.waivers.counted_donations(person_id), on):
+            pools = tuple(_pool_view(Balance(e), drawn) for e in (found.self_pool, found.relatives_pool))
+            rule = found.rule
+            provinces.append(
+                ProvinceView(
+                    rule.jurisdiction,
+                    rule.name,
+                    rule.rule_id,
+                    rule.source,
+                    rule.effective_from,
+                    tuple(r for r in RELATIONSHIPS if r in found.covered),
+                    pools,
+                )
+            )
+        rows = uow.waivers.of_person([person_id])
+        ledger = _ledger_by_waiver(uow, [r.id for r in rows])
+        for row in rows:
+            for line in ledger.get(row.id, []):
+                if line.entry == "draw":
+                    draws.append(
+                        DrawView(
+                            line.jurisdiction,
+                            line.pool,
+                            row.hospital_name,
+                            row.transfused_on,
+                            row.created_at,
+                            row.relationship,
+                            line.ml,
+                            line.fen,
+                            row.reversed_at is not None,
+                        )
+                    )
+    return DonorEntitlements(on, tuple(provinces), tuple(draws))
+
+
+def _pool_view(balance: Balance, drawn: dict[tuple[str, str], Any]) -> PoolView:
+    e = balance.entitlement
+    line = drawn.get((e.jurisdiction, e.pool.value))
+    used = 0 if line is None else (line.fen if e.unit is Unit.FEN else line.ml)
+    remaining = None if e.unlimited else max(e.amount - used, 0)
+    return PoolView(e.pool.value, e.unit.value, e.unlimited, e.amount, used, remaining, e.reasons)

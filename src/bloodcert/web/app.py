@@ -13,7 +13,7 @@ from bloodcert.config import Settings
 from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
-from bloodcert.web.api import certificates, donor, health, hospital, providers, station
+from bloodcert.web.api import certificates, donor, entitlements, health, hospital, providers, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
 from bloodcert.web.security import security_headers
 from bloodcert.web.state import AppState
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             certificates.status_list,
             donor.auth_router,
             donor.me_router,
+            entitlements.entitlements_handler,
             providers.providers_router,
             openapi_document,
             pages.router,
