@@ -7,10 +7,13 @@ unknown on station routes, without any route having to remember to check.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from bloodcert.domain.regions import is_current_region
+from bloodcert.domain.regions import full_name, is_current_region
+from bloodcert.domain.staff import Role, StaffPrincipal, require_role
 from bloodcert.errors import Conflict, NotFound, ValidationFailed
+from bloodcert.services.console import Caller
 from bloodcert.services.station_auth import (
     NonceStore,
     SignedRequest,
@@ -69,3 +72,56 @@ def authenticate_hospital(
     return authenticate_signed(
         uow, request, keys=uow.hospitals.get_key, now=now, window_s=window_s, nonces=nonces
     )
+
+
+# ---- the console -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HospitalItem:
+    """A hospital as the console lists it, with every key it has had."""
+
+    hospital: HospitalRow
+    region_name: str
+    keys: list[HospitalKeyRow]
+
+
+def console_hospitals(uow: UnitOfWork, principal: StaffPrincipal) -> list[HospitalItem]:
+    """Every registered hospital and its keys (national administrators only)."""
+    require_role(principal, (Role.NATIONAL_ADMIN,))
+    return [
+        HospitalItem(h, full_name(h.region) or h.region, uow.hospitals.keys_of_hospital(h.id))
+        for h in uow.hospitals.all()
+    ]
+
+
+def console_add_hospital(
+    uow: UnitOfWork, caller: Caller, *, code: str, name: str, region: str
+) -> HospitalRow:
+    """Register a hospital from the console; audited with the change."""
+    require_role(caller.principal, (Role.NATIONAL_ADMIN,))
+    hospital = register_hospital(uow, code=code, name=name, region=region, now=caller.now)
+    caller.record(uow, "hospital.add", hospital.code)
+    return hospital
+
+
+def console_add_hospital_key(
+    uow: UnitOfWork, caller: Caller, code: str, *, public_key_pem: bytes, alg: str
+) -> str:
+    """Register a hospital's public key from the console; returns its key id."""
+    require_role(caller.principal, (Role.NATIONAL_ADMIN,))
+    key_id = add_hospital_key(
+        uow, code=code.strip()[:16], public_key_pem=public_key_pem, alg=alg, now=caller.now
+    )
+    caller.record(uow, "hospital.add_key", f"{code[:16]} {key_id}")
+    return key_id
+
+
+def console_revoke_hospital_key(uow: UnitOfWork, caller: Caller, code: str, key_id: str) -> None:
+    """Revoke one of a hospital's keys; a key of another hospital is not found here."""
+    require_role(caller.principal, (Role.NATIONAL_ADMIN,))
+    key = uow.hospitals.get_key(key_id[:64])
+    if key is None or key.hospital_code != code:
+        raise NotFound("this hospital has no such key")
+    revoke_hospital_key(uow, key_id=key.key_id, now=caller.now)
+    caller.record(uow, "hospital.revoke_key", f"{code[:16]} {key.key_id}")

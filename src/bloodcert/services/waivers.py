@@ -12,7 +12,9 @@ transaction-scoped advisory locks (storage/repositories/waivers.py).
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ import msgspec
 from bloodcert.domain.clock import BEIJING, beijing_midnight_utc, naive_utc
 from bloodcert.domain.identity import IdType, normalize_id_number, validate_id_number
 from bloodcert.domain.keyed import identity_hash_of, name_hash_of
+from bloodcert.domain.staff import Role, StaffPrincipal, require_role
 from bloodcert.domain.waivers import (
     COMPONENTS,
     ML_COMPONENTS,
@@ -43,6 +46,7 @@ from bloodcert.domain.waivers import (
 from bloodcert.errors import AppError, Conflict, NotFound, ProblemField, ValidationFailed
 from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent, AuditSink
+from bloodcert.services.console import station_of
 from bloodcert.services.hospitals import authenticate_hospital
 from bloodcert.services.station_auth import NonceStore, SignedRequest
 from bloodcert.storage.repositories.waivers import (
@@ -50,8 +54,10 @@ from bloodcert.storage.repositories.waivers import (
     LedgerEntry,
     LedgerRow,
     NewWaiver,
+    PaidByStation,
     WaiverRow,
 )
+from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database, UnitOfWork
 
 MAX_INVOICE_NO = 64
@@ -731,3 +737,45 @@ def _pool_view(balance: Balance, drawn: dict[tuple[str, str], Any]) -> PoolView:
     used = 0 if line is None else (line.fen if e.unit is Unit.FEN else line.ml)
     remaining = None if e.unlimited else max(e.amount - used, 0)
     return PoolView(e.pool.value, e.unit.value, e.unlimited, e.amount, used, remaining, e.reasons)
+
+
+# ---- the console: what stations pay ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PaidReport:
+    """Waivers paid (net of reversals), by paying station, hospital and month (UTC)."""
+
+    station: StationRow | None
+    rows: tuple[PaidByStation, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.rows)
+
+    @property
+    def ml(self) -> int:
+        return sum(r.ml for r in self.rows)
+
+    @property
+    def fen(self) -> int:
+        return sum(r.fen for r in self.rows)
+
+
+def waivers_paid(uow: UnitOfWork, principal: StaffPrincipal, code: str | None = None) -> PaidReport:
+    """Every station's waivers for administrators and auditors; one station's for those who may reach it."""
+    if code is None:
+        require_role(principal, (Role.NATIONAL_ADMIN, Role.AUDITOR))
+        return PaidReport(None, tuple(uow.waivers.paid_by_stations(None)))
+    station = station_of(uow, principal, code)
+    return PaidReport(station, tuple(uow.waivers.paid_by_stations(station.id)))
+
+
+def paid_csv(report: PaidReport) -> str:
+    """The report as CSV (UTF-8 with a BOM, so that spreadsheet programs read the Chinese names)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["station", "hospital", "hospital_name", "month", "waivers", "waived_ml", "waived_fen"])
+    for r in report.rows:
+        writer.writerow([r.station_code, r.hospital_code, r.hospital_name, r.month, r.count, r.ml, r.fen])
+    return "\ufeff" + out.getvalue()
