@@ -62,7 +62,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+def serving(env: dict[str, str], workers: int = 2, start_timeout: float = 30) -> Iterator[str]:
     """`bloodcert serve` in a subprocess; yields its base URL."""
     port = free_port()
     server = subprocess.Popen(
@@ -73,7 +73,7 @@ def serving(env: dict[str, str], workers: int = 2) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
