@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
 
 from bloodcert.domain.waivers import CountedDonation
 from bloodcert.storage.tables import (
@@ -188,6 +188,45 @@ _WAIVER_COLUMNS = (
 )
 
 
+# The claim path's reads, built once: building a statement costs more than running it on an index.
+_PERSONS_WITH_IDENTITY = (
+    select(persons.c.id, persons.c.name_hash)
+    .where(persons.c.identity_hash == bindparam("identity_hash"))
+    .order_by(persons.c.id)
+)
+_COUNTED_DONATIONS = (
+    select(
+        donations.c.donated_on,
+        donations.c.kind,
+        donations.c.volume_ml,
+        donations.c.units,
+        donations.c.test_result,
+        persons.c.rhd,
+        stations.c.region,
+        donations.c.station_id,
+    )
+    .join(stations, stations.c.id == donations.c.station_id)
+    .join(persons, persons.c.id == donations.c.person_id)
+    .where(donations.c.person_id == bindparam("person_id"), donations.c.status == "valid")
+    .order_by(donations.c.donated_on, donations.c.id)
+)
+_DRAWN = (
+    select(
+        waiver_ledger.c.jurisdiction,
+        waiver_ledger.c.pool,
+        func.coalesce(func.sum(waiver_ledger.c.ml), 0),
+        func.coalesce(func.sum(waiver_ledger.c.fen), 0),
+    )
+    .where(waiver_ledger.c.person_id == bindparam("person_id"), waiver_ledger.c.unlimited.is_(False))
+    .group_by(waiver_ledger.c.jurisdiction, waiver_ledger.c.pool)
+)
+_KEY_BY_ID = (
+    select(*_KEY_COLUMNS)
+    .join(hospitals, hospitals.c.id == hospital_keys.c.hospital_id)
+    .where(hospital_keys.c.key_id == bindparam("key_id"))
+)
+
+
 def _any(row: Any) -> Any:
     return row
 
@@ -230,11 +269,7 @@ class HospitalRepository:
 
     def get_key(self, key_id: str) -> HospitalKeyRow | None:
         """A hospital key by its key id, with the owning hospital's code."""
-        row = self.conn.execute(
-            select(*_KEY_COLUMNS)
-            .join(hospitals, hospitals.c.id == hospital_keys.c.hospital_id)
-            .where(hospital_keys.c.key_id == key_id)
-        ).first()
+        row = self.conn.execute(_KEY_BY_ID, {"key_id": key_id}).first()
         return HospitalKeyRow(*row) if row else None
 
     def keys_of_hospital(self, hospital_id: int) -> list[HospitalKeyRow]:
@@ -282,31 +317,12 @@ class WaiverRepository:
 
     def persons_with_identity(self, identity_hash: bytes, name_hash: bytes) -> list[IdentityMatch]:
         """Every merged person with this ID type + number, and whether each has this name."""
-        rows = self.conn.execute(
-            select(persons.c.id, persons.c.name_hash)
-            .where(persons.c.identity_hash == identity_hash)
-            .order_by(persons.c.id)
-        )
+        rows = self.conn.execute(_PERSONS_WITH_IDENTITY, {"identity_hash": identity_hash})
         return [IdentityMatch(int(r[0]), bytes(r[1]) == name_hash) for r in rows]
 
     def counted_donations(self, person_id: int) -> list[CountedDonation]:
         """A person's valid donations as the waiver rules count them, with the collecting station's region."""
-        rows = self.conn.execute(
-            select(
-                donations.c.donated_on,
-                donations.c.kind,
-                donations.c.volume_ml,
-                donations.c.units,
-                donations.c.test_result,
-                persons.c.rhd,
-                stations.c.region,
-                donations.c.station_id,
-            )
-            .join(stations, stations.c.id == donations.c.station_id)
-            .join(persons, persons.c.id == donations.c.person_id)
-            .where(donations.c.person_id == person_id, donations.c.status == "valid")
-            .order_by(donations.c.donated_on, donations.c.id)
-        )
+        rows = self.conn.execute(_COUNTED_DONATIONS, {"person_id": person_id})
         return [
             CountedDonation(
                 r[0], r[1], r[2], r[3], r[4] != "unqualified", r[5] == "negative", r[6], int(r[7])
@@ -316,16 +332,7 @@ class WaiverRepository:
 
     def drawn(self, person_id: int) -> list[Drawn]:
         """Net draws on each of a person's limited pools."""
-        rows = self.conn.execute(
-            select(
-                waiver_ledger.c.jurisdiction,
-                waiver_ledger.c.pool,
-                func.coalesce(func.sum(waiver_ledger.c.ml), 0),
-                func.coalesce(func.sum(waiver_ledger.c.fen), 0),
-            )
-            .where(waiver_ledger.c.person_id == person_id, waiver_ledger.c.unlimited.is_(False))
-            .group_by(waiver_ledger.c.jurisdiction, waiver_ledger.c.pool)
-        )
+        rows = self.conn.execute(_DRAWN, {"person_id": person_id})
         return [Drawn(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
     def by_invoice(self, hospital_id: int, invoice_no: str) -> WaiverRow | None:
