@@ -62,8 +62,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str], workers: int = 2, start_timeout: float = 30) -> Iterator[str]:
-    """`bloodcert serve` in a subprocess; yields its base URL."""
+def serving(env: dict[str, str], workers: int = 2, start_timeout: float = 120) -> Iterator[str]:
+    """`bloodcert serve` in a subprocess; yields its base URL.
+
+    Workers start in a few seconds on an idle machine; on a shared, loaded one it has taken over 30 s.
+    """
     port = free_port()
     server = subprocess.Popen(
         [str(BIN / "bloodcert"), "serve", "--port", str(port), "--workers", str(workers)],

@@ -216,8 +216,7 @@ def main() -> None:
     key = load_pem_private_key(key_path.read_bytes(), password=None)
     donors = donors_under_rules(data, 50_000)
     rng = random.Random(7)
-    # On a shared, loaded machine the workers may take a while to come up.
-    with serving(env, workers=args.workers, start_timeout=180) as base:
+    with serving(env, workers=args.workers) as base:
         quote_url, claim_url = base + "/api/v1/hospital/waivers/quote", base + "/api/v1/hospital/waivers"
         count = int(args.seconds * 400)
         quotes = [signed(quote_url, key_id, key, body_for(rng.choice(donors), f"Q{i}")) for i in range(count)]
