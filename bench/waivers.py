@@ -1,6 +1,6 @@
 """Hospital waiver throughput: signed quotes and claims against `bloodcert serve`, with many donors' pools.
 
-Run: .venv/bin/python bench/waivers.py --persons 100000
+Run: .venv/bin/python bench/waivers.py --persons 100000 [--keep]
 A fresh SQLite database under bench/out/waivers is seeded with stations and `bloodcert import`s a generated
 national dataset, so that the donors' pools are among many. Then, with `--workers` server processes:
 
@@ -35,7 +35,7 @@ from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algor
 
 from bloodcert.domain.stations import builtin_stations
 from bloodcert.domain.waivers import builtin_rule_book
-from harness import OUT, bloodcert, fresh_env, serving
+from harness import OUT, bloodcert, fresh_env, reuse_env, serving
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,14 @@ def body_for(donor: Donor, invoice_no: str) -> dict[str, Any]:
     }
 
 
+def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> int:
+    """The response status, or 0 when none came within the client's timeout."""
+    try:
+        return client.post(url, content=body, headers=headers).status_code
+    except httpx.TimeoutException:
+        return 0
+
+
 @dataclass
 class Phase:
     name: str
@@ -136,7 +144,7 @@ def quotes_closed_loop(
                     return
                 body, headers = prepared[i]
                 start = time.perf_counter()
-                status = client.post(url, content=body, headers=headers).status_code
+                status = _post(client, url, body, headers)
                 elapsed = (time.perf_counter() - start) * 1000
                 with lock:
                     latencies.append(elapsed)
@@ -168,7 +176,7 @@ def claims_open_loop(
         if client is None:
             client = local.client = httpx.Client(timeout=30)
         body, headers = prepared[i]
-        status = client.post(url, content=body, headers=headers).status_code
+        status = _post(client, url, body, headers)
         elapsed = (time.perf_counter() - due) * 1000
         with lock:
             latencies.append(elapsed)
@@ -179,10 +187,15 @@ def claims_open_loop(
     return Phase(f"claim (open loop, {rate:.0f}/s)", latencies, statuses, len(prepared) / rate)
 
 
-def setup(persons: int) -> tuple[dict[str, str], Path]:
-    """A fresh database with the stations, the keys and the imported dataset; the dataset's path."""
+def setup(persons: int, keep: bool) -> tuple[dict[str, str], Path]:
+    """A fresh database with the stations, the keys and the imported dataset; the dataset's path.
+
+    With `keep`, the database imported by an earlier run is used again (an import takes minutes).
+    """
     OUT.mkdir(exist_ok=True)
     data = OUT / f"persons-{persons}.jsonl"
+    if keep and (OUT / "waivers" / "bloodcert.db").exists():
+        return reuse_env("waivers"), data
     if not data.exists():
         bloodcert(
             "generate", "--persons", str(persons), "--out", str(data), "--seed", "7", env=dict(os.environ)
@@ -205,11 +218,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=48)
+    parser.add_argument("--keep", action="store_true", help="reuse the database of an earlier run")
     args = parser.parse_args()
-    env, data = setup(args.persons)
-    key_path = OUT / "waivers" / "hospital.pem"
+    env, data = setup(args.persons, args.keep)
+    code = f"BENCH{uuid.uuid4().hex[:8].upper()}"
+    key_path = OUT / "waivers" / f"{code}.pem"
     out = bloodcert(
-        "hospital", "add", "--code", "BENCHH01", "--name", "基准测试医院", "--region", "330106",
+        "hospital", "add", "--code", code, "--name", "基准测试医院", "--region", "330106",
         "--key-out", str(key_path), env=env,
     )  # fmt: skip
     key_id = out.strip().splitlines()[-1]
