@@ -62,8 +62,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str], workers: int = 2) -> Iterator[str]:
-    """`bloodcert serve` in a subprocess; yields its base URL."""
+def serving(env: dict[str, str], workers: int = 2, start_timeout: float = 120) -> Iterator[str]:
+    """`bloodcert serve` in a subprocess; yields its base URL.
+
+    Workers start in a few seconds on an idle machine; on a shared, loaded one it has taken over 30 s.
+    """
     port = free_port()
     server = subprocess.Popen(
         [str(BIN / "bloodcert"), "serve", "--port", str(port), "--workers", str(workers)],
@@ -73,7 +76,7 @@ def serving(env: dict[str, str], workers: int = 2) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90  # a loaded machine can take this long to start two workers
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:

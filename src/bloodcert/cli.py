@@ -105,6 +105,15 @@ def db_prune() -> None:
     typer.echo(f"pruned {pruned.nonces} nonces and {pruned.rate_windows} ended rate-limit windows")
 
 
+def _write_private_key(key_out: Path, private_pem: bytes) -> None:
+    """Write a new private key, created exclusively and private from the first byte."""
+    key_out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        write_private(key_out, private_pem, "new")
+    except FileExistsError:
+        _fail(f"{key_out} exists; refusing to overwrite a private key")
+
+
 @station_app.command("add")
 def station_add(
     code: Annotated[str, typer.Option(help="Station code, unique nationally.")],
@@ -120,12 +129,7 @@ def station_add(
 
     db = _database(_settings())
     private_pem, public_pem = new_ed25519_key()
-    key_out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # Created exclusively and private from the first byte; removed again if registration fails.
-        write_private(key_out, private_pem, "new")
-    except FileExistsError:
-        _fail(f"{key_out} exists; refusing to overwrite a private key")
+    _write_private_key(key_out, private_pem)
     try:
         with db.transaction() as uow:
             station = register_station(uow, code=code, name=name, region=region, tier=tier, now=_now())
@@ -600,6 +604,112 @@ def demo(
         # The app resolves forwarded client addresses itself, from BLOODCERT_TRUSTED_PROXIES only.
         proxy_headers=False,
     )
+
+
+# ---- hospitals and blood-fee waiver rules ----------------------------------------------------------------
+
+hospital_app = typer.Typer(
+    help="Hospitals that waive blood fees, and their request-signing keys.", no_args_is_help=True
+)
+waiver_app = typer.Typer(help="Blood-fee waivers (用血费用减免).", no_args_is_help=True)
+rules_app = typer.Typer(help="The provincial waiver rule tables.", no_args_is_help=True)
+app.add_typer(hospital_app, name="hospital")
+app.add_typer(waiver_app, name="waiver")
+waiver_app.add_typer(rules_app, name="rules")
+
+
+@hospital_app.command("add")
+def hospital_add(
+    code: Annotated[str, typer.Option(help="Hospital code, unique nationally.")],
+    name: Annotated[str, typer.Option(help="Hospital name, e.g. 浙江大学医学院附属第一医院.")],
+    region: Annotated[str, typer.Option(help="GB/T 2260 region code of the hospital.")],
+    key_out: Annotated[Path, typer.Option(help="Where to write the new Ed25519 private key (PKCS#8 PEM).")],
+) -> None:
+    """Register a hospital and give it a fresh Ed25519 signing key; prints the key id last."""
+    from bloodcert.services.hospitals import add_hospital_key, register_hospital
+    from bloodcert.services.stations import new_ed25519_key
+
+    db = _database(_settings())
+    private_pem, public_pem = new_ed25519_key()
+    _write_private_key(key_out, private_pem)
+    try:
+        with db.transaction() as uow:
+            hospital = register_hospital(uow, code=code, name=name, region=region, now=_now())
+            key_id = add_hospital_key(
+                uow, code=hospital.code, public_key_pem=public_pem, alg="ed25519", now=_now()
+            )
+            _audit(uow, "hospital.add", f"{hospital.code} {key_id}")
+    except BaseException:
+        key_out.unlink(missing_ok=True)
+        raise
+    typer.echo(f"registered {hospital.code} {hospital.name}; private key written to {key_out}")
+    typer.echo(key_id)
+
+
+@hospital_app.command("add-key")
+def hospital_add_key(
+    code: Annotated[str, typer.Option(help="Hospital code.")],
+    public_key: Annotated[Path, typer.Option(help="PEM file with the hospital's public key.")],
+    alg: Annotated[str, typer.Option(help="ed25519 | ecdsa-p256-sha256 | sm2-sm3")] = "ed25519",
+) -> None:
+    """Register another public key for a hospital; prints the key id last."""
+    from bloodcert.services.hospitals import add_hospital_key
+
+    if not public_key.is_file():
+        _fail(f"no file at {public_key}")
+    db = _database(_settings())
+    with db.transaction() as uow:
+        key_id = add_hospital_key(uow, code=code, public_key_pem=public_key.read_bytes(), alg=alg, now=_now())
+        _audit(uow, "hospital.add_key", f"{code} {key_id}")
+    typer.echo(key_id)
+
+
+@hospital_app.command("revoke-key")
+def hospital_revoke_key(key_id: Annotated[str, typer.Argument(help="The key id to revoke.")]) -> None:
+    """Revoke a hospital key at once."""
+    from bloodcert.services.hospitals import revoke_hospital_key
+
+    db = _database(_settings())
+    with db.transaction() as uow:
+        revoke_hospital_key(uow, key_id=key_id, now=_now())
+        _audit(uow, "hospital.revoke_key", key_id)
+    typer.echo(f"revoked {key_id}")
+
+
+@hospital_app.command("list")
+def hospital_list() -> None:
+    """List registered hospitals."""
+    db = _database(_settings())
+    with db.reading() as uow:
+        for h in uow.hospitals.all():
+            typer.echo(f"{h.code}\t{h.region}\t{h.name}")
+
+
+@rules_app.command("list")
+def waiver_rules_list() -> None:
+    """One line per jurisdiction: code, name, versions and where the rule comes from."""
+    from bloodcert.domain.waivers import builtin_rule_book
+
+    for code, versions in sorted(builtin_rule_book().rules.items()):
+        current = versions[-1]
+        dates = ", ".join(v.effective_from.isoformat() for v in versions)
+        typer.echo(f"{code}\t{current.name}\t{current.unit.value}\tfrom {dates}\t{current.source}")
+
+
+@rules_app.command("show")
+def waiver_rules_show(
+    province: Annotated[str, typer.Argument(help="Jurisdiction code (33) or name (浙江省).")],
+) -> None:
+    """Print every version of one jurisdiction's rule."""
+    from bloodcert.domain.waivers import builtin_rule_book, describe_rule
+
+    book = builtin_rule_book()
+    found = [v for code, vs in book.rules.items() for v in vs if province in (code, v.name, v.name[:-1])]
+    if not found:
+        _fail(f"no waiver rule table for {province!r}; see `bloodcert waiver rules list`")
+    for rule in found:
+        typer.echo("\n".join(describe_rule(rule)))
+        typer.echo("")
 
 
 def main() -> None:

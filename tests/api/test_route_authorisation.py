@@ -297,3 +297,30 @@ def test_every_route_limits_requests_without_credentials_per_client(settings: Se
         client.app.state["bloodcert"].audit.end_refusal_windows()
     with db.reading() as uow:
         assert uow.audit.recent(10) == []
+
+
+def test_signed_routes_refuse_a_key_of_the_other_tenant_kind(world: World) -> None:
+    """A station key opens no hospital route, and a hospital key no station route (both sign alike)."""
+    import json
+
+    from tests.api.conftest import BASE
+    from tests.api.hospital_helpers import create_hospital, sign
+
+    hospital = create_hospital(world.db)
+    as_staff(world.client, None)
+    wrong = {}
+    checked = set()
+    for endpoint in endpoints(world.client.app):
+        kind = next((k for k in ("station", "hospital") if endpoint.path.startswith(f"/api/v1/{k}/")), None)
+        if kind is None:
+            continue
+        key = hospital if kind == "station" else world.station_a
+        url = BASE + world.url(endpoint)
+        body = None if endpoint.method == "GET" else json.dumps({}).encode()
+        headers = sign(key, endpoint.method, url, body)
+        status = world.client.request(endpoint.method, url, content=body, headers=headers).status_code
+        checked.add(kind)
+        if status != 401:
+            wrong[str(endpoint)] = status
+    assert checked == {"station", "hospital"}
+    assert wrong == {}

@@ -1,13 +1,17 @@
-"""Authenticating station requests: RFC 9421 HTTP Message Signatures with an RFC 9530 Content-Digest."""
+"""Authenticating signed requests: RFC 9421 HTTP Message Signatures with an RFC 9530 Content-Digest.
+
+Stations and hospitals sign the same way; each kind of tenant has its own key table, so a key registered for
+one kind is simply unknown on the other's routes.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import http_sf
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -45,14 +49,14 @@ def signature_algorithms() -> dict[str, type[HTTPSignatureAlgorithm]]:
     return table
 
 
-def key_id_for(public_key_pem: bytes, alg: str = "ed25519") -> str:
-    """A stable key id: 'stk_' + base32 of the first 15 bytes of SHA-256 over the DER public key."""
+def key_id_for(public_key_pem: bytes, alg: str = "ed25519", prefix: str = "stk_") -> str:
+    """A stable key id: `prefix` ('stk_' for stations) + base32 of 15 bytes of SHA-256 over the DER key."""
     key = _load_public_key(public_key_pem, alg)
     if alg == "sm2-sm3":
         der = algorithm("SM2-SM3").public_der(key)
     else:
         der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return "stk_" + base64.b32encode(hashlib.sha256(der).digest()[:15]).decode().lower()
+    return prefix + base64.b32encode(hashlib.sha256(der).digest()[:15]).decode().lower()
 
 
 def _load_public_key(public_key_pem: bytes, alg: str) -> Any:
@@ -80,6 +84,22 @@ def check_public_key(public_key_pem: bytes, alg: str) -> None:
         raise ValidationFailed(f"the public key is not an {alg} key")
     if alg == "ecdsa-p256-sha256" and not isinstance(getattr(key, "curve", None), ec.SECP256R1):
         raise ValidationFailed("ecdsa-p256-sha256 needs a P-256 key")
+
+
+class SigningKey(Protocol):
+    """What verification needs of a tenant's registered key."""
+
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def alg(self) -> str: ...
+    @property
+    def public_key_pem(self) -> str: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+KeyT = TypeVar("KeyT", bound=SigningKey)
 
 
 class NonceStore(Protocol):
@@ -128,9 +148,24 @@ def authenticate_station(
     uow: UnitOfWork, request: SignedRequest, *, now: datetime, window_s: int, nonces: NonceStore | None = None
 ) -> StationKeyRow:
     """Verify the request's signature and digest; return the signing key (and so the station) or raise 401."""
+    return authenticate_signed(
+        uow, request, keys=uow.stations.get_key, now=now, window_s=window_s, nonces=nonces
+    )
+
+
+def authenticate_signed(
+    uow: UnitOfWork,
+    request: SignedRequest,
+    *,
+    keys: Callable[[str], KeyT | None],
+    now: datetime,
+    window_s: int,
+    nonces: NonceStore | None = None,
+) -> KeyT:
+    """Verify a signed request against one kind of tenant's keys (`keys` looks a key id up) or raise 401."""
     headers = _Headers(request.headers)
     params = _signature_params(headers)
-    key = uow.stations.get_key(str(params["keyid"]))
+    key = keys(str(params["keyid"]))
     if key is None or key.revoked_at is not None:
         raise Unauthorized("the signing key is unknown or revoked", slug="unknown_key")
     if params.get("alg", key.alg) != key.alg:
@@ -188,7 +223,7 @@ def _check_digest(header: str | None, body: bytes) -> None:
         raise Unauthorized("Content-Digest does not match the body", slug="digest_mismatch")
 
 
-def _verify(key: StationKeyRow, message: _Message, body: bytes, window_s: int) -> None:
+def _verify(key: SigningKey, message: _Message, body: bytes, window_s: int) -> None:
     algorithm = signature_algorithms().get(key.alg)
     if algorithm is None:
         raise Unauthorized("the key's algorithm is not available on this server", slug="unknown_key")

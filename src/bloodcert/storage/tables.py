@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -384,4 +385,77 @@ staff_login_failures = Table(
     Column("client_hash", LargeBinary(32), nullable=False),
     Column("at", DateTime, nullable=False),
     Index("ix_staff_login_failures_client_at", "client_hash", "at"),
+)
+
+# Hospitals that waive blood fees at the counter (医院直免): tenants of their own, with their own keys.
+hospitals = Table(
+    "hospitals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+hospital_keys = Table(
+    "hospital_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("key_id", String(64), nullable=False, unique=True),
+    Column("hospital_id", Id, ForeignKey("hospitals.id"), nullable=False, index=True),
+    Column("alg", String(32), nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+# One row per waiver a hospital claimed; the patient's identity is stored encrypted and found by blind index.
+# `request_hash` makes a repeated claim with the same invoice number answer the same waiver.
+waivers = Table(
+    "waivers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("waiver_id", String(32), nullable=False, unique=True),
+    Column("hospital_id", Id, ForeignKey("hospitals.id"), nullable=False),
+    Column("invoice_no", String(64), nullable=False),
+    Column("request_hash", LargeBinary(32), nullable=False),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("relationship", String(16), nullable=False),
+    Column("proof", String(24), nullable=False),
+    Column("patient_id_type", String(32), nullable=False),
+    Column("patient_id_number", EncryptedText("waivers.patient_id_number"), nullable=False),
+    Column("patient_name", EncryptedText("waivers.patient_name"), nullable=False),
+    Column("patient_identity_hash", LargeBinary(32), nullable=False, index=True),
+    Column("transfused_on", Date, nullable=False),
+    Column("billed_fen", BigInteger, nullable=False),
+    Column("waived_fen", BigInteger, nullable=False),
+    Column("waived_ml", Integer, nullable=False),
+    Column("unlimited", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("reversed_at", DateTime, nullable=True),
+    UniqueConstraint("hospital_id", "invoice_no", name="uq_waivers_hospital_invoice"),
+)
+
+# Append-only: every draw on a pool, and every reversal (negated amounts), naming the province and the
+# station that pays. A pool's balance is its entitlement less the sum of its entries.
+waiver_ledger = Table(
+    "waiver_ledger",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("waiver_id", Id, ForeignKey("waivers.id"), nullable=False, index=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False),
+    Column("jurisdiction", String(4), nullable=False),
+    Column("pool", String(12), nullable=False),  # self | relatives
+    Column("rule_id", String(24), nullable=False),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False),
+    Column("entry", String(8), nullable=False),  # draw | reversal
+    Column("ml", Integer, nullable=False),
+    Column("fen", BigInteger, nullable=False),
+    Column("unlimited", Boolean, nullable=False),
+    Column("remaining_before_ml", Integer, nullable=True),
+    Column("remaining_before_fen", BigInteger, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_waiver_ledger_pool", "person_id", "jurisdiction", "pool"),
+    Index("ix_waiver_ledger_station_created", "station_id", "created_at"),
 )

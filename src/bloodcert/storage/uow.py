@@ -24,6 +24,7 @@ from bloodcert.storage.repositories.rate_counters import RateCounterRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
+from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
 
 # The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
 INGEST_LOCK = 0x62_6C_64_63_65_72_74
@@ -49,6 +50,8 @@ class UnitOfWork:
         self.staff = StaffRepository(conn)
         self.station_stats = StationStatsRepository(conn)
         self.rate_counters = RateCounterRepository(conn)
+        self.hospitals = HospitalRepository(conn)
+        self.waivers = WaiverRepository(conn)
 
     @property
     def dialect(self) -> str:

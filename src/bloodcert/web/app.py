@@ -11,9 +11,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bloodcert.config import Settings
+from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
-from bloodcert.web.api import certificates, donor, health, providers, station
+from bloodcert.web.api import certificates, donor, entitlements, health, hospital, providers, station
 from bloodcert.web.clients import ProxyHeadersMiddleware, trusted_networks
 from bloodcert.web.problems import EXCEPTION_HANDLERS, BoundedRequest
 from bloodcert.web.rendering import RenderCache
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     state.refusals = ratelimit.refusals_for(settings)
     state.renders = RenderCache()
     csrf = pages.csrf_config(settings)
+    builtin_rule_book()  # a malformed waiver rule table stops the start, naming the file and field
     return Litestar(
         route_handlers=[
             health.healthz,
@@ -54,11 +56,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             health.favicon,
             station.report_batch,
             station.station_quality,
+            *hospital.routes,
             certificates.verify,
             certificates.trust_list,
             certificates.status_list,
             donor.auth_router,
             donor.me_router,
+            entitlements.entitlements_handler,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,
@@ -95,6 +99,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                         name="Signature",
                         security_scheme_in="header",
                         description="RFC 9421 HTTP Message Signature with an RFC 9530 Content-Digest",
+                    ),
+                    "hospitalSignature": SecurityScheme(
+                        type="apiKey",
+                        name="Signature",
+                        security_scheme_in="header",
+                        description="RFC 9421 HTTP Message Signature by a hospital key (never a station's)",
                     ),
                 }
             ),

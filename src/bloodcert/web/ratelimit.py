@@ -49,6 +49,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/verify", "verify"),
     ("POST", "/api/v1/station/", "station"),
     ("GET", "/api/v1/station/", "station"),
+    ("POST", "/api/v1/hospital/", "hospital"),
+    ("GET", "/api/v1/hospital/", "hospital"),
     ("GET", "/api/v1/auth/providers/", "provider"),
     ("POST", "/console/login", "console_login"),
 )
@@ -61,6 +63,7 @@ DEFAULT_LIMITS: Mapping[str, str] = {
     "captcha": "30/minute",
     "verify": "60/second",
     "station": "50/second",
+    "hospital": "400/second",
     "provider": "30/minute",
     "console_login": "10/minute",
     # Every request without a session, token or signature, whatever the route.
@@ -181,8 +184,8 @@ def _route(method: str, path: str) -> str | None:
 
 def _key(scope: Scope, name: str) -> str:
     key = client_address(scope)
-    if name == "station":
-        # A station's limit follows its key id as well, so that one station cannot starve the others.
+    if name in ("station", "hospital"):
+        # A station's (or hospital's) limit follows its key id as well, so that one cannot starve the others.
         for header, value in scope["headers"]:
             if header == b"signature-input" and (match := _KEYID.search(value)):
                 return f"{key}|{match.group(1).decode('latin-1')}"

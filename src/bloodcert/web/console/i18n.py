@@ -198,6 +198,30 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "console_back": ("返回控制台首页", "Back to the console"),
 }
 
+# Hospitals and blood-fee waivers.
+CONSOLE_MESSAGES.update(
+    {
+        "nav_hospitals": ("医院", "Hospitals"),
+        "nav_waivers": ("血费减免", "Fee waivers"),
+        "hospitals_title": ("医院与密钥", "Hospitals and their keys"),
+        "hospital_added": ("医院已登记。", "The hospital is registered."),
+        "no_hospitals": ("尚未登记医院。", "No hospital is registered yet."),
+        "add_hospital": ("登记医院", "Register a hospital"),
+        "hospital_code": ("医院代码", "Hospital code"),
+        "hospital_name": ("医院名称", "Hospital"),
+        "waivers_title": ("血费减免（医院直免）", "Blood-fee waivers at hospitals"),
+        "waivers_count": ("减免笔数", "Waivers"),
+        "waived_ml": ("减免血量（毫升）", "Waived (ml)"),
+        "waived_yuan": ("减免金额（元）", "Waived (yuan)"),
+        "waivers_by_hospital_month": ("按医院和月份", "By hospital and month"),
+        "month": ("月份", "Month"),
+        "paying_station": ("付费血站", "Paying station"),
+        "export_csv": ("导出 CSV", "Export CSV"),
+        "no_waivers": ("尚无减免记录。", "No waivers yet."),
+        "view_waivers": ("查看血费减免", "View fee waivers"),
+    }
+)
+
 ALL_MESSAGES = {**MESSAGES, **CONSOLE_MESSAGES}
 
 

@@ -360,3 +360,45 @@ class Words:
 def words(lang: str) -> Words:
     """The Words of a language code, falling back to Chinese."""
     return Words(lang if lang in LANGS else DEFAULT_LANG)
+
+
+# The blood-fee waiver entitlements page (用血权益).
+MESSAGES.update(
+    {
+        "ent_title": ("用血权益", "Blood-fee waiver"),
+        "ent_link": ("查看用血权益（血费减免）", "Your blood-fee waiver entitlements"),
+        "ent_lead": (
+            "您和家人临床用血时，可按献血所在地的规定减免血费，在医院出院结算时直接减免。",
+            "When you or your family are transfused, the blood fee is waived under the rules of the place "
+            "where you donated, directly at the hospital's discharge counter.",
+        ),
+        "ent_as_of": ("截至 {day}", "As of {day}"),
+        "ent_none": (
+            "暂无可用的用血权益：献血所在地尚无减免规则，或尚无有效献血记录。",
+            "No entitlement yet: no valid donation in a place whose waiver rules are on this platform.",
+        ),
+        "ent_pool_self": ("本人", "For you"),
+        "ent_pool_relatives": ("亲属（共享）", "Your relatives (shared)"),
+        "ent_unlimited": ("不限量", "Unlimited"),
+        "ent_entitled": ("可减免", "Entitled"),
+        "ent_drawn": ("已使用", "Used"),
+        "ent_remaining": ("剩余", "Left"),
+        "ent_covered": ("可享受的亲属", "Relatives covered"),
+        "ent_rule": ("适用规则", "Rule"),
+        "ent_waivers": ("减免记录", "Waivers drawn"),
+        "ent_no_waivers": ("尚无减免记录。", "No waiver has been drawn yet."),
+        "ent_reversed": ("已撤销", "Reversed"),
+        "ent_hospital": ("医院", "Hospital"),
+        "ent_transfused": ("用血日期", "Transfused on"),
+        "ent_for": ("用血人", "For"),
+        "ent_waived": ("减免", "Waived"),
+        "ent_yuan": ("{yuan} 元", "¥{yuan}"),
+        "rel_self": ("本人", "yourself"),
+        "rel_spouse": ("配偶", "spouse"),
+        "rel_parent": ("父母", "parents"),
+        "rel_child": ("子女", "children"),
+        "rel_sibling": ("兄弟姐妹", "siblings"),
+        "rel_grandparent": ("祖父母、外祖父母", "grandparents"),
+        "rel_spouse_parent": ("配偶的父母", "spouse's parents"),
+    }
+)

@@ -1,0 +1,454 @@
+"""Hospitals, their signing keys, waivers and the waiver ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
+
+from bloodcert.domain.waivers import CountedDonation
+from bloodcert.storage.tables import (
+    donations,
+    hospital_keys,
+    hospitals,
+    persons,
+    stations,
+    waiver_ledger,
+    waivers,
+)
+
+# Advisory lock classes (two-int form) for PostgreSQL: one donor's pools, one hospital's invoice number.
+POOL_LOCK = 0x77616976  # "waiv"
+INVOICE_LOCK = 0x696E766F  # "invo"
+
+
+@dataclass(frozen=True, slots=True)
+class HospitalRow:
+    id: int
+    code: str
+    name: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class HospitalKeyRow:
+    key_id: str
+    hospital_id: int
+    hospital_code: str
+    alg: str
+    public_key_pem: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityMatch:
+    """A merged person holding an ID type + number, and whether the name matches too."""
+
+    person_id: int
+    name_matches: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewWaiver:
+    """A waiver to record; the patient's ID number and name are encrypted by the table's column types."""
+
+    waiver_id: str
+    hospital_id: int
+    invoice_no: str
+    request_hash: bytes
+    person_id: int
+    relationship: str
+    proof: str
+    patient_id_type: str
+    patient_id_number: str
+    patient_name: str
+    patient_identity_hash: bytes
+    transfused_on: date
+    billed_fen: int
+    waived_fen: int
+    waived_ml: int
+    unlimited: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverRow:
+    id: int
+    waiver_id: str
+    hospital_id: int
+    hospital_code: str
+    hospital_name: str
+    invoice_no: str
+    request_hash: bytes
+    person_id: int
+    relationship: str
+    proof: str
+    transfused_on: date
+    billed_fen: int
+    waived_fen: int
+    waived_ml: int
+    unlimited: bool
+    created_at: datetime
+    reversed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One append-only ledger line: a draw, or a reversal with negated amounts."""
+
+    waiver_pk: int
+    person_id: int
+    jurisdiction: str
+    pool: str
+    rule_id: str
+    station_id: int
+    entry: str
+    ml: int
+    fen: int
+    unlimited: bool
+    remaining_before_ml: int | None
+    remaining_before_fen: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """A ledger line as read back, with the paying station's code."""
+
+    waiver_pk: int
+    jurisdiction: str
+    pool: str
+    rule_id: str
+    station_id: int
+    station_code: str
+    entry: str
+    ml: int
+    fen: int
+    unlimited: bool
+    remaining_before_ml: int | None
+    remaining_before_fen: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Drawn:
+    """What a pool has given so far (draws less reversals), counting only draws on a limited pool."""
+
+    jurisdiction: str
+    pool: str
+    ml: int
+    fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaidByStation:
+    """Waivers a station pays, grouped by hospital and month."""
+
+    station_code: str
+    hospital_code: str
+    hospital_name: str
+    month: str
+    count: int
+    ml: int
+    fen: int
+
+
+_KEY_COLUMNS = (
+    hospital_keys.c.key_id,
+    hospital_keys.c.hospital_id,
+    hospitals.c.code,
+    hospital_keys.c.alg,
+    hospital_keys.c.public_key_pem,
+    hospital_keys.c.created_at,
+    hospital_keys.c.revoked_at,
+)
+_HOSPITAL_COLUMNS = (hospitals.c.id, hospitals.c.code, hospitals.c.name, hospitals.c.region)
+_WAIVER_COLUMNS = (
+    waivers.c.id,
+    waivers.c.waiver_id,
+    waivers.c.hospital_id,
+    hospitals.c.code,
+    hospitals.c.name,
+    waivers.c.invoice_no,
+    waivers.c.request_hash,
+    waivers.c.person_id,
+    waivers.c.relationship,
+    waivers.c.proof,
+    waivers.c.transfused_on,
+    waivers.c.billed_fen,
+    waivers.c.waived_fen,
+    waivers.c.waived_ml,
+    waivers.c.unlimited,
+    waivers.c.created_at,
+    waivers.c.reversed_at,
+)
+
+
+# The claim path's reads, built once: building a statement costs more than running it on an index.
+_PERSONS_WITH_IDENTITY = (
+    select(persons.c.id, persons.c.name_hash)
+    .where(persons.c.identity_hash == bindparam("identity_hash"))
+    .order_by(persons.c.id)
+)
+_COUNTED_DONATIONS = (
+    select(
+        donations.c.donated_on,
+        donations.c.kind,
+        donations.c.volume_ml,
+        donations.c.units,
+        donations.c.test_result,
+        persons.c.rhd,
+        stations.c.region,
+        donations.c.station_id,
+    )
+    .join(stations, stations.c.id == donations.c.station_id)
+    .join(persons, persons.c.id == donations.c.person_id)
+    .where(donations.c.person_id == bindparam("person_id"), donations.c.status == "valid")
+    .order_by(donations.c.donated_on, donations.c.id)
+)
+_DRAWN = (
+    select(
+        waiver_ledger.c.jurisdiction,
+        waiver_ledger.c.pool,
+        func.coalesce(func.sum(waiver_ledger.c.ml), 0),
+        func.coalesce(func.sum(waiver_ledger.c.fen), 0),
+    )
+    .where(waiver_ledger.c.person_id == bindparam("person_id"), waiver_ledger.c.unlimited.is_(False))
+    .group_by(waiver_ledger.c.jurisdiction, waiver_ledger.c.pool)
+)
+_KEY_BY_ID = (
+    select(*_KEY_COLUMNS)
+    .join(hospitals, hospitals.c.id == hospital_keys.c.hospital_id)
+    .where(hospital_keys.c.key_id == bindparam("key_id"))
+)
+
+
+def _any(row: Any) -> Any:
+    return row
+
+
+def _waiver(row: Any) -> WaiverRow:
+    return WaiverRow(*row)
+
+
+class HospitalRepository:
+    """Queries over `hospitals` and `hospital_keys`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, *, code: str, name: str, region: str, now: datetime) -> int:
+        """Register a hospital; returns its id."""
+        result = self.conn.execute(
+            insert(hospitals).values(code=code, name=name, region=region, created_at=now)
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def get_by_code(self, code: str) -> HospitalRow | None:
+        """The hospital with this code, or None."""
+        row = self.conn.execute(select(*_HOSPITAL_COLUMNS).where(hospitals.c.code == code)).first()
+        return HospitalRow(*row) if row else None
+
+    def all(self) -> list[HospitalRow]:
+        """Every registered hospital, by code."""
+        return [
+            HospitalRow(*r) for r in self.conn.execute(select(*_HOSPITAL_COLUMNS).order_by(hospitals.c.code))
+        ]
+
+    def add_key(self, *, hospital_id: int, key_id: str, alg: str, public_key_pem: str, now: datetime) -> None:
+        """Register a public key for a hospital."""
+        self.conn.execute(
+            insert(hospital_keys).values(
+                key_id=key_id, hospital_id=hospital_id, alg=alg, public_key_pem=public_key_pem, created_at=now
+            )
+        )
+
+    def get_key(self, key_id: str) -> HospitalKeyRow | None:
+        """A hospital key by its key id, with the owning hospital's code."""
+        row = self.conn.execute(_KEY_BY_ID, {"key_id": key_id}).first()
+        return HospitalKeyRow(*row) if row else None
+
+    def keys_of_hospital(self, hospital_id: int) -> list[HospitalKeyRow]:
+        """All keys a hospital has ever had, newest first."""
+        rows = self.conn.execute(
+            select(*_KEY_COLUMNS)
+            .join(hospitals, hospitals.c.id == hospital_keys.c.hospital_id)
+            .where(hospital_keys.c.hospital_id == hospital_id)
+            .order_by(hospital_keys.c.created_at.desc(), hospital_keys.c.id.desc())
+        )
+        return [HospitalKeyRow(*r) for r in rows]
+
+    def revoke_key(self, key_id: str, now: datetime) -> bool:
+        """Revoke a key; False when it does not exist or was already revoked."""
+        result = self.conn.execute(
+            update(hospital_keys)
+            .where(hospital_keys.c.key_id == key_id, hospital_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount == 1
+
+
+class WaiverRepository:
+    """Queries over `waivers` and the append-only `waiver_ledger`, and what a waiver reads of donations."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _advisory(self, cls: int, key: int) -> None:
+        # SQLite's writers already take turns (BEGIN IMMEDIATE); PostgreSQL waits here until the holder ends.
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": cls, "k": key})
+
+    def lock_pools_of(self, person_id: int) -> None:
+        """Hold one donor's pools until the transaction ends, so that concurrent claims never overdraw."""
+        self._advisory(POOL_LOCK, person_id % 2**31)
+
+    def lock_invoice(self, hospital_id: int, invoice_no: str) -> None:
+        """Hold a hospital's invoice number until the transaction ends (a retry waits, then replays)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(:c, hashtext(:k))"),
+                {"c": INVOICE_LOCK, "k": f"{hospital_id}|{invoice_no}"},
+            )
+
+    def persons_with_identity(self, identity_hash: bytes, name_hash: bytes) -> list[IdentityMatch]:
+        """Every merged person with this ID type + number, and whether each has this name."""
+        rows = self.conn.execute(_PERSONS_WITH_IDENTITY, {"identity_hash": identity_hash})
+        return [IdentityMatch(int(r[0]), bytes(r[1]) == name_hash) for r in rows]
+
+    def counted_donations(self, person_id: int) -> list[CountedDonation]:
+        """A person's valid donations as the waiver rules count them, with the collecting station's region."""
+        rows = self.conn.execute(_COUNTED_DONATIONS, {"person_id": person_id})
+        return [
+            CountedDonation(
+                r[0], r[1], r[2], r[3], r[4] != "unqualified", r[5] == "negative", r[6], int(r[7])
+            )
+            for r in rows
+        ]
+
+    def drawn(self, person_id: int) -> list[Drawn]:
+        """Net draws on each of a person's limited pools."""
+        rows = self.conn.execute(_DRAWN, {"person_id": person_id})
+        return [Drawn(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    def by_invoice(self, hospital_id: int, invoice_no: str) -> WaiverRow | None:
+        """A hospital's waiver for an invoice number, or None."""
+        return self._one(and_(waivers.c.hospital_id == hospital_id, waivers.c.invoice_no == invoice_no))
+
+    def by_waiver_id(self, hospital_id: int, waiver_id: str) -> WaiverRow | None:
+        """A hospital's own waiver by its public id, or None (another hospital's is None too)."""
+        return self._one(and_(waivers.c.hospital_id == hospital_id, waivers.c.waiver_id == waiver_id))
+
+    def _one(self, condition: object) -> WaiverRow | None:
+        row = self.conn.execute(
+            select(*_WAIVER_COLUMNS).join(hospitals, hospitals.c.id == waivers.c.hospital_id).where(condition)  # type: ignore[arg-type]
+        ).first()
+        return _waiver(row) if row else None
+
+    def of_hospital(
+        self, hospital_id: int, since: datetime | None, until: datetime | None
+    ) -> list[WaiverRow]:
+        """A hospital's waivers recorded in [since, until), oldest first."""
+        query = select(*_WAIVER_COLUMNS).join(hospitals, hospitals.c.id == waivers.c.hospital_id)
+        query = query.where(waivers.c.hospital_id == hospital_id)
+        if since is not None:
+            query = query.where(waivers.c.created_at >= since)
+        if until is not None:
+            query = query.where(waivers.c.created_at < until)
+        return [_waiver(r) for r in self.conn.execute(query.order_by(waivers.c.id).limit(10_000))]
+
+    def of_person(self, person_ids: Sequence[int]) -> list[WaiverRow]:
+        """Waivers drawn on these persons' pools, newest first."""
+        if not person_ids:
+            return []
+        query = (
+            select(*_WAIVER_COLUMNS)
+            .join(hospitals, hospitals.c.id == waivers.c.hospital_id)
+            .where(waivers.c.person_id.in_(person_ids))
+            .order_by(waivers.c.id.desc())
+        )
+        return [_waiver(r) for r in self.conn.execute(query)]
+
+    def add(self, waiver: NewWaiver) -> int:
+        """Record a waiver; returns its row id."""
+        values = {name: getattr(waiver, name) for name in waiver.__dataclass_fields__}
+        result = self.conn.execute(insert(waivers).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def mark_reversed(self, waiver_pk: int, now: datetime) -> bool:
+        """Mark a waiver reversed; False when it already was."""
+        result = self.conn.execute(
+            update(waivers)
+            .where(waivers.c.id == waiver_pk, waivers.c.reversed_at.is_(None))
+            .values(reversed_at=now)
+        )
+        return result.rowcount == 1
+
+    def append(self, entries: Sequence[LedgerEntry]) -> None:
+        """Append ledger lines (never updated, never deleted)."""
+        if entries:
+            self.conn.execute(
+                insert(waiver_ledger),
+                [
+                    {name: getattr(e, name) for name in e.__dataclass_fields__ if name != "waiver_pk"}
+                    | {"waiver_id": e.waiver_pk}
+                    for e in entries
+                ],
+            )
+
+    def ledger_of(self, waiver_pks: Sequence[int]) -> list[LedgerRow]:
+        """The ledger lines of some waivers, in the order they were written."""
+        if not waiver_pks:
+            return []
+        rows = self.conn.execute(
+            select(
+                waiver_ledger.c.waiver_id,
+                waiver_ledger.c.jurisdiction,
+                waiver_ledger.c.pool,
+                waiver_ledger.c.rule_id,
+                waiver_ledger.c.station_id,
+                stations.c.code,
+                waiver_ledger.c.entry,
+                waiver_ledger.c.ml,
+                waiver_ledger.c.fen,
+                waiver_ledger.c.unlimited,
+                waiver_ledger.c.remaining_before_ml,
+                waiver_ledger.c.remaining_before_fen,
+                waiver_ledger.c.created_at,
+            )
+            .join(stations, stations.c.id == waiver_ledger.c.station_id)
+            .where(waiver_ledger.c.waiver_id.in_(waiver_pks))
+            .order_by(waiver_ledger.c.id)
+        )
+        return [LedgerRow(*_any(r)) for r in rows]
+
+    def paid_by_stations(self, station_id: int | None) -> list[PaidByStation]:
+        """Net waivers paid, by paying station, hospital and month (one station's, or all)."""
+        month = func.substr(func.cast(waiver_ledger.c.created_at, type_=waivers.c.invoice_no.type), 1, 7)
+        query = (
+            select(
+                stations.c.code,
+                hospitals.c.code,
+                hospitals.c.name,
+                month,
+                func.count(func.distinct(waiver_ledger.c.waiver_id)),
+                func.sum(waiver_ledger.c.ml),
+                func.sum(waiver_ledger.c.fen),
+            )
+            .join(stations, stations.c.id == waiver_ledger.c.station_id)
+            .join(waivers, waivers.c.id == waiver_ledger.c.waiver_id)
+            .join(hospitals, hospitals.c.id == waivers.c.hospital_id)
+            .where(waivers.c.reversed_at.is_(None))
+            .group_by(stations.c.code, hospitals.c.code, hospitals.c.name, month)
+            .order_by(stations.c.code, month, hospitals.c.code)
+        )
+        if station_id is not None:
+            query = query.where(waiver_ledger.c.station_id == station_id)
+        return [
+            PaidByStation(r[0], r[1], r[2], r[3], int(r[4]), int(r[5] or 0), int(r[6] or 0))
+            for r in self.conn.execute(query)
+        ]
