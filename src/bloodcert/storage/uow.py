@@ -15,6 +15,7 @@ from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateRepository
 from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.history import HistoryRepository
+from bloodcert.storage.repositories.honours import HonourRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.staff = StaffRepository(conn)
         self.station_stats = StationStatsRepository(conn)
         self.rate_counters = RateCounterRepository(conn)
+        self.honours = HonourRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 
 from bloodcert.config import Settings
 from bloodcert.errors import AppError, NotFound, Unauthorized
-from bloodcert.web.pages import certificate, demo_login, history, login, verify
+from bloodcert.web.pages import certificate, demo_login, history, honours, login, verify
 from bloodcert.web.pages.render import page, template_config
 
 __all__ = ["csrf_config", "router", "static_files", "template_config"]
@@ -49,6 +49,7 @@ router = Router(
         login.logout,
         history.history_page,
         history.regions,
+        honours.honours_page,
         certificate.certificate_page,
         verify.verify_page,
         verify.verify_submit,

@@ -12,6 +12,7 @@ from litestar.response import Template
 from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.regions import counties, prefectures
 from bloodcert.services import history as svc
+from bloodcert.services import honours
 from bloodcert.web.auth import audit_read, donor
 from bloodcert.web.pages import views
 from bloodcert.web.pages.render import page, words_of
@@ -28,6 +29,7 @@ def history_page(request: Request[Any, Any, Any]) -> Template:
         me = svc.me(uow, principal)
         everything = svc.history(uow, principal, svc.Filters())
         shown = svc.history(uow, principal, filters)
+        mine = honours.my_honours(uow, principal, datetime.now(BEIJING).date())
     audit_read(request, principal.actor, "read:donations")
     bars = views.year_bars(shown.donations)
     return page(
@@ -39,6 +41,7 @@ def history_page(request: Request[Any, Any, Any]) -> Template:
         filtered=filters != svc.Filters(group_by=filters.group_by),
         next_dates=views.next_dates(everything.donations, datetime.now(BEIJING).date()),
         shown=shown,
+        honours=mine,
         bars=bars,
         bars_text=views.bars_text(bars, words_of(request).lang),
         chart=views.CHART,

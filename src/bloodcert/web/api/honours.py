@@ -1,0 +1,60 @@
+"""The donor's honours (docs/honours.md): awards held and pending, progress, volunteer hours, honour card."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Router, get
+
+from bloodcert.domain.clock import BEIJING
+from bloodcert.services import honours as svc
+from bloodcert.web.api.donor import NO_STORE
+from bloodcert.web.auth import audit_read, donor
+from bloodcert.web.state import AppState
+
+
+class AwardOut(msgspec.Struct):
+    award: str  # bronze | silver | gold | lifetime
+    cycle: str  # YYYY-YYYY
+    status: str  # candidate | confirmed
+
+
+class NextOut(msgspec.Struct):
+    award: str
+    donations_needed: int
+
+
+class HonoursOut(msgspec.Struct):
+    awards: list[AwardOut]
+    count_toward_next: int
+    next: NextOut | None
+    volunteer_hours: int
+
+
+@get("/honours", sync_to_thread=True)
+def honours_handler(request: Request[Any, Any, Any]) -> HonoursOut:
+    """My national awards (奉献奖 / 终身荣誉奖) held and pending, the next one's need, my volunteer hours."""
+    principal = donor(request)
+    with AppState.of(request).db.reading() as uow:
+        mine = svc.my_honours(uow, principal, datetime.now(UTC).astimezone(BEIJING).date())
+    audit_read(request, principal.actor, "read:honours")
+    following = None
+    if mine.next_award is not None and mine.donations_needed is not None:
+        following = NextOut(mine.next_award, mine.donations_needed)
+    return HonoursOut(
+        [AwardOut(a.award, a.cycle, a.status) for a in mine.awards],
+        mine.count_toward_next,
+        following,
+        mine.volunteer_hours,
+    )
+
+
+honours_router = Router(
+    path="/api/v1/me",
+    route_handlers=[honours_handler],
+    cache_control=NO_STORE,
+    tags=["donor"],
+    security=[{"donorSession": []}],
+)

@@ -1,0 +1,81 @@
+"""The donor's honours over HTTP: awards held and pending, the next award, volunteer hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from litestar.testing import TestClient
+
+from bloodcert.services import honours
+from bloodcert.services.certificates import Signing
+from bloodcert.storage.uow import Database
+from tests.api.conftest import BASE
+from tests.api.test_donor_api import bearer, log_in, seed
+from tests.factories import LI_LEI, create_station, make_record
+
+
+def platelets_every_two_weeks(start: str, n: int, prefix: str) -> list[dict[str, Any]]:
+    first = date.fromisoformat(start)
+    return [
+        make_record(
+            donation_no=f"{prefix}{i:03d}",
+            donated_at=f"{(first + timedelta(days=14 * i)).isoformat()}T09:00:00+08:00",
+            kind="platelets",
+            volume_ml=None,
+            units=1,
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_new_donor_has_no_awards_and_needs_bronze(
+    client: TestClient, db: Database, signing: Signing
+) -> None:  # type: ignore[type-arg]
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1", donated_at="2024-03-01T09:00:00+08:00", volume_ml=400)])
+    response = client.get(BASE + "/api/v1/me/honours", headers=bearer(log_in(client)))
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    # 400 ml counts 2; in Hangzhou the national default converts 400 ml into 4 hours.
+    assert response.json() == {
+        "awards": [],
+        "count_toward_next": 2,
+        "next": {"award": "bronze", "donations_needed": 18},
+        "volunteer_hours": 4,
+    }
+
+
+def test_a_confirmed_gold_and_a_pending_candidate(client: TestClient, db: Database, signing: Signing) -> None:  # type: ignore[type-arg]
+    create_station(db)
+    seed(db, signing, platelets_every_two_weeks("2020-01-06", 40, "G"))
+    seed(db, signing, platelets_every_two_weeks("2022-01-05", 5, "H"))
+    seed(db, signing, [make_record(donation_no="L1", donor=LI_LEI)])
+    with db.transaction() as uow:
+        listed = honours.candidates(uow, "2020-2021")
+        assert [(c.name, c.award, c.count) for c in listed] == [("王芳", "gold", 40)]
+        decision = honours.Decision(listed[0].person_id, "2020-2021", "gold", True, None, "station:33000001")
+        honours.decide(uow, decision, datetime.now(UTC))
+    body = client.get(BASE + "/api/v1/me/honours", headers=bearer(log_in(client, donation_no="G000"))).json()
+    assert body["awards"] == [{"award": "gold", "cycle": "2020-2021", "status": "confirmed"}]
+    assert body["count_toward_next"] == 5
+    assert body["next"] == {"award": "gold", "donations_needed": 35}
+    assert body["volunteer_hours"] == 45 * 2
+
+
+def test_honours_need_a_login(client: TestClient) -> None:  # type: ignore[type-arg]
+    assert client.get(BASE + "/api/v1/me/honours").status_code == 401
+
+
+def test_the_history_page_says_how_many_more_donations_the_next_award_needs(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1", donated_at="2024-03-01T09:00:00+08:00", volume_ml=400)])
+    headers = bearer(log_in(client))
+    assert "再献 18 次可获奉献奖铜奖" in client.get(BASE + "/me", headers=headers).text
+    page = client.get(BASE + "/me/honours", headers=headers).text
+    assert "武汉市 · 一级" in page
+    assert "志愿服务时长 4 小时" in page
