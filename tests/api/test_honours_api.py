@@ -79,3 +79,83 @@ def test_the_history_page_says_how_many_more_donations_the_next_award_needs(
     page = client.get(BASE + "/me/honours", headers=headers).text
     assert "武汉市 · 一级" in page
     assert "志愿服务时长 4 小时" in page
+
+
+def read_qr_image(qr_text: str) -> str:
+    """Render the card's QR code as the donor's screen shows it and read it back with a real decoder."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from bloodcert.certs.render import qr_png
+
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr_png(qr_text, scale=6))))
+    assert len(results) == 1
+    return str(results[0].text)
+
+
+def test_the_honour_card_read_from_its_qr_image_verifies_as_an_honour_card(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db, region="420100")
+    wuhan = {"name": "武汉站", "type": "fixed", "region": "420102"}
+    seed(db, signing, [r | {"site": wuhan} for r in platelets_every_two_weeks("2020-01-06", 22, "G")])
+    headers = bearer(log_in(client, donation_no="G000"))
+    with db.transaction() as uow:
+        (bronze,) = honours.candidates(uow, "2020-2021")
+        decision = honours.Decision(bronze.person_id, "2020-2021", "bronze", True, None, "station:42000001")
+        honours.decide(uow, decision, datetime.now(UTC))
+    card = client.get(BASE + "/api/v1/me/honour-card", headers=headers)
+    assert card.status_code == 200, card.text
+    assert card.headers["cache-control"] == "no-store"
+    scanned = read_qr_image(card.json()["qr"])
+    assert scanned == card.json()["qr"]
+    answer = client.post(BASE + "/api/v1/verify", json={"qr": scanned}).json()
+    assert (answer["valid"], answer["reason"], answer["type"], answer["certificate"]) == (
+        True,
+        "ok",
+        "honour",
+        None,
+    )
+    assert answer["honour"]["holder_name"] == "王*"
+    assert answer["honour"]["highest_award"] == "bronze"
+    assert answer["honour"]["perks"] == ["武汉市 一级", "青岛市 荣誉献血者"]
+    assert "110105" not in scanned and "王芳" not in str(answer)
+    page = client.post(BASE + "/verify", data={"qr": scanned}).text
+    assert "献血荣誉卡" in page and "奉献奖铜奖" in page
+
+
+def test_a_re_issued_honour_card_makes_the_old_one_invalid(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    headers = bearer(log_in(client))
+    old = client.get(BASE + "/api/v1/me/honour-card", headers=headers).json()["qr"]
+    assert client.post(BASE + "/api/v1/verify", json={"qr": old}).json()["valid"] is True
+    new = client.get(BASE + "/api/v1/me/honour-card", headers=headers).json()["qr"]
+    stale = client.post(BASE + "/api/v1/verify", json={"qr": old}).json()
+    assert (stale["valid"], stale["reason"], stale["type"]) == (False, "revoked", "honour")
+    fresh = client.post(BASE + "/api/v1/verify", json={"qr": new}).json()
+    assert (fresh["valid"], fresh["type"]) == (True, "honour")
+
+
+def test_a_donation_certificate_still_verifies_as_a_donation(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    headers = bearer(log_in(client))
+    number = client.get(BASE + "/api/v1/me/donations", headers=headers).json()["donations"][0][
+        "certificate_no"
+    ]
+    qr = client.get(BASE + f"/api/v1/me/certificates/{number}", headers=headers).json()["qr"]
+    answer = client.post(BASE + "/api/v1/verify", json={"qr": qr}).json()
+    assert (answer["valid"], answer["type"], answer["honour"]) == (True, "donation", None)

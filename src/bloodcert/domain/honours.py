@@ -213,7 +213,8 @@ def counts(donation: Donation, rules: AwardRules) -> int:
 
 def standing(history: Iterable[Donation], revisions: Sequence[AwardRules], up_to: Cycle) -> Standing:
     """Every award a history reaches, cycle by cycle, up to and including `up_to`."""
-    ordered = sorted(history, key=lambda d: d.donated_on)
+    # A total order, so that donations on one day count in the same order whatever order they came in.
+    ordered = sorted(history, key=lambda d: (d.donated_on, d.kind, d.volume_ml or 0, d.units or 0, d.where))
     awards: list[Award] = []
     since: date | None = None  # counting starts the day after this (the donation that reached a gold)
     held: str | None = None  # highest 奉献奖 since the last restart, or "gold" after any gold
@@ -436,3 +437,10 @@ def highest(awards: Iterable[str]) -> str | None:
     """The highest of some awards (lifetime > gold > silver > bronze)."""
     ranks = [AWARDS.index(a) for a in awards if a in AWARDS]
     return AWARDS[max(ranks)] if ranks else None
+
+
+def mask_name(name: str) -> str:
+    """A name as an honour card shows it: the family name and the last character (王*芳, 王*, A*** B)."""
+    if len(name) <= 2:
+        return name[:1] + "*" * (len(name) - 1)
+    return name[0] + "*" * (len(name) - 2) + name[-1]

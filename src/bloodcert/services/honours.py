@@ -7,17 +7,22 @@ confirmation or rejection of a candidate, per person, cycle and award (docs/hono
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 
+from bloodcert.certs.payload import HonourCardContent, honour_to_claims
+from bloodcert.certs.qr import encode
 from bloodcert.domain import honours as rules
+from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
 from bloodcert.identity.login import DonorPrincipal
+from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.services.history import local_time
-from bloodcert.storage.rows import HistoryRow, HonourDecisionRow, HonourDonationRow
+from bloodcert.storage.rows import HistoryRow, HonourCardRow, HonourDecisionRow, HonourDonationRow
 from bloodcert.storage.uow import UnitOfWork
 
 
@@ -54,8 +59,8 @@ class MyHonours:
 
     @property
     def highest(self) -> str | None:
-        """The highest award confirmed or pending."""
-        return rules.highest(a.award for a in self.awards)
+        """The highest award a station has confirmed (a pending candidate is not yet held)."""
+        return rules.highest(a.award for a in self.awards if a.status == "confirmed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ def my_honours(uow: UnitOfWork, principal: DonorPrincipal, today: date) -> MyHon
         whole_blood_ml=sum(r.volume_ml or 0 for r in rows if r.kind == "whole_blood"),
         count=len(rows),
         hours=hours,
-        highest_award=rules.highest(a.award for a in awards),
+        highest_award=rules.highest(a.award for a in awards if a.status == "confirmed"),
     )
     perks = tuple(
         PerkView(t.region, t.region_name, t.name, t.unlocks, rules.reached(t, totals))
@@ -209,3 +214,47 @@ def decide(uow: UnitOfWork, decision: Decision, now: datetime) -> HonourDecision
     )
     uow.honours.record_decision(row)
     return row
+
+
+# A card is checked at a gate by a phone that may be offline, where a re-issue cannot be seen: a short life
+# bounds how long a superseded (or copied) card keeps working there. Online, a re-issue ends it at once.
+CARD_VALIDITY = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCard:
+    """A freshly signed honour card."""
+
+    qr: str
+    content: HonourCardContent
+
+
+def issue_honour_card(
+    uow: UnitOfWork, principal: DonorPrincipal, signing: Signing, now: datetime
+) -> IssuedCard:
+    """Sign a new honour card for the donor (masked name, highest award, perk tiers reached, short validity);
+    its serial replaces the donor's previous one, so an earlier card no longer verifies online."""
+    mine = my_honours(uow, principal, now.astimezone(BEIJING).date())
+    persons = uow.history.persons_by_ids(principal.person_ids)
+    issuer = CertificateIssuer.open(uow, signing)
+    issued = now.astimezone(UTC).replace(microsecond=0)
+    card = HonourCardContent(
+        serial=secrets.token_hex(8),
+        holder_name=rules.mask_name(persons[0].name),
+        highest_award=mine.highest,
+        perks=tuple(f"{p.region_name} {p.tier}" for p in mine.perks if p.reached),
+        volunteer_hours=mine.volunteer_hours,
+        expires_at=issued + CARD_VALIDITY,
+    )
+    claims = honour_to_claims(card, issuer=signing.issuer, issued_at=issued)
+    qr = encode(claims, alg=issuer.alg, private_key=issuer.private_key, kid=issuer.key.kid).qr_text
+    row = HonourCardRow(
+        persons[0].id, card.serial, issued.replace(tzinfo=None), card.expires_at.replace(tzinfo=None)
+    )
+    uow.honours.replace_card(row)
+    return IssuedCard(qr, card)
+
+
+def card_in_force(uow: UnitOfWork, serial: str) -> bool:
+    """Whether a card's serial is still its holder's current one (not superseded by a re-issue)."""
+    return uow.honours.card_by_serial(serial) is not None

@@ -51,9 +51,25 @@ def honours_handler(request: Request[Any, Any, Any]) -> HonoursOut:
     )
 
 
+class HonourCardOut(msgspec.Struct):
+    qr: str
+    expires_at: str
+
+
+@get("/honour-card", sync_to_thread=True)
+def honour_card_handler(request: Request[Any, Any, Any]) -> HonourCardOut:
+    """A freshly signed honour card (献血荣誉卡) to show at a gate; it replaces my previous one."""
+    principal = donor(request)
+    state = AppState.of(request)
+    with state.db.transaction() as uow:
+        card = svc.issue_honour_card(uow, principal, state.signing, datetime.now(UTC))
+    audit_read(request, principal.actor, "issue:honour-card")
+    return HonourCardOut(card.qr, card.content.expires_at.isoformat())
+
+
 honours_router = Router(
     path="/api/v1/me",
-    route_handlers=[honours_handler],
+    route_handlers=[honours_handler, honour_card_handler],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],

@@ -281,6 +281,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "card_show": ("全屏出示", "Show full screen"),
     "hours_statement": ("公益时证明（PDF）", "Volunteer hours statement (PDF)"),
     "hours_csv": ("导出志愿服务记录（CSV）", "Export for the volunteer registry (CSV)"),
+    "reason_expired": (
+        "此荣誉卡已过期，请持卡人重新出示。",
+        "This honour card has expired: ask for a fresh one.",
+    ),
+    "card_highest": ("最高表彰", "Highest award"),
+    "card_perks": ("可享优待", "Perks"),
+    "card_hours": ("志愿服务时长", "Volunteer hours"),
+    "card_none": ("无", "None"),
 }
 
 KIND_NAMES = {
