@@ -392,6 +392,12 @@ def verify_cmd(
             f"{c.certificate_no}  {c.donated_on}  {c.kind} {amount}  {c.holder_name} {c.id_number_masked}"
             f"  {c.abo} {c.rhd or ''}  {c.station_name}"
         )
+    if result.honour is not None:
+        h = result.honour
+        typer.echo(
+            f"honour card  {h.holder_name}  {h.highest_award or '-'}  {'; '.join(h.perks) or '-'}"
+            f"  {h.volunteer_hours} h  until {h.expires_at.isoformat()}"
+        )
     raise typer.Exit(0 if result.valid else 1)
 
 

@@ -159,3 +159,26 @@ def test_a_donation_certificate_still_verifies_as_a_donation(
     qr = client.get(BASE + f"/api/v1/me/certificates/{number}", headers=headers).json()["qr"]
     answer = client.post(BASE + "/api/v1/verify", json={"qr": qr}).json()
     assert (answer["valid"], answer["type"], answer["honour"]) == (True, "donation", None)
+
+
+def test_offline_the_card_verifies_until_it_expires_and_the_page_shows_it_full_screen(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    from bloodcert.certs.verify import verify_qr
+    from bloodcert.services.verification import trust_list_from_db
+
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    headers = bearer(log_in(client))
+    page = client.get(BASE + "/me/honour-card", headers=headers)
+    assert page.status_code == 200 and "<svg" in page.text and "献血荣誉卡" in page.text
+    card = client.get(BASE + "/api/v1/me/honour-card", headers=headers).json()
+    trust = trust_list_from_db(db, signing.issuer)
+    now = datetime.now(UTC)
+    # An offline verifier knows no serials: it has the signature and the card's short life to go on.
+    fresh = verify_qr(card["qr"], trust, lambda *_: None, now)
+    assert (fresh.valid, fresh.type) == (True, "honour")
+    late = verify_qr(card["qr"], trust, lambda *_: None, now + honours.CARD_VALIDITY + timedelta(minutes=1))
+    assert (late.valid, late.reason, late.type) == (False, "expired", "honour")

@@ -50,6 +50,7 @@ router = Router(
         history.history_page,
         history.regions,
         honours.honours_page,
+        honours.honour_card_page,
         certificate.certificate_page,
         verify.verify_page,
         verify.verify_submit,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get
@@ -11,7 +11,8 @@ from litestar.response import Template
 from bloodcert.domain.clock import BEIJING
 from bloodcert.services import honours as svc
 from bloodcert.web.auth import audit_read, donor
-from bloodcert.web.pages.render import page
+from bloodcert.web.pages.certificate import big_qr_svg
+from bloodcert.web.pages.render import page, words_of
 from bloodcert.web.state import AppState
 
 
@@ -23,3 +24,22 @@ def honours_page(request: Request[Any, Any, Any]) -> Template:
         mine = svc.my_honours(uow, principal, datetime.now(BEIJING).date())
     audit_read(request, principal.actor, "read:honours")
     return page(request, "honours.html", honours=mine, signed_in=True)
+
+
+@get("/me/honour-card", sync_to_thread=True, name="honour_card")
+def honour_card_page(request: Request[Any, Any, Any]) -> Template:
+    """My honour card, full screen for scanning: a fresh card each time, which replaces the previous one."""
+    principal = donor(request)
+    state = AppState.of(request)
+    with state.db.transaction() as uow:
+        card = svc.issue_honour_card(uow, principal, state.signing, datetime.now(UTC))
+    audit_read(request, principal.actor, "issue:honour-card")
+    label = words_of(request)("card_title")
+    return page(
+        request,
+        "honour_card.html",
+        card=card.content,
+        qr_svg=big_qr_svg(card.qr, label),
+        until=card.content.expires_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
+        signed_in=True,
+    )
