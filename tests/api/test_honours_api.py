@@ -182,3 +182,26 @@ def test_offline_the_card_verifies_until_it_expires_and_the_page_shows_it_full_s
     assert (fresh.valid, fresh.type) == (True, "honour")
     late = verify_qr(card["qr"], trust, lambda *_: None, now + honours.CARD_VALIDITY + timedelta(minutes=1))
     assert (late.valid, late.reason, late.type) == (False, "expired", "honour")
+
+
+def test_volunteer_hours_export_in_the_registry_columns(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    import csv
+    import io
+
+    create_station(db, region="610500")
+    weinan = {"name": "渭南献血屋", "type": "fixed", "region": "610502"}
+    seed(db, signing, [make_record(donation_no="W1", donated_at="2023-03-01T09:00:00+08:00", site=weinan)])
+    seed(db, signing, [make_record(donation_no="W2", donated_at="2024-03-01T09:00:00+08:00", volume_ml=200)])
+    response = client.get(BASE + "/api/v1/me/volunteer-hours.csv", headers=bearer(log_in(client)))
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["姓名", "证件号码", "服务日期", "服务项目", "服务时长（小时）", "服务地点", "献血编号"]
+    # 400 ml in 渭南 is 6 hours by its own table; 200 ml in 杭州 2 hours by the national default.
+    assert [(r[0], r[1], r[2], r[4], r[6]) for r in rows[1:]] == [
+        ("王芳", "330***********1221", "2023-03-01", "6", "W1"),
+        ("王芳", "330***********1221", "2024-03-01", "2", "W2"),
+    ]

@@ -258,3 +258,34 @@ def issue_honour_card(
 def card_in_force(uow: UnitOfWork, serial: str) -> bool:
     """Whether a card's serial is still its holder's current one (not superseded by a re-issue)."""
     return uow.honours.card_by_serial(serial) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class HoursLine:
+    """One donation as a volunteer service record (志愿服务记录)."""
+
+    name: str
+    id_number_masked: str
+    donated_on: date
+    donation_no: str
+    kind: str
+    place: str
+    hours: int
+
+
+def volunteer_hours_lines(uow: UnitOfWork, principal: DonorPrincipal) -> list[HoursLine]:
+    """Each valid donation with its volunteer hours by the table of the place it was made, oldest first."""
+    persons = uow.history.persons_by_ids(principal.person_ids)
+    if not persons:
+        raise NotFound("no donation record for this login")
+    tables, rare = rules.hours_tables(), persons[0].rhd == "negative"
+    masked = mask_id_number(persons[0].id_number)
+    lines = []
+    for row in reversed(uow.history.donations_of_persons(principal.person_ids)):
+        d = donation_of(row)
+        hours = rules.hours_of(d, tables.for_region(d.region), rare=rare)
+        place = f"{row.station_name} {row.site_name}"
+        lines.append(
+            HoursLine(persons[0].name, masked, d.donated_on, row.donation_no, row.kind, place, hours)
+        )
+    return lines

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Router, get
+from litestar import Request, Response, Router, get
 
 from bloodcert.domain.clock import BEIJING
 from bloodcert.services import honours as svc
@@ -67,9 +69,41 @@ def honour_card_handler(request: Request[Any, Any, Any]) -> HonourCardOut:
     return HonourCardOut(card.qr, card.content.expires_at.isoformat())
 
 
+# The columns a volunteer-service registry (全国志愿服务信息系统) imports a batch of service records by.
+HOURS_COLUMNS = ("姓名", "证件号码", "服务日期", "服务项目", "服务时长（小时）", "服务地点", "献血编号")
+KIND_NAMES = {
+    "whole_blood": "无偿献血（全血）",
+    "platelets": "无偿献血（单采血小板）",
+    "plasma": "无偿献血（血浆）",
+}
+
+
+@get("/volunteer-hours.csv", sync_to_thread=True, media_type="text/csv")
+def volunteer_hours_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """My donations as volunteer service records, with their hours, as CSV for a volunteer registry."""
+    principal = donor(request)
+    with AppState.of(request).db.reading() as uow:
+        lines = svc.volunteer_hours_lines(uow, principal)
+    audit_read(request, principal.actor, "read:volunteer-hours")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HOURS_COLUMNS)
+    for x in lines:
+        kind = KIND_NAMES.get(x.kind, x.kind)
+        writer.writerow(
+            (x.name, x.id_number_masked, x.donated_on.isoformat(), kind, x.hours, x.place, x.donation_no)
+        )
+    disposition = 'attachment; filename="volunteer-hours.csv"'
+    return Response(
+        out.getvalue().encode("utf-8-sig"),
+        media_type="text/csv",
+        headers={"Content-Disposition": disposition},
+    )
+
+
 honours_router = Router(
     path="/api/v1/me",
-    route_handlers=[honours_handler, honour_card_handler],
+    route_handlers=[honours_handler, honour_card_handler, volunteer_hours_csv],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],
