@@ -421,6 +421,12 @@ def verify_cmd(
             f"  {c.holder_name} {c.id_number_masked}"
             f"  {c.abo} {c.rhd or ''}  {c.station_name}"
         )
+    if result.honour is not None:
+        h = result.honour
+        typer.echo(
+            f"honour card  {h.holder_name}  {h.highest_award or '-'}  {'; '.join(h.perks) or '-'}"
+            f"  {h.volunteer_hours} h  until {h.expires_at.isoformat()}"
+        )
     raise typer.Exit(EXIT_STATUS_UNKNOWN if unknown else EXIT_VALID if result.valid else EXIT_INVALID)
 
 
@@ -542,6 +548,86 @@ def staff_disable(username: Annotated[str, typer.Argument(help="The account to d
         user = disable_staff(uow, username, _now())
         _audit(uow, "staff.disable", user.username)
     typer.echo(f"disabled {user.username}")
+
+
+honours_app = typer.Typer(help="The national commendation: candidate lists and stations' decisions.")
+app.add_typer(honours_app, name="honours")
+
+CANDIDATE_COLUMNS = (
+    "cycle",
+    "award",
+    "status",
+    "person_ref",
+    "name",
+    "id_number_masked",
+    "count",
+    "stations",
+    "donations",
+    "reason",
+)
+
+
+@honours_app.command("candidates")
+def honours_candidates(
+    cycle: Annotated[str, typer.Option(help="The cycle, YYYY-YYYY (e.g. 2022-2023).")],
+    out: Annotated[
+        Path, typer.Option(help="Write the list here, as CSV (UTF-8 with BOM, for spreadsheets).")
+    ],
+    province: Annotated[
+        str | None, typer.Option(help="Only donors who gave in this province (2-digit GB/T 2260 code).")
+    ] = None,
+    station: Annotated[str | None, typer.Option(help="Only donors who gave at this station (code).")] = None,
+) -> None:
+    """Write a cycle's candidate list: each candidate with the donations that count and where made."""
+    import csv
+
+    from bloodcert.services import honours
+
+    if province is not None and not (len(province) == 2 and province.isdigit()):
+        _fail("--province is a 2-digit province code")
+    with _database(_settings()).transaction() as uow:
+        found = honours.candidates(uow, cycle, province=province, station_code=station)
+        _audit(uow, "export:honour-candidates", f"{cycle} {province or station or 'national'}")
+    with out.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CANDIDATE_COLUMNS)
+        for c in found:
+            stations = sorted({d.where for d in c.donations})
+            lines = [f"{d.donated_on} {d.kind} {d.volume_ml or d.units} {d.where}" for d in c.donations]
+            writer.writerow(
+                (
+                    c.cycle,
+                    c.award,
+                    c.status,
+                    c.person_id,
+                    c.name,
+                    c.id_number_masked,
+                    c.count,
+                    "; ".join(stations),
+                    "; ".join(lines),
+                    c.reason or "",
+                )
+            )
+    typer.echo(f"{len(found)} candidates written to {out}")
+
+
+@honours_app.command("decide")
+def honours_decide(  # noqa: PLR0917 - one parameter per command-line option
+    cycle: Annotated[str, typer.Option(help="The cycle, YYYY-YYYY.")],
+    person_ref: Annotated[int, typer.Option(help="The candidate's person_ref from the list.")],
+    award: Annotated[str, typer.Option(help="bronze, silver, gold or lifetime.")],
+    confirm: Annotated[bool, typer.Option("--confirm/--reject", help="Confirm, or reject with --reason.")],
+    reason: Annotated[str | None, typer.Option(help="Why it is rejected (required to reject).")] = None,
+    station: Annotated[str, typer.Option(help="The deciding station's code.")] = "national",
+) -> None:
+    """Confirm a candidate's award, or reject it with a reason; a later decision replaces an earlier one."""
+    from bloodcert.services import honours
+
+    decision = honours.Decision(person_ref, cycle, award, confirm, reason, f"station:{station}"[:64])
+    with _database(_settings()).transaction() as uow:
+        honours.decide(uow, decision, _now())
+        _audit(uow, "honour:" + ("confirm" if confirm else "reject"), f"{person_ref} {cycle} {award}")
+    typer.echo(f"{'confirmed' if confirm else 'rejected'}: {award} {cycle} for {person_ref}")
 
 
 @app.command("serve")

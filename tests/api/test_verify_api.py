@@ -238,7 +238,14 @@ def test_a_voided_donation_revokes_its_certificate_and_sets_its_status_bit(
 
     [result] = report(client, key, make_record(donation_no="A1", version=2, status="void"))
     assert result["outcome"] == "updated"
-    assert verify(client, text) == {"valid": False, "reason": "revoked", "certificate": None, "notes": []}
+    assert verify(client, text) == {
+        "valid": False,
+        "reason": "revoked",
+        "certificate": None,
+        "notes": [],
+        "type": "donation",
+        "honour": None,
+    }
     bits = status_bits(client, list_id)
     assert status_list.get_bit(bits, index)
     # Nothing else is revoked: the other certificate's bit is clear and it still verifies.

@@ -106,3 +106,72 @@ def _optional_int(body: dict[str, Any], key: str) -> int | None:
     if value is not None and not _is_int(value):
         raise MalformedQR(f"claim {key} must be an integer or null")
     return value
+
+
+# --- the honour card (献血荣誉卡) ---------------------------------------------------------------------------
+
+HONOUR_TYPE = "honour"
+CLAIM_EXP = 4  # CWT exp (RFC 8392)
+
+
+@dataclass(frozen=True, slots=True)
+class HonourCardContent:
+    """What an honour card shows at a gate: who (masked), the highest award, the perk tiers reached."""
+
+    serial: str
+    holder_name: str  # masked
+    highest_award: str | None
+    perks: tuple[str, ...]  # "武汉市 一级"
+    volunteer_hours: int
+    expires_at: datetime
+
+
+def is_honour_card(claims: dict[Any, Any]) -> bool:
+    """Whether the claims are an honour card's (`"t": "honour"`) rather than a donation certificate's."""
+    body = claims.get(CLAIM_CERTIFICATE)
+    return isinstance(body, dict) and body.get("t") == HONOUR_TYPE
+
+
+def honour_to_claims(card: HonourCardContent, *, issuer: str, issued_at: datetime) -> dict[Any, Any]:
+    """CWT claims of an honour card: iss, iat, exp and the private claim with `"t": "honour"`."""
+    return {
+        CLAIM_ISS: issuer,
+        CLAIM_IAT: int(issued_at.timestamp()),
+        CLAIM_EXP: int(card.expires_at.timestamp()),
+        CLAIM_CERTIFICATE: {
+            "v": PAYLOAD_VERSION,
+            "t": HONOUR_TYPE,
+            "cs": card.serial,
+            "n": card.holder_name,
+            "a": card.highest_award,
+            "p": list(card.perks),
+            "h": card.volunteer_hours,
+        },
+    }
+
+
+def honour_from_claims(claims: dict[Any, Any]) -> tuple[HonourCardContent, str, datetime]:
+    """Read (card, issuer, issued_at) back; MalformedQR when a field is missing or mistyped."""
+    body = claims.get(CLAIM_CERTIFICATE)
+    iss, iat, exp = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT), claims.get(CLAIM_EXP)
+    if not isinstance(body, dict) or body.get("v") != PAYLOAD_VERSION or not isinstance(iss, str):
+        raise MalformedQR("the honour card claims are incomplete")
+    perks, award = body.get("p"), body.get("a")
+    if not isinstance(iat, int) or not isinstance(exp, int) or isinstance(iat, bool) or isinstance(exp, bool):
+        raise MalformedQR("the honour card claims are incomplete")
+    if not isinstance(perks, list) or not all(isinstance(p, str) for p in perks):
+        raise MalformedQR("the honour card claims are incomplete")
+    if not (award is None or isinstance(award, str)) or not _is_int(body.get("h")):
+        raise MalformedQR("the honour card claims are incomplete")
+    try:
+        card = HonourCardContent(
+            _text(body, "cs"),
+            _text(body, "n"),
+            award,
+            tuple(perks),
+            body["h"],
+            datetime.fromtimestamp(exp, UTC),
+        )
+        return card, iss, datetime.fromtimestamp(iat, UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise MalformedQR("the honour card claims are incomplete") from exc

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from bloodcert.certs.algorithms import UnsupportedAlgorithm, algorithm, algorithm_for_cose
-from bloodcert.certs.documents import TrustList
-from bloodcert.certs.payload import CertificateContent, from_claims
+from bloodcert.certs.documents import TrustedKey, TrustList
+from bloodcert.certs.payload import (
+    CertificateContent,
+    HonourCardContent,
+    from_claims,
+    honour_from_claims,
+    is_honour_card,
+)
 from bloodcert.certs.qr import MalformedQR, decode
 
 # (list id, index) → True revoked, False in force, None when the list is unknown to this verifier.
@@ -22,11 +28,17 @@ class Verification:
     """The answer: valid or not, its reason, and the certificate's fields when they could be read."""
 
     valid: bool
-    reason: str  # ok | malformed | unknown_key | bad_signature | revoked | key_expired
+    reason: str  # ok | malformed | unknown_key | bad_signature | revoked | key_expired | expired
     content: CertificateContent | None = None
     issued_at: datetime | None = None
     notes: tuple[str, ...] = field(default=())
     kid: bytes | None = None
+    honour: HonourCardContent | None = None
+
+    @property
+    def type(self) -> str:
+        """Which kind of document it is: `donation` (a certificate) or `honour` (an honour card)."""
+        return "honour" if self.honour is not None else "donation"
 
 
 @lru_cache(maxsize=256)
@@ -53,6 +65,8 @@ def verify_qr(text: str, trust: TrustList, status: StatusLookup, now: datetime) 
         return Verification(False, "unknown_key", notes=notes)
     if not alg.verify(public_key, decoded.signature, decoded.signed_bytes()):
         return Verification(False, "bad_signature", notes=notes)
+    if is_honour_card(decoded.claims):
+        return replace(_honour_card(decoded.claims, key, trust, now, notes), kid=decoded.kid)
     try:
         content, issuer, issued_at = from_claims(decoded.claims)
     except MalformedQR:
@@ -68,3 +82,24 @@ def verify_qr(text: str, trust: TrustList, status: StatusLookup, now: datetime) 
     if revoked is None:
         notes = (*notes, "status_unknown")
     return Verification(True, "ok", content, issued_at, notes, decoded.kid)
+
+
+def _honour_card(
+    claims: dict[Any, Any], key: TrustedKey, trust: TrustList, now: datetime, notes: tuple[str, ...]
+) -> Verification:
+    """An honour card whose signature holds: its issuer, its key's period, and its own short validity.
+
+    Whether a re-issue has superseded it is known only online (services/verification.py); offline the card
+    is good until it expires, which is why it is valid briefly.
+    """
+    try:
+        card, issuer, issued_at = honour_from_claims(claims)
+    except MalformedQR:
+        return Verification(False, "malformed", notes=notes)
+    if issuer != trust.issuer:
+        return Verification(False, "unknown_key", notes=notes)
+    if key.status == "revoked" or not key.not_before <= issued_at <= key.not_after:
+        return Verification(False, "key_expired", None, issued_at, notes, honour=card)
+    if now > card.expires_at:
+        return Verification(False, "expired", None, issued_at, notes, honour=card)
+    return Verification(True, "ok", None, issued_at, notes, honour=card)

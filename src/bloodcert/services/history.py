@@ -191,22 +191,6 @@ def history(uow: HasHistory, principal: DonorPrincipal, filters: Filters) -> His
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryPage:
-    """What the history page shows: who, every donation (for the next dates), and the filtered ones."""
-
-    me: Me
-    everything: History
-    shown: History
-
-
-def history_page(uow: HasHistory, principal: DonorPrincipal, filters: Filters) -> HistoryPage:
-    """The donor, all their donations and the filtered ones, for the history page."""
-    return HistoryPage(
-        me(uow, principal), history(uow, principal, Filters()), history(uow, principal, filters)
-    )
-
-
 def group(rows: list[HistoryRow], by: str) -> list[Group]:
     """Totals per year (newest first) or per province (most donations first)."""
     buckets: dict[str, list[HistoryRow]] = {}

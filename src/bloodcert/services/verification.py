@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bloodcert.certs.documents import TRUST_LIST_LIFETIME, TrustedKey, TrustList
 from bloodcert.certs.verify import Verification, verify_qr
+from bloodcert.services.honours import card_in_force
 from bloodcert.storage.uow import Database
 
 TRUST_CACHE_S = 30.0
@@ -78,6 +79,13 @@ class OnlineVerifier:
                 return Verification(False, "key_expired", result.content, result.issued_at, result.notes)
             if found.certificate_status != "active":
                 return Verification(False, "revoked", result.content, result.issued_at, result.notes)
+        if result.valid and result.honour is not None:
+            with self.db.reading() as uow:
+                in_force = card_in_force(uow, result.honour.serial)
+            if not in_force:  # re-issued since: only the newest card of a donor works
+                return Verification(
+                    False, "revoked", None, result.issued_at, result.notes, honour=result.honour
+                )
         return result
 
     def _status_of(self, _list_id: str, _index: int) -> bool | None:

@@ -303,3 +303,40 @@ class AuditHead:
     last_hash: bytes
     base_id: int
     base_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HonourDecisionRow:
+    """A station's decision on a commendation candidate (confirmed | rejected)."""
+
+    person_id: int
+    cycle: str
+    award: str
+    status: str
+    reason: str | None
+    decided_by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HonourDonationRow:
+    """A valid donation as the commendation counts it, with the station it was made at."""
+
+    person_id: int
+    donated_on: date
+    kind: str
+    volume_ml: int | None
+    units: int | None
+    site_region: str
+    station_code: str
+    station_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HonourCardRow:
+    """The honour card in force for a person; a re-issue replaces the serial."""
+
+    person_id: int
+    serial: str
+    issued_at: datetime
+    expires_at: datetime

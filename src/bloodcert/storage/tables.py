@@ -459,3 +459,29 @@ waiver_ledger = Table(
     Index("ix_waiver_ledger_pool", "person_id", "jurisdiction", "pool"),
     Index("ix_waiver_ledger_station_created", "station_id", "created_at"),
 )
+
+# Stations' review of the national commendation's candidates (奉献奖 / 终身荣誉奖): one decision per person,
+# cycle and award. A confirmed row is the award held; a rejected one keeps the station's reason.
+honour_decisions = Table(
+    "honour_decisions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("cycle", String(9), nullable=False),
+    Column("award", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # confirmed | rejected
+    Column("reason", Text, nullable=True),
+    Column("decided_by", String(64), nullable=False),
+    Column("decided_at", DateTime, nullable=False),
+    UniqueConstraint("person_id", "cycle", "award", name="uq_honour_decisions_person_cycle_award"),
+)
+
+# The one honour card in force per person: a re-issue replaces the serial, so an older card stops verifying.
+honour_cards = Table(
+    "honour_cards",
+    metadata,
+    Column("person_id", Id, ForeignKey("persons.id"), primary_key=True),
+    Column("serial", String(32), nullable=False, unique=True),
+    Column("issued_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)

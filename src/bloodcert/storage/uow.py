@@ -15,6 +15,7 @@ from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
 from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.history import HistoryRepository
+from bloodcert.storage.repositories.honours import HonourRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
@@ -52,6 +53,7 @@ class UnitOfWork:
         self.rate_counters = RateCounterRepository(conn)
         self.hospitals = HospitalRepository(conn)
         self.waivers = WaiverRepository(conn)
+        self.honours = HonourRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -14,7 +14,7 @@ from bloodcert.config import Settings
 from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
-from bloodcert.web.api import certificates, donor, entitlements, health, hospital, providers, station
+from bloodcert.web.api import certificates, donor, entitlements, health, honours, hospital, providers, station
 from bloodcert.web.clients import ProxyHeadersMiddleware, trusted_networks
 from bloodcert.web.problems import EXCEPTION_HANDLERS, BoundedRequest
 from bloodcert.web.rendering import RenderCache
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             donor.auth_router,
             donor.me_router,
             entitlements.entitlements_handler,
+            honours.honours_router,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,

@@ -33,11 +33,21 @@ class CertificateOut(msgspec.Struct):
     rhd: str | None
 
 
+class HonourCardOut(msgspec.Struct):
+    holder_name: str  # masked
+    highest_award: str | None  # bronze | silver | gold | lifetime
+    perks: list[str]  # the perk tiers reached, e.g. "武汉市 一级"
+    volunteer_hours: int
+    expires_at: str
+
+
 class VerifyOut(msgspec.Struct):
     valid: bool
     reason: str
     certificate: CertificateOut | None
     notes: list[str] = []
+    type: str = "donation"  # donation (a certificate) | honour (an honour card)
+    honour: HonourCardOut | None = None  # an honour card's fields, when it is one
 
 
 @post("/api/v1/verify", status_code=200, tags=["verify"], sync_to_thread=False)
@@ -60,7 +70,13 @@ def verify(request: Request[Any, Any, Any], data: JSONBody[VerifyIn]) -> VerifyO
             c.abo,
             c.rhd,
         )
-    return VerifyOut(result.valid, result.reason, certificate, list(result.notes))
+    honour = None
+    if result.honour is not None:
+        h = result.honour
+        honour = HonourCardOut(
+            h.holder_name, h.highest_award, list(h.perks), h.volunteer_hours, h.expires_at.isoformat()
+        )
+    return VerifyOut(result.valid, result.reason, certificate, list(result.notes), result.type, honour)
 
 
 @get("/.well-known/bloodcert/trust-list.json", tags=["verify"], sync_to_thread=False)

@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 
 from bloodcert.config import Settings
 from bloodcert.errors import AppError, NotFound, Unauthorized
-from bloodcert.web.pages import certificate, demo_login, entitlements, history, login, verify
+from bloodcert.web.pages import certificate, demo_login, entitlements, history, honours, login, verify
 from bloodcert.web.pages.render import page, template_config
 
 __all__ = ["csrf_config", "router", "static_files", "template_config"]
@@ -50,6 +50,8 @@ router = Router(
         history.history_page,
         history.regions,
         entitlements.entitlements_page,
+        honours.honours_page,
+        honours.honour_card_page,
         certificate.certificate_page,
         verify.verify_page,
         verify.verify_submit,

@@ -12,6 +12,7 @@ from litestar.response import Template
 from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.regions import counties, prefectures
 from bloodcert.services import history as svc
+from bloodcert.services import portal
 from bloodcert.web.auth import audit_read, donor
 from bloodcert.web.pages import views
 from bloodcert.web.pages.render import page, words_of
@@ -25,7 +26,7 @@ def history_page(request: Request[Any, Any, Any]) -> Template:
     query = views.history_query(list(request.query_params.multi_items()))
     filters, problems = query.filters()
     with AppState.of(request).db.reading() as uow:
-        model = svc.history_page(uow, principal, filters)
+        model = portal.history_page(uow, principal, filters, datetime.now(BEIJING).date())
     shown = model.shown
     audit_read(request, principal.actor, "read:donations")
     bars = views.year_bars(shown.donations)
@@ -38,6 +39,7 @@ def history_page(request: Request[Any, Any, Any]) -> Template:
         filtered=filters != svc.Filters(group_by=filters.group_by),
         next_dates=views.next_dates(model.everything.donations, datetime.now(BEIJING).date()),
         shown=shown,
+        honours=model.honours,
         bars=bars,
         bars_text=views.bars_text(bars, words_of(request).lang),
         chart=views.CHART,

@@ -251,6 +251,43 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error_not_found": ("找不到您要的页面。", "The page was not found."),
     "error_generic": ("请求未能完成，请稍后再试。", "The request could not be completed. Please try again."),
     "home": ("返回首页", "Home"),
+    # honours
+    "honours_title": ("荣誉与公益时", "Honours and volunteer hours"),
+    "honours_next": ("再献 {n} 次可获{award}", "{n} more donations for the {award}"),
+    "honours_hours": ("志愿服务时长 {hours} 小时", "{hours} volunteer hours"),
+    "honours_more": ("荣誉卡、公益时与优待", "Honour card, volunteer hours and perks"),
+    "honours_none": ("暂无表彰", "No award yet"),
+    "honours_note": (
+        "依据全国无偿献血表彰奖励办法（2022）计算；血站审核后授予。",
+        "Computed by the 2022 national commendation rules; a station reviews each award before it is given.",
+    ),
+    "award_bronze": ("奉献奖铜奖", "Dedication Award, bronze"),
+    "award_silver": ("奉献奖银奖", "Dedication Award, silver"),
+    "award_gold": ("奉献奖金奖", "Dedication Award, gold"),
+    "award_lifetime": ("终身荣誉奖", "Lifetime Honour"),
+    "award_candidate": ("待审核", "pending review"),
+    "award_confirmed": ("已授予", "awarded"),
+    "perks_title": ("各地优待", "Local perks"),
+    "perk_reached": ("已达到", "Reached"),
+    "perk_not_reached": ("未达到", "Not yet"),
+    "card_title": ("献血荣誉卡", "Honour card"),
+    "card_lead": (
+        "在景区、公交或医院出示此二维码；有效期短，过期后在此重新生成。",
+        "Show this code at a scenic spot, on a bus or at a hospital; it is valid briefly, so open this "
+        "page again for a fresh one.",
+    ),
+    "card_valid_until": ("有效期至 {when}", "Valid until {when}"),
+    "card_show": ("全屏出示", "Show full screen"),
+    "hours_statement": ("公益时证明（PDF）", "Volunteer hours statement (PDF)"),
+    "hours_csv": ("导出志愿服务记录（CSV）", "Export for the volunteer registry (CSV)"),
+    "reason_expired": (
+        "此荣誉卡已过期，请持卡人重新出示。",
+        "This honour card has expired: ask for a fresh one.",
+    ),
+    "card_highest": ("最高表彰", "Highest award"),
+    "card_perks": ("可享优待", "Perks"),
+    "card_hours": ("志愿服务时长", "Volunteer hours"),
+    "honour_none": ("无", "None"),
 }
 
 ID_TYPE_NAMES = {

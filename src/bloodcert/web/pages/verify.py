@@ -9,6 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
+from bloodcert.domain.clock import BEIJING
 from bloodcert.web.pages.render import page
 from bloodcert.web.state import AppState
 
@@ -39,4 +40,4 @@ def verify_submit(request: Request[Any, Any, Any], data: FormBody) -> Template:
     if not qr:
         return page(request, "verify.html", qr="", result=None, empty=True)
     result = AppState.of(request).verifier.verify(qr)
-    return page(request, "verify.html", qr=qr, result=result, empty=False)
+    return page(request, "verify.html", qr=qr, result=result, empty=False, beijing=BEIJING)

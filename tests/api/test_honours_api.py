@@ -1,0 +1,207 @@
+"""The donor's honours over HTTP: awards held and pending, the next award, volunteer hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from litestar.testing import TestClient
+
+from bloodcert.services import honours
+from bloodcert.services.certificates import Signing
+from bloodcert.storage.uow import Database
+from tests.api.conftest import BASE
+from tests.api.test_donor_api import bearer, log_in, seed
+from tests.factories import LI_LEI, create_station, make_record
+
+
+def platelets_every_two_weeks(start: str, n: int, prefix: str) -> list[dict[str, Any]]:
+    first = date.fromisoformat(start)
+    return [
+        make_record(
+            donation_no=f"{prefix}{i:03d}",
+            donated_at=f"{(first + timedelta(days=14 * i)).isoformat()}T09:00:00+08:00",
+            kind="platelets",
+            volume_ml=None,
+            units=1,
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_new_donor_has_no_awards_and_needs_bronze(
+    client: TestClient, db: Database, signing: Signing
+) -> None:  # type: ignore[type-arg]
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1", donated_at="2024-03-01T09:00:00+08:00", volume_ml=400)])
+    response = client.get(BASE + "/api/v1/me/honours", headers=bearer(log_in(client)))
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    # 400 ml counts 2; in Hangzhou the national default converts 400 ml into 4 hours.
+    assert response.json() == {
+        "awards": [],
+        "count_toward_next": 2,
+        "next": {"award": "bronze", "donations_needed": 18},
+        "volunteer_hours": 4,
+    }
+
+
+def test_a_confirmed_gold_and_a_pending_candidate(client: TestClient, db: Database, signing: Signing) -> None:  # type: ignore[type-arg]
+    create_station(db)
+    seed(db, signing, platelets_every_two_weeks("2020-01-06", 40, "G"))
+    seed(db, signing, platelets_every_two_weeks("2022-01-05", 5, "H"))
+    seed(db, signing, [make_record(donation_no="L1", donor=LI_LEI)])
+    with db.transaction() as uow:
+        listed = honours.candidates(uow, "2020-2021")
+        assert [(c.name, c.award, c.count) for c in listed] == [("王芳", "gold", 40)]
+        decision = honours.Decision(listed[0].person_id, "2020-2021", "gold", True, None, "station:33000001")
+        honours.decide(uow, decision, datetime.now(UTC))
+    body = client.get(BASE + "/api/v1/me/honours", headers=bearer(log_in(client, donation_no="G000"))).json()
+    assert body["awards"] == [{"award": "gold", "cycle": "2020-2021", "status": "confirmed"}]
+    assert body["count_toward_next"] == 5
+    assert body["next"] == {"award": "gold", "donations_needed": 35}
+    assert body["volunteer_hours"] == 45 * 2
+
+
+def test_honours_need_a_login(client: TestClient) -> None:  # type: ignore[type-arg]
+    assert client.get(BASE + "/api/v1/me/honours").status_code == 401
+
+
+def test_the_history_page_says_how_many_more_donations_the_next_award_needs(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1", donated_at="2024-03-01T09:00:00+08:00", volume_ml=400)])
+    headers = bearer(log_in(client))
+    assert "再献 18 次可获奉献奖铜奖" in client.get(BASE + "/me", headers=headers).text
+    page = client.get(BASE + "/me/honours", headers=headers).text
+    assert "武汉市 · 一级" in page
+    assert "志愿服务时长 4 小时" in page
+
+
+def read_qr_image(qr_text: str) -> str:
+    """Render the card's QR code as the donor's screen shows it and read it back with a real decoder."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from bloodcert.certs.render import qr_png
+
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr_png(qr_text, scale=6))))
+    assert len(results) == 1
+    return str(results[0].text)
+
+
+def test_the_honour_card_read_from_its_qr_image_verifies_as_an_honour_card(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db, region="420100")
+    wuhan = {"name": "武汉站", "type": "fixed", "region": "420102"}
+    seed(db, signing, [r | {"site": wuhan} for r in platelets_every_two_weeks("2020-01-06", 22, "G")])
+    headers = bearer(log_in(client, donation_no="G000"))
+    with db.transaction() as uow:
+        (bronze,) = honours.candidates(uow, "2020-2021")
+        decision = honours.Decision(bronze.person_id, "2020-2021", "bronze", True, None, "station:42000001")
+        honours.decide(uow, decision, datetime.now(UTC))
+    card = client.get(BASE + "/api/v1/me/honour-card", headers=headers)
+    assert card.status_code == 200, card.text
+    assert card.headers["cache-control"] == "no-store"
+    scanned = read_qr_image(card.json()["qr"])
+    assert scanned == card.json()["qr"]
+    answer = client.post(BASE + "/api/v1/verify", json={"qr": scanned}).json()
+    assert (answer["valid"], answer["reason"], answer["type"], answer["certificate"]) == (
+        True,
+        "ok",
+        "honour",
+        None,
+    )
+    assert answer["honour"]["holder_name"] == "王*"
+    assert answer["honour"]["highest_award"] == "bronze"
+    assert answer["honour"]["perks"] == ["武汉市 一级", "青岛市 荣誉献血者"]
+    assert "110105" not in scanned and "王芳" not in str(answer)
+    page = client.post(BASE + "/verify", data={"qr": scanned}).text
+    assert "献血荣誉卡" in page and "奉献奖铜奖" in page
+
+
+def test_a_re_issued_honour_card_makes_the_old_one_invalid(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    headers = bearer(log_in(client))
+    old = client.get(BASE + "/api/v1/me/honour-card", headers=headers).json()["qr"]
+    assert client.post(BASE + "/api/v1/verify", json={"qr": old}).json()["valid"] is True
+    new = client.get(BASE + "/api/v1/me/honour-card", headers=headers).json()["qr"]
+    stale = client.post(BASE + "/api/v1/verify", json={"qr": old}).json()
+    assert (stale["valid"], stale["reason"], stale["type"]) == (False, "revoked", "honour")
+    fresh = client.post(BASE + "/api/v1/verify", json={"qr": new}).json()
+    assert (fresh["valid"], fresh["type"]) == (True, "honour")
+
+
+def test_a_donation_certificate_still_verifies_as_a_donation(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    headers = bearer(log_in(client))
+    number = client.get(BASE + "/api/v1/me/donations", headers=headers).json()["donations"][0][
+        "certificate_no"
+    ]
+    qr = client.get(BASE + f"/api/v1/me/certificates/{number}", headers=headers).json()["qr"]
+    answer = client.post(BASE + "/api/v1/verify", json={"qr": qr}).json()
+    assert (answer["valid"], answer["type"], answer["honour"]) == (True, "donation", None)
+
+
+def test_offline_the_card_verifies_until_it_expires_and_the_page_shows_it_full_screen(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    from bloodcert.certs.verify import verify_qr
+    from bloodcert.services.verification import trust_list_from_db
+
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    headers = bearer(log_in(client))
+    page = client.get(BASE + "/me/honour-card", headers=headers)
+    assert page.status_code == 200 and "<svg" in page.text and "献血荣誉卡" in page.text
+    card = client.get(BASE + "/api/v1/me/honour-card", headers=headers).json()
+    trust = trust_list_from_db(db, signing.issuer)
+    now = datetime.now(UTC)
+    # An offline verifier knows no serials: it has the signature and the card's short life to go on.
+    fresh = verify_qr(card["qr"], trust, lambda *_: None, now)
+    assert (fresh.valid, fresh.type) == (True, "honour")
+    late = verify_qr(card["qr"], trust, lambda *_: None, now + honours.CARD_VALIDITY + timedelta(minutes=1))
+    assert (late.valid, late.reason, late.type) == (False, "expired", "honour")
+
+
+def test_volunteer_hours_export_in_the_registry_columns(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    import csv
+    import io
+
+    create_station(db, region="610500")
+    weinan = {"name": "渭南献血屋", "type": "fixed", "region": "610502"}
+    seed(db, signing, [make_record(donation_no="W1", donated_at="2023-03-01T09:00:00+08:00", site=weinan)])
+    seed(db, signing, [make_record(donation_no="W2", donated_at="2024-03-01T09:00:00+08:00", volume_ml=200)])
+    response = client.get(BASE + "/api/v1/me/volunteer-hours.csv", headers=bearer(log_in(client)))
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["姓名", "证件号码", "服务日期", "服务项目", "服务时长（小时）", "服务地点", "献血编号"]
+    # 400 ml in 渭南 is 6 hours by its own table; 200 ml in 杭州 2 hours by the national default.
+    assert [(r[0], r[1], r[2], r[4], r[6]) for r in rows[1:]] == [
+        ("王芳", "330***********1221", "2023-03-01", "6", "W1"),
+        ("王芳", "330***********1221", "2024-03-01", "2", "W2"),
+    ]
