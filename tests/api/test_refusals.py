@@ -47,7 +47,7 @@ def test_repeated_refusals_of_one_client_are_one_entry_with_a_count(settings: Se
         client.app.state["bloodcert"].audit.end_refusal_windows()
     with db.reading() as uow:
         rows = uow.audit.recent(100)
-        assert [(r["action"], r["object"], r["repeats"]) for r in rows] == [("denied", "/api/v1/me", 40)]
+        assert [(r.action, r.object, r.repeats) for r in rows] == [("denied", "/api/v1/me", 40)]
         assert verify_chain(uow, settings.audit_key).intact
 
 
@@ -58,7 +58,7 @@ def test_a_client_over_its_refusal_limit_gets_429_and_writes_nothing(limited: An
     assert limited.get(BASE + "/healthz").status_code == 429
     limited.app.state["bloodcert"].audit.end_refusal_windows()
     with db.reading() as uow:
-        assert [r["repeats"] for r in uow.audit.recent(100)] == [5]
+        assert [r.repeats for r in uow.audit.recent(100)] == [5]
 
 
 def test_console_refusals_count_against_the_same_limit(limited: Any) -> None:
@@ -123,4 +123,4 @@ def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(
         client.app.state["bloodcert"].audit.end_refusal_windows()
     assert seen == statuses
     with db.reading() as uow:
-        assert {r["client"] for r in uow.audit.recent(100)} == audited
+        assert {r.client for r in uow.audit.recent(100)} == audited

@@ -30,6 +30,7 @@ def _entry(row: Any) -> AuditEntry:
         outcome=m["outcome"],
         prev_hash=bytes(m["prev_hash"]),
         entry_hash=bytes(m["entry_hash"]),
+        repeats=int(m["repeats"]),
     )
 
 

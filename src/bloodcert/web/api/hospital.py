@@ -15,7 +15,6 @@ from bloodcert.services import waivers
 from bloodcert.services.station_auth import SignedRequest
 from bloodcert.web.state import AppState
 
-MAX_BODY = 64 * 1024
 SECURITY: list[dict[str, list[str]]] = [{"hospitalSignature": []}]
 
 
@@ -110,7 +109,6 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @post(
     "/api/v1/hospital/waivers/quote",
-    request_max_body_size=MAX_BODY,
     status_code=200,
     tags=["hospital"],
     security=SECURITY,
@@ -129,7 +127,6 @@ async def quote_waiver(request: Request[Any, Any, Any]) -> Response[QuoteOut]:
 
 @post(
     "/api/v1/hospital/waivers",
-    request_max_body_size=MAX_BODY,
     status_code=201,
     tags=["hospital"],
     security=SECURITY,
@@ -144,7 +141,6 @@ async def claim_waiver(request: Request[Any, Any, Any]) -> Response[WaiverOut]:
 
 @post(
     "/api/v1/hospital/waivers/{waiver_id:str}/reverse",
-    request_max_body_size=MAX_BODY,
     status_code=200,
     tags=["hospital"],
     security=SECURITY,
