@@ -50,6 +50,8 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("GET", "/favicon.ico"),
     ("POST", "/api/v1/verify"),
+    ("GET", "/api/v1/sites"),  # the site finder and a site's slots
+    ("GET", "/api/v1/sites/{site_id:int}/slots"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),  # the same document as a page
     ("POST", "/api/v1/auth/login"),
@@ -117,6 +119,9 @@ class World:
             "name": "demo",
             "file_path": "dist/app.css",
             "path": "x",
+            "site_code": "WL01",
+            "site_id": "1",
+            "appointment_id": "1",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
 

@@ -21,6 +21,7 @@ from bloodcert.storage.repositories.nonces import NonceRepository
 from bloodcert.storage.repositories.persons import PersonRepository
 from bloodcert.storage.repositories.quality import QualityRepository
 from bloodcert.storage.repositories.rate_counters import RateCounterRepository
+from bloodcert.storage.repositories.sites import SiteRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.staff = StaffRepository(conn)
         self.station_stats = StationStatsRepository(conn)
         self.rate_counters = RateCounterRepository(conn)
+        self.sites = SiteRepository(conn)
 
     @property
     def dialect(self) -> str:

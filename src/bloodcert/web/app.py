@@ -12,7 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
-from bloodcert.web.api import certificates, donor, health, providers, station
+from bloodcert.web.api import certificates, donor, health, providers, sites, station
 from bloodcert.web.problems import EXCEPTION_HANDLERS
 from bloodcert.web.security import security_headers
 from bloodcert.web.state import AppState
@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             certificates.status_list,
             donor.auth_router,
             donor.me_router,
+            sites.appointments_router,
+            *sites.public_handlers,
+            sites.station_router,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,

@@ -28,8 +28,11 @@ from bloodcert.domain.records import (
 
 # Statuses beyond the success ones that operations under a path prefix answer (most specific first).
 ERRORS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("/api/v1/station/sites", (400, 401, 404, 409, 413, 429, 503)),
     ("/api/v1/station/", (400, 401, 413, 429, 503)),
+    ("/api/v1/me/appointments", (400, 401, 404, 409, 422)),
     ("/api/v1/me", (400, 401, 404)),
+    ("/api/v1/sites", (400, 404)),
     ("/api/v1/auth/login", (400, 401, 428, 429)),
     ("/api/v1/auth/captcha", (429,)),
     ("/api/v1/auth/logout", ()),
@@ -45,7 +48,9 @@ TITLES = {
     400: "Malformed request (problem+json with an `errors` list)",
     401: "Not authenticated",
     404: "Not found (also for another donor's data)",
+    409: "Conflict with the current state (e.g. `slot_full`)",
     413: "Body or batch too large",
+    422: "Not eligible yet (`not_eligible`, with `eligible_from`)",
     428: "Captcha required",
     429: "Too many requests (see Retry-After)",
     503: "Keys or database not available",
