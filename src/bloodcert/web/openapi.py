@@ -63,6 +63,11 @@ PROBLEM = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
+        "eligible_from": {
+            "type": "string",
+            "format": "date",
+            "description": "With `not_eligible`: the first day a booking is possible",
+        },
         "errors": {
             "type": "array",
             "items": {
