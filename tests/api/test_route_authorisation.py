@@ -43,7 +43,9 @@ PUBLIC = {
     ("POST", "/logout"),  # ends whatever session the cookie names, if any
     ("GET", "/verify"),  # the public verifier
     ("POST", "/verify"),
-    ("GET", "/regions"),  # GB/T 2260 names for the region selects
+    ("GET", "/regions"),
+    ("GET", "/sites"),  # the site finder and a site's slots, as pages
+    ("GET", "/sites/{site_id:int}"),  # GB/T 2260 names for the region selects
     ("GET", "/auth/demo"),  # the demo platform's page (demo mode only; 404 otherwise)
     ("POST", "/auth/demo"),
     ("GET", "/healthz"),
