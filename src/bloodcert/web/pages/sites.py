@@ -63,7 +63,7 @@ def _card(
     periods = [f"{a.strftime('%H:%M')}–{b.strftime('%H:%M')}" for a, b in found.row.site.hours_on(day)]
     directions = None
     if near is not None and found.distance_km is not None:
-        bearing = compass(near, (found.lat, found.lon))
+        bearing = t(f"compass_{compass(near, (found.lat, found.lon))}")
         directions = t(
             "sites_away", distance=f"{haversine_km(near, (found.lat, found.lon)):.1f}", bearing=bearing
         )
