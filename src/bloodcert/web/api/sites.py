@@ -12,7 +12,7 @@ from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.donation_rules import Kind
@@ -27,6 +27,8 @@ from bloodcert.storage.uow import UnitOfWork
 from bloodcert.web.auth import audit_read, client_of, donor
 from bloodcert.web.state import AppState
 
+# Ids are positive and fit every database's integer (a larger one is simply not found, never a 500).
+RowId = Annotated[int, Parameter(ge=1, le=2**53)]
 REGION = r"^[0-9]{2}([0-9]{2}){0,2}$"
 # Latitude -90..90 and longitude -180..180 in decimal degrees, "LAT,LON".
 NEAR = (
@@ -195,7 +197,7 @@ def find_sites(
 @get("/api/v1/sites/{site_id:int}/slots", sync_to_thread=True, tags=["sites"])
 def site_slots(
     request: Request[Any, Any, Any],
-    site_id: FromPath[int],
+    site_id: RowId,
     day: Annotated[
         date | None, QueryParameter(name="date", description="Beijing day; today if absent")
     ] = None,
@@ -270,7 +272,7 @@ def get_bookings(
 
 @put("/{site_code:str}/bookings/{appointment_id:int}", request_max_body_size=MAX_BODY)
 async def put_attendance(
-    request: Request[Any, Any, Any], site_code: FromPath[str], appointment_id: FromPath[int]
+    request: Request[Any, Any, Any], site_code: FromPath[str], appointment_id: RowId
 ) -> AttendanceOut:
     """Record whether a booked donor came: `{"status": "attended" | "no_show"}`."""
     signed = _signed(request, await request.body())
@@ -330,9 +332,7 @@ def _mine_out(a: AppointmentRow) -> MyAppointmentOut:
 
 
 @patch("/{appointment_id:int}", sync_to_thread=True)
-def move(
-    request: Request[Any, Any, Any], appointment_id: FromPath[int], data: JSONBody[MoveIn]
-) -> AppointmentOut:
+def move(request: Request[Any, Any, Any], appointment_id: RowId, data: JSONBody[MoveIn]) -> AppointmentOut:
     """Move my booking to another slot (the intervals are checked again for the new day)."""
     with AppState.of(request).db.transaction() as uow:
         moved = booking.reschedule(
@@ -343,7 +343,7 @@ def move(
 
 
 @delete("/{appointment_id:int}", status_code=204, sync_to_thread=True)
-def cancel(request: Request[Any, Any, Any], appointment_id: FromPath[int]) -> None:
+def cancel(request: Request[Any, Any, Any], appointment_id: RowId) -> None:
     """Cancel my booking; its place is free again."""
     with AppState.of(request).db.transaction() as uow:
         booking.cancel(uow, _me(request).person_ids, appointment_id, datetime.now(UTC))

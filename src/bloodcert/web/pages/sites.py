@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from bloodcert.domain.clock import BEIJING
@@ -27,6 +27,8 @@ from bloodcert.web.auth import audit_read, donor
 from bloodcert.web.pages.render import page, words_of
 from bloodcert.web.state import AppState
 
+# Ids are positive and fit every database's integer (a larger one is simply not found, never a 500).
+RowId = Annotated[int, Parameter(ge=1, le=2**53)]
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NEAR = re.compile(r"^\s*(-?\d{1,2}(?:\.\d{1,8})?)\s*,\s*(-?\d{1,3}(?:\.\d{1,8})?)\s*$")
 PROVINCE = re.compile(r"^\d{2}$")
@@ -110,7 +112,7 @@ def _site_page(
 
 
 @get("/sites/{site_id:int}", sync_to_thread=True, name="site")
-def site_page(request: Request[Any, Any, Any], site_id: FromPath[int]) -> Template:
+def site_page(request: Request[Any, Any, Any], site_id: RowId) -> Template:
     """A site's details and its slots on a day, with the booking form."""
     day = _day(request.query_params.get("date")) or datetime.now(BEIJING).date()
     return _site_page(request, site_id, day)
@@ -125,9 +127,7 @@ def _refusal(request: Request[Any, Any, Any], exc: AppError) -> str:
 
 
 @post("/sites/{site_id:int}/book", sync_to_thread=True, status_code=303)
-def book_submit(
-    request: Request[Any, Any, Any], site_id: FromPath[int], data: FormBody
-) -> Template | Redirect:
+def book_submit(request: Request[Any, Any, Any], site_id: RowId, data: FormBody) -> Template | Redirect:
     """Book the chosen slot, then show my bookings; a refusal shows the site again with the reason."""
     principal = donor(request)
     slot_id, kind = str(data.get("slot_id", "")), str(data.get("kind", ""))
@@ -153,7 +153,7 @@ def appointments_page(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/me/appointments/{appointment_id:int}/cancel", sync_to_thread=True, status_code=303)
-def cancel_submit(request: Request[Any, Any, Any], appointment_id: FromPath[int]) -> Redirect:
+def cancel_submit(request: Request[Any, Any, Any], appointment_id: RowId) -> Redirect:
     """Cancel one of my bookings."""
     principal = donor(request)
     with AppState.of(request).db.transaction() as uow:
