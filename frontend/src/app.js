@@ -54,3 +54,25 @@ if (document.body.classList.contains("show") && "wakeLock" in navigator) {
     if (document.visibilityState === "visible") keepAwake();
   });
 }
+
+// Site finder: a button asks the browser for the donor's position and searches by distance. The
+// position goes only to this server, in the `near` field the form has without JavaScript too.
+const nearField = document.querySelector("[data-geolocate]");
+if (nearField && "geolocation" in navigator) {
+  const locate = document.createElement("button");
+  locate.type = "button";
+  locate.className = "button outline";
+  locate.textContent = nearField.dataset.geolocate || "";
+  nearField.after(locate);
+  locate.addEventListener("click", () => {
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        const { latitude, longitude } = position.coords;
+        nearField.value = `${latitude.toFixed(5)},${longitude.toFixed(5)}`;
+        nearField.form?.requestSubmit();
+      },
+      () => {},
+      { enableHighAccuracy: false, timeout: 10000, maximumAge: 300000 },
+    );
+  });
+}

@@ -91,3 +91,15 @@ class NotConfigured(AppError):
     status = 503
     slug = "not_configured"
     title = "Service not configured"
+
+
+class NotEligible(AppError):
+    """The donor may not give this kind of donation yet; `eligible_from` says from which day they may."""
+
+    status = 422
+    slug = "not_eligible"
+    title = "Not eligible"
+
+    def __init__(self, detail: str, *, eligible_from: str) -> None:
+        super().__init__(detail)
+        self.eligible_from = eligible_from

@@ -53,13 +53,17 @@ PUBLIC = {
     ("POST", "/logout"),  # ends whatever session the cookie names, if any
     ("GET", "/verify"),  # the public verifier
     ("POST", "/verify"),
-    ("GET", "/regions"),  # GB/T 2260 names for the region selects
+    ("GET", "/regions"),
+    ("GET", "/sites"),  # the site finder and a site's slots, as pages
+    ("GET", "/sites/{site_id:int}"),  # GB/T 2260 names for the region selects
     ("GET", "/auth/demo"),  # the demo platform's page (demo mode only; 404 otherwise)
     ("POST", "/auth/demo"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/favicon.ico"),
     ("POST", "/api/v1/verify"),
+    ("GET", "/api/v1/sites"),  # the site finder and a site's slots
+    ("GET", "/api/v1/sites/{site_id:int}/slots"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),  # the same document as a page
     ("POST", "/api/v1/auth/login"),
@@ -127,6 +131,9 @@ class World:
             "name": "demo",
             "file_path": "dist/app.css",
             "path": "x",
+            "site_code": "WL01",
+            "site_id": "1",
+            "appointment_id": "1",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
 

@@ -34,18 +34,23 @@ def examples() -> list[tuple[str, str, Any]]:
 
 
 def strict(struct: type[Any]) -> type[Any]:
-    """The struct and the structs it holds, refusing fields they do not declare."""
+    """The struct and the structs it holds, refusing fields they do not declare (optional ones stay so)."""
+    info = msgspec.inspect.type_info(struct)
+    assert isinstance(info, msgspec.inspect.StructType)
     return msgspec.defstruct(
         struct.__name__,
-        [(name, _strict_type(t)) for name, t in _fields(struct)],
+        [_field(f) for f in info.fields],
         forbid_unknown_fields=True,
+        omit_defaults=struct.__struct_config__.omit_defaults,
     )
 
 
-def _fields(struct: type[Any]) -> list[tuple[str, Any]]:
-    info = msgspec.inspect.type_info(struct)
-    assert isinstance(info, msgspec.inspect.StructType)
-    return [(f.name, f.type) for f in info.fields]
+def _field(f: msgspec.inspect.Field) -> tuple[str, Any] | tuple[str, Any, Any]:
+    if f.required:
+        return (f.name, _strict_type(f.type))
+    if f.default_factory is not msgspec.NODEFAULT:
+        return (f.name, _strict_type(f.type), msgspec.field(default_factory=f.default_factory))
+    return (f.name, _strict_type(f.type), f.default)
 
 
 def _strict_type(info: Any) -> Any:
@@ -64,6 +69,7 @@ def _strict_type(info: Any) -> Any:
     return {
         msgspec.inspect.StrType: str,
         msgspec.inspect.IntType: int,
+        msgspec.inspect.FloatType: float,
         msgspec.inspect.BoolType: bool,
         msgspec.inspect.NoneType: type(None),
         msgspec.inspect.DateTimeType: datetime,

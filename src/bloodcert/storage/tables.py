@@ -485,3 +485,71 @@ honour_cards = Table(
     Column("issued_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
 )
+
+# Donation sites (献血点) a station maintains, keyed by the station's own site code.
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("region", String(6), nullable=False, index=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("station_id", "code", name="uq_sites_station_code"),
+)
+
+# Weekly opening hours, Beijing time ("HH:MM"); a site may open more than once a day.
+site_hours = Table(
+    "site_hours",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("site_id", Id, ForeignKey("sites.id"), nullable=False, index=True),
+    Column("weekday", SmallInteger, nullable=False),
+    Column("opens", String(5), nullable=False),
+    Column("closes", String(5), nullable=False),
+)
+
+# A mobile site's dated stops: where the bus stands on a day, and when.
+site_schedule = Table(
+    "site_schedule",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("site_id", Id, ForeignKey("sites.id"), nullable=False, index=True),
+    Column("day", Date, nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("opens", String(5), nullable=False),
+    Column("closes", String(5), nullable=False),
+)
+
+# Bookable slots: `booked` only grows through a conditional update, so it never passes `capacity`.
+slots = Table(
+    "slots",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("site_id", Id, ForeignKey("sites.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("starts_at", String(5), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("booked", Integer, nullable=False),
+    UniqueConstraint("site_id", "day", "starts_at", name="uq_slots_site_day_start"),
+)
+
+# A donor's booking of a slot (预约献血): booked, cancelled, attended or no_show.
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("slot_id", Id, ForeignKey("slots.id"), nullable=False, index=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)

@@ -22,6 +22,7 @@ from bloodcert.storage.repositories.nonces import NonceRepository
 from bloodcert.storage.repositories.persons import PersonRepository
 from bloodcert.storage.repositories.quality import QualityRepository
 from bloodcert.storage.repositories.rate_counters import RateCounterRepository
+from bloodcert.storage.repositories.sites import SiteRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
@@ -54,6 +55,7 @@ class UnitOfWork:
         self.hospitals = HospitalRepository(conn)
         self.waivers = WaiverRepository(conn)
         self.honours = HonourRepository(conn)
+        self.sites = SiteRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -14,7 +14,17 @@ from bloodcert.config import Settings
 from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
-from bloodcert.web.api import certificates, donor, entitlements, health, honours, hospital, providers, station
+from bloodcert.web.api import (
+    certificates,
+    donor,
+    entitlements,
+    health,
+    honours,
+    hospital,
+    providers,
+    sites,
+    station,
+)
 from bloodcert.web.clients import ProxyHeadersMiddleware, trusted_networks
 from bloodcert.web.problems import EXCEPTION_HANDLERS, BoundedRequest
 from bloodcert.web.rendering import RenderCache
@@ -64,6 +74,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             donor.me_router,
             entitlements.entitlements_handler,
             honours.honours_router,
+            sites.appointments_router,
+            *sites.public_handlers,
+            sites.station_router,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,

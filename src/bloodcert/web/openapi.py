@@ -28,9 +28,12 @@ from bloodcert.domain.records import (
 
 # Statuses beyond the success ones that operations under a path prefix answer (most specific first).
 ERRORS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("/api/v1/station/sites", (400, 401, 404, 409, 413, 429, 503)),
     ("/api/v1/station/", (400, 401, 413, 429, 503)),
     ("/api/v1/hospital/", (400, 401, 404, 409, 413, 422, 429, 503)),
+    ("/api/v1/me/appointments", (400, 401, 404, 409, 422)),
     ("/api/v1/me", (400, 401, 404)),
+    ("/api/v1/sites", (400, 404)),
     ("/api/v1/auth/login", (400, 401, 428, 429)),
     ("/api/v1/auth/captcha", (429,)),
     ("/api/v1/auth/logout", ()),
@@ -46,9 +49,9 @@ TITLES = {
     400: "Malformed request (problem+json with an `errors` list)",
     401: "Not authenticated",
     404: "Not found (also for another donor's data)",
-    409: "Conflict with an earlier request (e.g. `invoice_conflict`, `already_reversed`)",
+    409: "Conflict with an earlier request or the current state (e.g. `invoice_conflict`, `already_reversed`, `slot_full`)",
     413: "Body or batch too large",
-    422: "Well formed but not allowed (e.g. `not_eligible`, with reasons in `errors`)",
+    422: "Well formed but not allowed (`not_eligible`, with reasons in `errors` or `eligible_from`)",
     428: "Captcha required",
     429: "Too many requests (see Retry-After)",
     503: "Keys or database not available",
@@ -61,6 +64,11 @@ PROBLEM = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
+        "eligible_from": {
+            "type": "string",
+            "format": "date",
+            "description": "With `not_eligible`: the first day a booking is possible",
+        },
         "errors": {
             "type": "array",
             "items": {

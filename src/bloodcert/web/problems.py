@@ -10,7 +10,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from bloodcert.errors import AppError, ValidationFailed
+from bloodcert.errors import AppError, NotEligible, ValidationFailed
 
 log = logging.getLogger("bloodcert.web")
 
@@ -45,6 +45,8 @@ def app_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     extra: dict[str, Any] = {}
     if exc.errors:
         extra["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in exc.errors]
+    if isinstance(exc, NotEligible):
+        extra["eligible_from"] = exc.eligible_from
     return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
 
 

@@ -40,7 +40,8 @@ HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     # The verifier scans with the camera; nothing else may ask for a device or sensor.
-    "permissions-policy": "camera=(self), microphone=(), geolocation=(), payment=(), usb=()",
+    # The site finder may ask for the position (it goes only to this server, in the `near` field).
+    "permissions-policy": "camera=(self), microphone=(), geolocation=(self), payment=(), usb=()",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }

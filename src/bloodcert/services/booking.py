@@ -1,0 +1,109 @@
+"""Booking a donation (预约献血): a donor takes a place in a slot, moves it or cancels it.
+
+Two promises hold here. A slot never takes more bookings than its capacity, whatever the concurrency: the
+place is taken by one conditional UPDATE (see SiteRepository.take_place). And a donor is only booked for a
+day the GB 18467 intervals allow, judged on the national history of every station, with the refusal
+saying from which day booking is possible. A donor holds one upcoming booking at a time, so that two
+bookings can never break an interval between themselves: moving it is a reschedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bloodcert.domain.clock import BEIJING
+from bloodcert.domain.donation_rules import Kind, kind_label
+from bloodcert.domain.eligibility import eligible_from
+from bloodcert.errors import Conflict, NotEligible, NotFound
+from bloodcert.storage.repositories.sites import AppointmentRow, SlotRow
+from bloodcert.storage.uow import UnitOfWork
+
+ACTIVE = "booked"
+KINDS = frozenset(k.value for k in Kind)
+
+
+@dataclass(frozen=True, slots=True)
+class MyAppointments:
+    """A donor's bookings, latest first, and how many times they did not come."""
+
+    appointments: list[AppointmentRow]
+    no_shows: int
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(BEIJING).date()
+
+
+def _open_slot(uow: UnitOfWork, slot_id: int, now: datetime) -> SlotRow:
+    slot = uow.sites.slot(slot_id)
+    if slot is None:
+        raise NotFound("no such slot")
+    if slot.day < _today(now):
+        raise Conflict("this slot is in the past", slug="slot_closed")
+    return slot
+
+
+def _check_eligible(uow: UnitOfWork, person_ids: tuple[int, ...], kind: Kind, day: date) -> None:
+    past = uow.donations.valid_of_persons(person_ids)
+    history = [(Kind(d.kind), d.donated_on) for ds in past.values() for d in ds if d.kind in KINDS]
+    first = eligible_from(history, kind, day)
+    if first is not None:
+        raise NotEligible(
+            f"{kind_label(kind, 'en').lower()} is possible again from {first.isoformat()}",
+            eligible_from=first.isoformat(),
+        )
+
+
+def _upcoming(uow: UnitOfWork, person_ids: tuple[int, ...], today: date) -> AppointmentRow | None:
+    mine = uow.sites.appointments_of_persons(person_ids)
+    return next((a for a in mine if a.status == ACTIVE and a.day >= today), None)
+
+
+def book(uow: UnitOfWork, person_ids: tuple[int, ...], slot_id: int, kind: Kind, now: datetime) -> int:
+    """Book a place in a slot for a kind of donation; returns the appointment id."""
+    slot = _open_slot(uow, slot_id, now)
+    if _upcoming(uow, person_ids, _today(now)) is not None:
+        raise Conflict("you already have an upcoming booking: move or cancel it", slug="already_booked")
+    _check_eligible(uow, person_ids, kind, slot.day)
+    if not uow.sites.take_place(slot.id):
+        raise Conflict("this slot is full", slug="slot_full")
+    return uow.sites.add_appointment(slot.id, min(person_ids), kind.value, now.replace(tzinfo=None))
+
+
+def _mine(uow: UnitOfWork, person_ids: tuple[int, ...], appointment_id: int) -> AppointmentRow:
+    # Someone else's booking answers exactly like a missing one.
+    found = next((a for a in uow.sites.appointments_of_persons(person_ids) if a.id == appointment_id), None)
+    if found is None:
+        raise NotFound("no such appointment")
+    if found.status != ACTIVE:
+        raise Conflict(f"this appointment is {found.status}", slug="not_booked")
+    return found
+
+
+def reschedule(
+    uow: UnitOfWork, person_ids: tuple[int, ...], appointment_id: int, slot_id: int, now: datetime
+) -> AppointmentRow:
+    """Move a booking to another slot, keeping its kind; the old place is given back."""
+    current = _mine(uow, person_ids, appointment_id)
+    slot = _open_slot(uow, slot_id, now)
+    if slot.id != current.slot_id:
+        _check_eligible(uow, person_ids, Kind(current.kind), slot.day)
+        if not uow.sites.take_place(slot.id):
+            raise Conflict("this slot is full", slug="slot_full")
+        uow.sites.give_back_place(current.slot_id)
+        uow.sites.move(current.id, slot.id, now.replace(tzinfo=None))
+    return _mine(uow, person_ids, appointment_id)
+
+
+def cancel(uow: UnitOfWork, person_ids: tuple[int, ...], appointment_id: int, now: datetime) -> None:
+    """Cancel a booking and free its place."""
+    current = _mine(uow, person_ids, appointment_id)
+    uow.sites.set_status(current.id, "cancelled", now.replace(tzinfo=None))
+    uow.sites.give_back_place(current.slot_id)
+
+
+def my_appointments(uow: UnitOfWork, person_ids: tuple[int, ...]) -> MyAppointments:
+    """Every booking of the donor, and the count of no-shows."""
+    mine = uow.sites.appointments_of_persons(person_ids)
+    return MyAppointments(mine, sum(1 for a in mine if a.status == "no_show"))
