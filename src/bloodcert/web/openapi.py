@@ -49,7 +49,7 @@ TITLES = {
     400: "Malformed request (problem+json with an `errors` list)",
     401: "Not authenticated",
     404: "Not found (also for another donor's data)",
-    409: "Conflict with an earlier request or the current state (e.g. `invoice_conflict`, `already_reversed`, `slot_full`)",
+    409: "Conflict with an earlier request or the current state (`invoice_conflict`, `slot_full`, …)",
     413: "Body or batch too large",
     422: "Well formed but not allowed (`not_eligible`, with reasons in `errors` or `eligible_from`)",
     428: "Captcha required",

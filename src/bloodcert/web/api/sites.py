@@ -16,15 +16,16 @@ from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.donation_rules import Kind
-from bloodcert.identity.login import DonorPrincipal
 from bloodcert.services import booking
 from bloodcert.services import sites as svc
 from bloodcert.services.audit import AuditEvent
+from bloodcert.services.sessions import DonorPrincipal
 from bloodcert.services.station_auth import SignedRequest, authenticate_station
 from bloodcert.storage.repositories.sites import AppointmentRow, SiteRow, SlotRow
 from bloodcert.storage.rows import StationKeyRow
 from bloodcert.storage.uow import UnitOfWork
-from bloodcert.web.auth import audit_read, client_of, donor
+from bloodcert.web.auth import audit_read, donor
+from bloodcert.web.clients import client_of
 from bloodcert.web.state import AppState
 
 # Ids are positive and fit every database's integer (a larger one is simply not found, never a 500).
