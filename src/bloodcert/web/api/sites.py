@@ -239,7 +239,7 @@ async def put_site(request: Request[Any, Any, Any], site_code: FromPath[str]) ->
     return _site_out(await anyio.to_thread.run_sync(work))
 
 
-@put("/{site_code:str}/slots", request_max_body_size=MAX_BODY)
+@put("/{site_code:str}/slots")
 async def put_slots(request: Request[Any, Any, Any], site_code: FromPath[str]) -> SlotsOut:
     """Set a day's slots at one of the calling station's sites (Beijing time)."""
     signed = _signed(request, await request.body())
@@ -271,7 +271,7 @@ def get_bookings(
     return Response(out, headers={"Cache-Control": "no-store"})
 
 
-@put("/{site_code:str}/bookings/{appointment_id:int}", request_max_body_size=MAX_BODY)
+@put("/{site_code:str}/bookings/{appointment_id:int}")
 async def put_attendance(
     request: Request[Any, Any, Any], site_code: FromPath[str], appointment_id: RowId
 ) -> AttendanceOut:
