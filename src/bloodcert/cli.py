@@ -6,9 +6,10 @@ import dataclasses
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -114,6 +115,42 @@ def _write_private_key(key_out: Path, private_pem: bytes) -> None:
         _fail(f"{key_out} exists; refusing to overwrite a private key")
 
 
+def _register_with_new_key(
+    key_out: Path, action: str, register: Callable[[Any, bytes], tuple[str, str, str]]
+) -> None:
+    """Register a tenant (station or hospital) with a fresh Ed25519 key; prints the key id last.
+
+    `register(uow, public_pem)` registers it and its key and returns (code, name, key id). The private key
+    is written before the transaction and removed again if registration fails, so no key file is left for a
+    tenant that does not exist.
+    """
+    from bloodcert.services.stations import new_ed25519_key
+
+    db = _database(_settings())
+    private_pem, public_pem = new_ed25519_key()
+    _write_private_key(key_out, private_pem)
+    try:
+        with db.transaction() as uow:
+            code, name, key_id = register(uow, public_pem)
+            _audit(uow, action, f"{code} {key_id}")
+    except BaseException:
+        key_out.unlink(missing_ok=True)
+        raise
+    typer.echo(f"registered {code} {name}; private key written to {key_out}")
+    typer.echo(key_id)
+
+
+def _add_key_from_file(public_key: Path, action: str, code: str, add: Callable[[Any, bytes], str]) -> None:
+    """Register another public key (PEM file) for a tenant; prints the key id last."""
+    if not public_key.is_file():
+        _fail(f"no file at {public_key}")
+    db = _database(_settings())
+    with db.transaction() as uow:
+        key_id = add(uow, public_key.read_bytes())
+        _audit(uow, action, f"{code} {key_id}")
+    typer.echo(key_id)
+
+
 @station_app.command("add")
 def station_add(
     code: Annotated[str, typer.Option(help="Station code, unique nationally.")],
@@ -125,23 +162,14 @@ def station_add(
     ] = "central_station",
 ) -> None:
     """Register a station and give it a fresh Ed25519 signing key; prints the key id last."""
-    from bloodcert.services.stations import add_station_key, new_ed25519_key, register_station
+    from bloodcert.services.stations import add_station_key, register_station
 
-    db = _database(_settings())
-    private_pem, public_pem = new_ed25519_key()
-    _write_private_key(key_out, private_pem)
-    try:
-        with db.transaction() as uow:
-            station = register_station(uow, code=code, name=name, region=region, tier=tier, now=_now())
-            key_id = add_station_key(
-                uow, code=station.code, public_key_pem=public_pem, alg="ed25519", now=_now()
-            )
-            _audit(uow, "station.add", f"{station.code} {key_id}")
-    except BaseException:
-        key_out.unlink(missing_ok=True)
-        raise
-    typer.echo(f"registered {station.code} {station.name}; private key written to {key_out}")
-    typer.echo(key_id)
+    def register(uow: Any, public_pem: bytes) -> tuple[str, str, str]:
+        station = register_station(uow, code=code, name=name, region=region, tier=tier, now=_now())
+        key_id = add_station_key(uow, code=station.code, public_key_pem=public_pem, alg="ed25519", now=_now())
+        return station.code, station.name, key_id
+
+    _register_with_new_key(key_out, "station.add", register)
 
 
 @station_app.command("add-key")
@@ -153,13 +181,12 @@ def station_add_key(
     """Register another public key for a station; prints the key id last."""
     from bloodcert.services.stations import add_station_key
 
-    if not public_key.is_file():
-        _fail(f"no file at {public_key}")
-    db = _database(_settings())
-    with db.transaction() as uow:
-        key_id = add_station_key(uow, code=code, public_key_pem=public_key.read_bytes(), alg=alg, now=_now())
-        _audit(uow, "station.add_key", f"{code} {key_id}")
-    typer.echo(key_id)
+    _add_key_from_file(
+        public_key,
+        "station.add_key",
+        code,
+        lambda uow, pem: add_station_key(uow, code=code, public_key_pem=pem, alg=alg, now=_now()),
+    )
 
 
 @station_app.command("revoke-key")
@@ -713,23 +740,15 @@ def hospital_add(
 ) -> None:
     """Register a hospital and give it a fresh Ed25519 signing key; prints the key id last."""
     from bloodcert.services.hospitals import add_hospital_key, register_hospital
-    from bloodcert.services.stations import new_ed25519_key
 
-    db = _database(_settings())
-    private_pem, public_pem = new_ed25519_key()
-    _write_private_key(key_out, private_pem)
-    try:
-        with db.transaction() as uow:
-            hospital = register_hospital(uow, code=code, name=name, region=region, now=_now())
-            key_id = add_hospital_key(
-                uow, code=hospital.code, public_key_pem=public_pem, alg="ed25519", now=_now()
-            )
-            _audit(uow, "hospital.add", f"{hospital.code} {key_id}")
-    except BaseException:
-        key_out.unlink(missing_ok=True)
-        raise
-    typer.echo(f"registered {hospital.code} {hospital.name}; private key written to {key_out}")
-    typer.echo(key_id)
+    def register(uow: Any, public_pem: bytes) -> tuple[str, str, str]:
+        hospital = register_hospital(uow, code=code, name=name, region=region, now=_now())
+        key_id = add_hospital_key(
+            uow, code=hospital.code, public_key_pem=public_pem, alg="ed25519", now=_now()
+        )
+        return hospital.code, hospital.name, key_id
+
+    _register_with_new_key(key_out, "hospital.add", register)
 
 
 @hospital_app.command("add-key")
@@ -741,13 +760,12 @@ def hospital_add_key(
     """Register another public key for a hospital; prints the key id last."""
     from bloodcert.services.hospitals import add_hospital_key
 
-    if not public_key.is_file():
-        _fail(f"no file at {public_key}")
-    db = _database(_settings())
-    with db.transaction() as uow:
-        key_id = add_hospital_key(uow, code=code, public_key_pem=public_key.read_bytes(), alg=alg, now=_now())
-        _audit(uow, "hospital.add_key", f"{code} {key_id}")
-    typer.echo(key_id)
+    _add_key_from_file(
+        public_key,
+        "hospital.add_key",
+        code,
+        lambda uow, pem: add_hospital_key(uow, code=code, public_key_pem=pem, alg=alg, now=_now()),
+    )
 
 
 @hospital_app.command("revoke-key")
