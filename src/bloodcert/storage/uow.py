@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine
 
 from bloodcert.storage.crypto import attach_cipher
-from bloodcert.storage.engine import make_engine
+from bloodcert.storage.engine import make_engine, writer_queue
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
 from bloodcert.storage.repositories.donations import DonationRepository
@@ -97,11 +97,16 @@ class Database:
             attach_cipher(engine, data_key)
         self.engine = engine
         self._idle_readers: deque[DonorReads] = deque()
+        self._writers = writer_queue(url)
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
         """Yield a unit of work; commit when the block ends normally, roll back when it raises."""
-        with self.engine.begin() as conn:
+        if self._writers is None:
+            with self.engine.begin() as conn:
+                yield UnitOfWork(conn)
+            return
+        with self._writers.turn(), self.engine.begin() as conn:
             yield UnitOfWork(conn)
 
     @contextmanager
