@@ -17,9 +17,11 @@ from bloodcert.services.console import Caller
 from bloodcert.services.station_auth import (
     NonceStore,
     SignedRequest,
+    Verified,
     authenticate_signed,
     check_public_key,
     key_id_for,
+    verify_signed,
 )
 from bloodcert.storage.repositories.waivers import HospitalKeyRow, HospitalRow
 from bloodcert.storage.uow import UnitOfWork
@@ -63,6 +65,13 @@ def revoke_hospital_key(uow: UnitOfWork, *, key_id: str, now: datetime) -> None:
     """Revoke a hospital key at once: requests signed with it are refused from the next request on."""
     if not uow.hospitals.revoke_key(key_id, now):
         raise NotFound(f"no active key {key_id}")
+
+
+def verify_hospital(
+    uow: UnitOfWork, request: SignedRequest, *, now: datetime, window_s: int
+) -> Verified[HospitalKeyRow]:
+    """Verify a hospital's signed request but leave its nonce to the caller's write (`remember_nonce`)."""
+    return verify_signed(request, keys=uow.hospitals.get_key, now=now, window_s=window_s)
 
 
 def authenticate_hospital(

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import http_sf
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -163,6 +163,27 @@ def authenticate_signed(
     nonces: NonceStore | None = None,
 ) -> KeyT:
     """Verify a signed request against one kind of tenant's keys (`keys` looks a key id up) or raise 401."""
+    verified = verify_signed(request, keys=keys, now=now, window_s=window_s)
+    remember_nonce(uow, verified, now=now, nonces=nonces)
+    return verified.key
+
+
+@dataclass(frozen=True, slots=True)
+class Verified(Generic[KeyT]):
+    """A request whose signature verified; its nonce is not yet remembered (see `remember_nonce`)."""
+
+    key: KeyT
+    nonce: str
+
+
+def verify_signed(
+    request: SignedRequest, *, keys: Callable[[str], KeyT | None], now: datetime, window_s: int
+) -> Verified[KeyT]:
+    """Every check of a signed request but the replay check, which writes; raise 401 on any failure.
+
+    Apart from `authenticate_signed` so that a use case whose writes take turns (the waiver claim) can
+    verify, the costly part, before it takes its turn, and remember the nonce inside it.
+    """
     headers = _Headers(request.headers)
     params = _signature_params(headers)
     key = keys(str(params["keyid"]))
@@ -187,10 +208,18 @@ def authenticate_signed(
     nonce = params.get("nonce")
     if not isinstance(nonce, str) or not nonce or len(nonce) > 128:
         raise Unauthorized("the signature needs a nonce of at most 128 characters", slug="signature_invalid")
-    remembered = (nonces or uow.nonces).remember(key.key_id, nonce, now.replace(tzinfo=None))
+    return Verified(key, nonce)
+
+
+def remember_nonce(
+    uow: UnitOfWork, verified: Verified[Any], *, now: datetime, nonces: NonceStore | None = None
+) -> None:
+    """Record the request's nonce for its key, or raise 401 when it was seen before (a replay)."""
+    remembered = (nonces or uow.nonces).remember(
+        verified.key.key_id, verified.nonce, now.replace(tzinfo=None)
+    )
     if not remembered:
         raise Unauthorized("this nonce was already used", slug="replayed_nonce")
-    return key
 
 
 def _signature_params(headers: _Headers) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Blood-fee waivers at the hospital counter (医院直免): quote, claim, reverse and list.
 
-Each use case runs in its own unit of work: the hospital's signature, the waiver and its audit entry commit
-together. A refused request (bad input, not eligible, conflict) is audited on its own afterwards, since its
-transaction rolls back.
+Each use case verifies the hospital's signature and checks the body first, outside any write: that is
+most of a request's cost, and on SQLite writers take turns, so it must not be paid while holding the turn.
+Then one unit of work remembers the signature's nonce, does the work and appends the audit entry, which
+therefore commit together with the waiver. A quote writes nothing but its nonce; its audit entry goes
+through the audit sink, as every read's does. A refused request (bad input, not eligible, conflict) is
+audited on its own afterwards, since its transaction rolls back.
 
 Concurrency: a claim reads a donor's pools, plans the draws and appends them. Two claims planned at once
 against one pool would both see the same balance, so a claim holds the donor's pools (and the hospital's
@@ -16,7 +19,8 @@ import csv
 import hashlib
 import io
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -47,18 +51,12 @@ from bloodcert.errors import AppError, Conflict, NotFound, ProblemField, Validat
 from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent, AuditSink
 from bloodcert.services.console import station_of
-from bloodcert.services.hospitals import authenticate_hospital
-from bloodcert.services.station_auth import NonceStore, SignedRequest
-from bloodcert.storage.repositories.waivers import (
-    HospitalKeyRow,
-    LedgerEntry,
-    LedgerRow,
-    NewWaiver,
-    PaidByStation,
-    WaiverRow,
-)
+from bloodcert.services.hospitals import verify_hospital
+from bloodcert.services.station_auth import NonceStore, SignedRequest, Verified, remember_nonce
+from bloodcert.storage.repositories.waivers import HospitalKeyRow, LedgerRow, PaidByStation, WaiverRow
 from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database, UnitOfWork
+from bloodcert.storage.writes import LedgerEntry, NewWaiver
 
 MAX_INVOICE_NO = 64
 MAX_ITEMS = 50
@@ -178,20 +176,23 @@ class Context:
 
 def quote(db: Database, ctx: Context, request: SignedRequest) -> Quote:
     """What a claim with this body would waive now; changes nothing but the audit trail."""
-
-    def work(uow: UnitOfWork, key: HospitalKeyRow) -> tuple[Quote, str]:
+    with _refusals_audited(ctx, "waiver.quote") as call:
+        verified = _verified(db, ctx, request, call)
         req = parse_request(request.body, ctx)
-        evaluation = _evaluate(uow, ctx, req, lock=False)
-        return evaluation.quote, f"invoice {req.invoice_no}"
-
-    return _run(db, ctx, request, "waiver.quote", work)
+        with db.reading() as uow:
+            evaluation = _evaluate(uow, ctx, req, lock=False)
+        with db.transaction() as uow:
+            remember_nonce(uow, verified, now=ctx.at, nonces=ctx.nonces)
+        if ctx.sink is not None:
+            ctx.sink.record(AuditEvent(call.actor, "waiver.quote", f"invoice {req.invoice_no}", ctx.client))
+        return evaluation.quote
 
 
 def claim(db: Database, ctx: Context, request: SignedRequest) -> Claimed:
     """Waive what the pools allow and record every draw; the same invoice and body again replays it."""
 
-    def work(uow: UnitOfWork, key: HospitalKeyRow) -> tuple[Claimed, str]:
-        req = parse_request(request.body, ctx)
+    def work(uow: UnitOfWork, key: HospitalKeyRow, req: WaiverRequest | None) -> tuple[Claimed, str]:
+        assert req is not None
         uow.waivers.lock_invoice(key.hospital_id, req.invoice_no)
         existing = uow.waivers.by_invoice(key.hospital_id, req.invoice_no)
         if existing is not None:
@@ -204,15 +205,15 @@ def claim(db: Database, ctx: Context, request: SignedRequest) -> Claimed:
         if not evaluation.quote.eligible:
             raise _not_eligible(evaluation.quote.reasons)
         waiver = _record(uow, ctx, key, req, evaluation)
-        return Claimed(True, _waiver_of(uow, waiver)), f"waiver {waiver.waiver_id}"
+        return Claimed(True, waiver), f"waiver {waiver.waiver_id}"
 
-    return _run(db, ctx, request, "waiver.claim", work)
+    return _run(db, ctx, request, "waiver.claim", work, parse=True)
 
 
 def reverse(db: Database, ctx: Context, request: SignedRequest, waiver_id: str) -> Waiver:
     """Undo a waiver (a cancelled bill): new ledger entries give back exactly what it drew."""
 
-    def work(uow: UnitOfWork, key: HospitalKeyRow) -> tuple[Waiver, str]:
+    def work(uow: UnitOfWork, key: HospitalKeyRow, _req: WaiverRequest | None) -> tuple[Waiver, str]:
         waiver = uow.waivers.by_waiver_id(key.hospital_id, waiver_id)
         if waiver is None:
             raise NotFound("no such waiver of this hospital")
@@ -233,7 +234,7 @@ def list_waivers(
 ) -> list[Waiver]:
     """The calling hospital's waivers recorded between two days (Beijing time), for reconciliation."""
 
-    def work(uow: UnitOfWork, key: HospitalKeyRow) -> tuple[list[Waiver], str]:
+    def work(uow: UnitOfWork, key: HospitalKeyRow, _req: WaiverRequest | None) -> tuple[list[Waiver], str]:
         start, end = _day_bound(since, "from"), _day_bound(until, "to", next_day=True)
         rows = uow.waivers.of_hospital(key.hospital_id, start, end)
         ledger = _ledger_by_waiver(uow, [r.id for r in rows])
@@ -242,27 +243,51 @@ def list_waivers(
     return _run(db, ctx, request, "waiver.list", work)
 
 
+@dataclass(slots=True)
+class _Call:
+    """Who is calling, once their signature verified (refusals before that are the unknown hospital's)."""
+
+    actor: str = "hospital:unknown"
+
+
+@contextmanager
+def _refusals_audited(ctx: Context, action: str) -> Iterator[_Call]:
+    call = _Call()
+    try:
+        yield call
+    except AppError as exc:
+        # 401s are audited where every denial is (web/problems.py); the rest here, once rolled back.
+        if exc.status != 401 and ctx.sink is not None:
+            ctx.sink.record(AuditEvent(call.actor, action, None, ctx.client, exc.slug[:16]))
+        raise
+
+
+def _verified(db: Database, ctx: Context, request: SignedRequest, call: _Call) -> Verified[HospitalKeyRow]:
+    with db.reading() as uow:
+        verified = verify_hospital(uow, request, now=ctx.at, window_s=ctx.window_s)
+    call.actor = f"hospital:{verified.key.hospital_code}"
+    return verified
+
+
 def _run(
     db: Database,
     ctx: Context,
     request: SignedRequest,
     action: str,
-    work: Callable[[UnitOfWork, HospitalKeyRow], tuple[T, str]],
+    work: Callable[[UnitOfWork, HospitalKeyRow, WaiverRequest | None], tuple[T, str]],
+    *,
+    parse: bool = False,
 ) -> T:
-    """Authenticate the hospital, do the work and audit it in one transaction; audit a refusal apart."""
-    actor = "hospital:unknown"
-    try:
+    """Verify the signature (and check the body) first; then the nonce, the work and its audit entry in
+    one transaction."""
+    with _refusals_audited(ctx, action) as call:
+        verified = _verified(db, ctx, request, call)
+        req = parse_request(request.body, ctx) if parse else None
         with db.transaction() as uow:
-            key = authenticate_hospital(uow, request, now=ctx.at, window_s=ctx.window_s, nonces=ctx.nonces)
-            actor = f"hospital:{key.hospital_code}"
-            result, obj = work(uow, key)
-            audit.append(uow, ctx.audit_key, AuditEvent(actor, action, obj, ctx.client), ctx.at)
-            return result
-    except AppError as exc:
-        # 401s are audited where every denial is (web/problems.py); the rest here, once rolled back.
-        if exc.status != 401 and ctx.sink is not None:
-            ctx.sink.record(AuditEvent(actor, action, None, ctx.client, exc.slug[:16]))
-        raise
+            remember_nonce(uow, verified, now=ctx.at, nonces=ctx.nonces)
+            result, obj = work(uow, verified.key, req)
+            audit.append(uow, ctx.audit_key, AuditEvent(call.actor, action, obj, ctx.client), ctx.at)
+        return result
 
 
 # ---- parsing ---------------------------------------------------------------------------------------------
@@ -514,36 +539,61 @@ def _not_eligible(reasons: tuple[Reason, ...]) -> NotEligible:
 
 def _record(
     uow: UnitOfWork, ctx: Context, key: HospitalKeyRow, req: WaiverRequest, evaluation: _Evaluation
-) -> WaiverRow:
+) -> Waiver:
+    """Append the waiver and its draws; the answer is built from what was written, not read back."""
     assert evaluation.person_id is not None
     now = naive_utc(ctx.at)
-    pk = uow.waivers.add(
-        NewWaiver(
-            waiver_id="wv_" + secrets.token_hex(12),
-            hospital_id=key.hospital_id,
-            invoice_no=req.invoice_no,
-            request_hash=req.digest,
-            person_id=evaluation.person_id,
-            relationship=req.relationship,
-            proof=req.proof,
-            patient_id_type=req.patient.id_type,
-            patient_id_number=req.patient.id_number,
-            patient_name=req.patient.name,
-            patient_identity_hash=identity_hash_of(
-                ctx.index_key, IdType(req.patient.id_type), req.patient.id_number
-            ),
-            transfused_on=req.transfused_on,
-            billed_fen=sum(i.amount_fen for i in req.items),
-            waived_fen=evaluation.quote.waivable_fen,
-            waived_ml=evaluation.quote.waivable_ml,
-            unlimited=evaluation.quote.unlimited,
-            created_at=now,
-        )
+    new = NewWaiver(
+        waiver_id="wv_" + secrets.token_hex(12),
+        hospital_id=key.hospital_id,
+        invoice_no=req.invoice_no,
+        request_hash=req.digest,
+        person_id=evaluation.person_id,
+        relationship=req.relationship,
+        proof=req.proof,
+        patient_id_type=req.patient.id_type,
+        patient_id_number=req.patient.id_number,
+        patient_name=req.patient.name,
+        patient_identity_hash=identity_hash_of(
+            ctx.index_key, IdType(req.patient.id_type), req.patient.id_number
+        ),
+        transfused_on=req.transfused_on,
+        billed_fen=sum(i.amount_fen for i in req.items),
+        waived_fen=evaluation.quote.waivable_fen,
+        waived_ml=evaluation.quote.waivable_ml,
+        unlimited=evaluation.quote.unlimited,
+        created_at=now,
     )
+    pk = uow.waivers.add(new)
     uow.waivers.append([_entry(pk, evaluation.person_id, d, now) for d in evaluation.draws])
-    row = uow.waivers.by_invoice(key.hospital_id, req.invoice_no)
-    assert row is not None
-    return row
+    codes = uow.waivers.station_codes([d.payer_station_id for d in evaluation.draws])
+    basis = tuple(
+        Basis(
+            d.jurisdiction,
+            d.pool.value,
+            d.rule_id,
+            d.unlimited,
+            d.remaining_before_ml,
+            d.remaining_before_fen,
+            d.ml,
+            d.fen,
+            codes[d.payer_station_id],
+        )
+        for d in evaluation.draws
+    )
+    return Waiver(
+        new.waiver_id,
+        new.invoice_no,
+        new.relationship,
+        new.transfused_on,
+        new.billed_fen,
+        new.waived_fen,
+        new.waived_ml,
+        new.unlimited,
+        now,
+        None,
+        basis,
+    )
 
 
 def _entry(waiver_pk: int, person_id: int, d: Draw, now: datetime) -> LedgerEntry:

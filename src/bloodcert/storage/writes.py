@@ -29,6 +29,8 @@ from bloodcert.storage.tables import (
     station_keys,
     stations,
     status_lists,
+    waiver_ledger,
+    waivers,
 )
 
 
@@ -210,6 +212,50 @@ class AuditEntry(msgspec.Struct, frozen=True):
     repeats: int = 1  # refusals of one client within one window, written as one entry
 
 
+class NewWaiver(msgspec.Struct, frozen=True):
+    """A waiver to record; the patient's ID number and name are encrypted by the table's column types."""
+
+    waiver_id: str
+    hospital_id: int
+    invoice_no: str
+    request_hash: bytes
+    person_id: int
+    relationship: str
+    proof: str
+    patient_id_type: str
+    patient_id_number: str
+    patient_name: str
+    patient_identity_hash: bytes
+    transfused_on: date
+    billed_fen: int
+    waived_fen: int
+    waived_ml: int
+    unlimited: bool
+    created_at: datetime
+    reversed_at: datetime | None = None
+
+
+class LedgerEntry(msgspec.Struct, frozen=True):
+    """One append-only line of the waiver ledger: a draw, or a reversal with negated amounts.
+
+    `waiver_id` is the waiver's row id (the column's name), not its public `wv_…` id.
+    """
+
+    waiver_id: int
+    person_id: int
+    jurisdiction: str
+    pool: str
+    rule_id: str
+    station_id: int
+    entry: str
+    ml: int
+    fen: int
+    unlimited: bool
+    remaining_before_ml: int | None
+    remaining_before_fen: int | None
+    created_at: datetime
+
+
 def column_values(row: msgspec.Struct) -> dict[str, Any]:
     """A write row as {column: value}, for single-row statements."""
     return msgspec.structs.asdict(row)
@@ -229,4 +275,6 @@ WRITE_ROWS: dict[type[Any], Table] = {
     NewStation: stations,
     NewStationKey: station_keys,
     AuditEntry: audit_log,
+    NewWaiver: waivers,
+    LedgerEntry: waiver_ledger,
 }

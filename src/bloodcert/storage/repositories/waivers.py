@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
 
 from bloodcert.domain.waivers import CountedDonation
+from bloodcert.storage.bulk import insert_rows, insert_rows_returning_ids
 from bloodcert.storage.tables import (
     donations,
     hospital_keys,
@@ -19,6 +20,7 @@ from bloodcert.storage.tables import (
     waiver_ledger,
     waivers,
 )
+from bloodcert.storage.writes import LedgerEntry, NewWaiver
 
 # Advisory lock classes (two-int form) for PostgreSQL: one donor's pools, one hospital's invoice number.
 POOL_LOCK = 0x77616976  # "waiv"
@@ -53,29 +55,6 @@ class IdentityMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class NewWaiver:
-    """A waiver to record; the patient's ID number and name are encrypted by the table's column types."""
-
-    waiver_id: str
-    hospital_id: int
-    invoice_no: str
-    request_hash: bytes
-    person_id: int
-    relationship: str
-    proof: str
-    patient_id_type: str
-    patient_id_number: str
-    patient_name: str
-    patient_identity_hash: bytes
-    transfused_on: date
-    billed_fen: int
-    waived_fen: int
-    waived_ml: int
-    unlimited: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class WaiverRow:
     id: int
     waiver_id: str
@@ -94,25 +73,6 @@ class WaiverRow:
     unlimited: bool
     created_at: datetime
     reversed_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One append-only ledger line: a draw, or a reversal with negated amounts."""
-
-    waiver_pk: int
-    person_id: int
-    jurisdiction: str
-    pool: str
-    rule_id: str
-    station_id: int
-    entry: str
-    ml: int
-    fen: int
-    unlimited: bool
-    remaining_before_ml: int | None
-    remaining_before_fen: int | None
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +179,14 @@ _DRAWN = (
     )
     .where(waiver_ledger.c.person_id == bindparam("person_id"), waiver_ledger.c.unlimited.is_(False))
     .group_by(waiver_ledger.c.jurisdiction, waiver_ledger.c.pool)
+)
+_WAIVER_BY_INVOICE = (
+    select(*_WAIVER_COLUMNS)
+    .join(hospitals, hospitals.c.id == waivers.c.hospital_id)
+    .where(waivers.c.hospital_id == bindparam("hospital_id"), waivers.c.invoice_no == bindparam("invoice_no"))
+)
+_STATION_CODES = select(stations.c.id, stations.c.code).where(
+    stations.c.id.in_(bindparam("ids", expanding=True))
 )
 _KEY_BY_ID = (
     select(*_KEY_COLUMNS)
@@ -337,7 +305,16 @@ class WaiverRepository:
 
     def by_invoice(self, hospital_id: int, invoice_no: str) -> WaiverRow | None:
         """A hospital's waiver for an invoice number, or None."""
-        return self._one(and_(waivers.c.hospital_id == hospital_id, waivers.c.invoice_no == invoice_no))
+        row = self.conn.execute(_WAIVER_BY_INVOICE, {"hospital_id": hospital_id, "invoice_no": invoice_no})
+        found = row.first()
+        return _waiver(found) if found else None
+
+    def station_codes(self, station_ids: Sequence[int]) -> dict[int, str]:
+        """The codes of some stations, by id."""
+        if not station_ids:
+            return {}
+        rows = self.conn.execute(_STATION_CODES, {"ids": sorted(set(station_ids))})
+        return {int(r[0]): str(r[1]) for r in rows}
 
     def by_waiver_id(self, hospital_id: int, waiver_id: str) -> WaiverRow | None:
         """A hospital's own waiver by its public id, or None (another hospital's is None too)."""
@@ -375,9 +352,7 @@ class WaiverRepository:
 
     def add(self, waiver: NewWaiver) -> int:
         """Record a waiver; returns its row id."""
-        values = {name: getattr(waiver, name) for name in waiver.__dataclass_fields__}
-        result = self.conn.execute(insert(waivers).values(**values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return insert_rows_returning_ids(self.conn, waivers, [waiver])[0]
 
     def mark_reversed(self, waiver_pk: int, now: datetime) -> bool:
         """Mark a waiver reversed; False when it already was."""
@@ -390,15 +365,7 @@ class WaiverRepository:
 
     def append(self, entries: Sequence[LedgerEntry]) -> None:
         """Append ledger lines (never updated, never deleted)."""
-        if entries:
-            self.conn.execute(
-                insert(waiver_ledger),
-                [
-                    {name: getattr(e, name) for name in e.__dataclass_fields__ if name != "waiver_pk"}
-                    | {"waiver_id": e.waiver_pk}
-                    for e in entries
-                ],
-            )
+        insert_rows(self.conn, waiver_ledger, entries)
 
     def ledger_of(self, waiver_pks: Sequence[int]) -> list[LedgerRow]:
         """The ledger lines of some waivers, in the order they were written."""
