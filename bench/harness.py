@@ -61,6 +61,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_SERVERS: dict[str, int] = {}  # base URL -> pid of the `bloodcert serve` process
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def server_cpu_seconds(base: str) -> float:
+    """CPU time (user + system) used so far by the server at `base` and its worker processes.
+
+    Unlike a rate, it does not depend on what else the machine is running: a phase's CPU per request is the
+    figure to compare between two versions on a shared machine.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [_SERVERS[base]]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        todo += _children(pid)
+    return total
+
+
 @contextmanager
 def serving(env: dict[str, str], workers: int = 2, start_timeout: float = 120) -> Iterator[str]:
     """`bloodcert serve` in a subprocess; yields its base URL.
@@ -75,6 +110,7 @@ def serving(env: dict[str, str], workers: int = 2, start_timeout: float = 120) -
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    _SERVERS[base] = server.pid
     try:
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:

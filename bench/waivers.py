@@ -10,7 +10,8 @@ national dataset, so that the donors' pools are among many. Then, with `--worker
   server that falls behind is charged for the queue it builds.
 
 Requests are signed with the hospital's Ed25519 key before each phase starts (the signing cost is the
-client's, not the server's). Prints rates, p50 and p99 and the responses by status.
+client's, not the server's). Prints rates, p50 and p99, the server's CPU per request (both workers; the
+figure that compares two versions on a shared machine) and the responses by status.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algor
 
 from bloodcert.domain.stations import builtin_stations
 from bloodcert.domain.waivers import builtin_rule_book
-from harness import OUT, bloodcert, fresh_env, reuse_env, serving
+from harness import OUT, bloodcert, fresh_env, reuse_env, server_cpu_seconds, serving
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,12 @@ class Phase:
     latencies_ms: list[float]
     statuses: Counter[int]
     seconds: float
+    server_cpu_s: float = 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """The server's CPU (both workers, user + system) per answered request."""
+        return self.server_cpu_s * 1000 / max(1, len(self.latencies_ms))
 
     @property
     def rate(self) -> float:
@@ -236,18 +243,25 @@ def main() -> None:
         quote_url, claim_url = base + "/api/v1/hospital/waivers/quote", base + "/api/v1/hospital/waivers"
         count = int(args.seconds * 400)
         quotes = [signed(quote_url, key_id, key, body_for(rng.choice(donors), f"Q{i}")) for i in range(count)]
+        cpu = server_cpu_seconds(base)
         quote = quotes_closed_loop(quote_url, quotes, args.clients, args.seconds)
+        quote.server_cpu_s = server_cpu_seconds(base) - cpu
         claims_n = int(args.seconds * args.rate)
         claims = [
             signed(claim_url, key_id, key, body_for(rng.choice(donors), f"C{i}")) for i in range(claims_n)
         ]
+        cpu = server_cpu_seconds(base)
         claim = claims_open_loop(claim_url, claims, args.rate, args.threads)
+        claim.server_cpu_s = server_cpu_seconds(base) - cpu
     print(f"dataset: {args.persons:,} persons; {len(donors):,} donors under a rule table")
     print(f"server: {args.workers} workers")
-    print(f"{'phase':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  statuses")
+    print(f"{'phase':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU ms/req':>12}  statuses")
     for phase in (quote, claim):
         shown = ", ".join(f"{s}: {n}" for s, n in sorted(phase.statuses.items()))
-        print(f"{phase.name:<28}{phase.rate:>10,.0f}{phase.pct(0.5):>10.1f}{phase.pct(0.99):>10.1f}  {shown}")
+        print(
+            f"{phase.name:<28}{phase.rate:>10,.0f}{phase.pct(0.5):>10.1f}{phase.pct(0.99):>10.1f}"
+            f"{phase.cpu_ms_per_request:>12.2f}  {shown}"
+        )
     if not claim.latencies_ms or not quote.latencies_ms:
         raise SystemExit("nothing was measured")
 

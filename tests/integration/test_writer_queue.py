@@ -1,8 +1,9 @@
-"""SQLite's writers queue for their turn in one place, across threads and across Database objects."""
+"""SQLite's writers queue for their turn in one place, across threads and across processes."""
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,28 +14,31 @@ from bloodcert.storage.engine import WriterQueue, writer_queue
 from bloodcert.storage.uow import Database
 from tests.conftest import DATA_KEY
 
-
-def test_a_writer_waits_while_another_holds_the_turn_and_goes_on_when_it_ends(tmp_path: Path) -> None:
-    first, second = WriterQueue(tmp_path / "db-writers"), WriterQueue(tmp_path / "db-writers")
-    order: list[str] = []
-    holding = threading.Event()
-
-    def hold() -> None:
-        with first.turn():
-            holding.set()
-            time.sleep(0.2)
-            order.append("first ends")
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    holding.wait(5)
-    with second.turn():
-        order.append("second starts")
-    holder.join()
-    assert order == ["first ends", "second starts"]
+HOLD = """
+import sys, time
+from pathlib import Path
+from bloodcert.storage.engine import WriterQueue
+with WriterQueue(Path(sys.argv[1])).turn():
+    Path(sys.argv[2]).write_text("holding")
+    time.sleep(0.5)
+    Path(sys.argv[2]).write_text("done")
+"""
 
 
-def test_threads_of_one_queue_exclude_each_other(tmp_path: Path) -> None:
+def test_a_writer_in_another_process_waits_until_the_holder_lets_go(tmp_path: Path) -> None:
+    lock, state = tmp_path / "db-writers", tmp_path / "state"
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(lock), str(state)])
+    deadline = time.monotonic() + 30
+    while not (state.exists() and state.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert state.read_text() == "holding"
+    with WriterQueue(lock).turn():
+        seen = state.read_text()
+    other.wait(30)
+    assert seen == "done"
+
+
+def test_threads_exclude_each_other(tmp_path: Path) -> None:
     queue = WriterQueue(tmp_path / "db-writers")
     inside = 0
     most = 0
@@ -59,15 +63,33 @@ def test_threads_of_one_queue_exclude_each_other(tmp_path: Path) -> None:
     assert most == 1
 
 
-def test_a_waiter_stops_queueing_after_its_timeout(tmp_path: Path) -> None:
-    holder, waiter = (
-        WriterQueue(tmp_path / "db-writers"),
-        WriterQueue(tmp_path / "db-writers", timeout_s=0.05),
-    )
-    with holder.turn(), waiter.turn():
-        pass  # the waiter went on without the turn (SQLite's own busy timeout then decides)
-    with waiter.turn():  # and it did not keep a turn it never held
+def test_a_thread_holding_the_turn_does_not_wait_for_itself(tmp_path: Path) -> None:
+    first, second = WriterQueue(tmp_path / "db-writers"), WriterQueue(tmp_path / "db-writers")
+    with first.turn(), second.turn():
         pass
+    with second.turn():  # and the turn was given back whole
+        pass
+
+
+def test_a_waiter_stops_queueing_after_its_timeout(tmp_path: Path) -> None:
+    holder = WriterQueue(tmp_path / "db-writers")
+    waiter = WriterQueue(tmp_path / "db-writers", timeout_s=0.05)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.turn():
+            holding.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    started = time.monotonic()
+    with waiter.turn():
+        waited = time.monotonic() - started
+    done.set()
+    thread.join()
+    assert waited < 5  # it went on without the turn; SQLite's own busy timeout then decides
 
 
 def test_only_sqlite_files_queue() -> None:
@@ -79,7 +101,7 @@ def test_only_sqlite_files_queue() -> None:
     assert queue.path == Path("/var/lib/bloodcert/bloodcert.db-writers")
 
 
-def test_concurrent_transactions_of_two_databases_on_one_file_all_commit(tmp_path: Path) -> None:
+def test_concurrent_transactions_on_one_file_all_commit(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     a, b = Database(url, data_key=DATA_KEY), Database(url, data_key=DATA_KEY)
     with a.transaction() as uow:
@@ -101,21 +123,3 @@ def test_concurrent_transactions_of_two_databases_on_one_file_all_commit(tmp_pat
         assert uow.conn.execute(text("SELECT n FROM tally")).scalar_one() == 100
     a.dispose()
     b.dispose()
-
-
-def test_a_thread_that_ends_closes_its_descriptor(tmp_path: Path) -> None:
-    queue = WriterQueue(tmp_path / "db-writers")
-
-    def count() -> int:
-        return len(os.listdir("/proc/self/fd"))
-
-    def write() -> None:
-        with queue.turn():
-            pass
-
-    before = count()
-    for _ in range(20):
-        t = threading.Thread(target=write)
-        t.start()
-        t.join()
-    assert count() - before < 5

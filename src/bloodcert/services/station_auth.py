@@ -164,7 +164,7 @@ def authenticate_signed(
 ) -> KeyT:
     """Verify a signed request against one kind of tenant's keys (`keys` looks a key id up) or raise 401."""
     verified = verify_signed(request, keys=keys, now=now, window_s=window_s)
-    remember_nonce(uow, verified, now=now, nonces=nonces)
+    remember_nonce(nonces or uow.nonces, verified, now=now)
     return verified.key
 
 
@@ -211,14 +211,9 @@ def verify_signed(
     return Verified(key, nonce)
 
 
-def remember_nonce(
-    uow: UnitOfWork, verified: Verified[Any], *, now: datetime, nonces: NonceStore | None = None
-) -> None:
+def remember_nonce(store: NonceStore, verified: Verified[Any], *, now: datetime) -> None:
     """Record the request's nonce for its key, or raise 401 when it was seen before (a replay)."""
-    remembered = (nonces or uow.nonces).remember(
-        verified.key.key_id, verified.nonce, now.replace(tzinfo=None)
-    )
-    if not remembered:
+    if not store.remember(verified.key.key_id, verified.nonce, now.replace(tzinfo=None)):
         raise Unauthorized("this nonce was already used", slug="replayed_nonce")
 
 

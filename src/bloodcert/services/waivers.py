@@ -177,12 +177,15 @@ class Context:
 def quote(db: Database, ctx: Context, request: SignedRequest) -> Quote:
     """What a claim with this body would waive now; changes nothing but the audit trail."""
     with _refusals_audited(ctx, "waiver.quote") as call:
-        verified = _verified(db, ctx, request, call)
-        req = parse_request(request.body, ctx)
         with db.reading() as uow:
+            verified = _verified(uow, ctx, request, call)
+            req = parse_request(request.body, ctx)
             evaluation = _evaluate(uow, ctx, req, lock=False)
-        with db.transaction() as uow:
-            remember_nonce(uow, verified, now=ctx.at, nonces=ctx.nonces)
+        if ctx.nonces is not None:
+            remember_nonce(ctx.nonces, verified, now=ctx.at)
+        else:
+            with db.transaction() as uow:
+                remember_nonce(uow.nonces, verified, now=ctx.at)
         if ctx.sink is not None:
             ctx.sink.record(AuditEvent(call.actor, "waiver.quote", f"invoice {req.invoice_no}", ctx.client))
         return evaluation.quote
@@ -262,9 +265,8 @@ def _refusals_audited(ctx: Context, action: str) -> Iterator[_Call]:
         raise
 
 
-def _verified(db: Database, ctx: Context, request: SignedRequest, call: _Call) -> Verified[HospitalKeyRow]:
-    with db.reading() as uow:
-        verified = verify_hospital(uow, request, now=ctx.at, window_s=ctx.window_s)
+def _verified(uow: UnitOfWork, ctx: Context, request: SignedRequest, call: _Call) -> Verified[HospitalKeyRow]:
+    verified = verify_hospital(uow, request, now=ctx.at, window_s=ctx.window_s)
     call.actor = f"hospital:{verified.key.hospital_code}"
     return verified
 
@@ -281,10 +283,11 @@ def _run(
     """Verify the signature (and check the body) first; then the nonce, the work and its audit entry in
     one transaction."""
     with _refusals_audited(ctx, action) as call:
-        verified = _verified(db, ctx, request, call)
+        with db.reading() as uow:
+            verified = _verified(uow, ctx, request, call)
         req = parse_request(request.body, ctx) if parse else None
         with db.transaction() as uow:
-            remember_nonce(uow, verified, now=ctx.at, nonces=ctx.nonces)
+            remember_nonce(ctx.nonces or uow.nonces, verified, now=ctx.at)
             result, obj = work(uow, verified.key, req)
             audit.append(uow, ctx.audit_key, AuditEvent(call.actor, action, obj, ctx.client), ctx.at)
         return result

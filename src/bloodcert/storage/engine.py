@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,59 +73,63 @@ class WriterQueue:
 
     SQLite lets one writer in at a time (BEGIN IMMEDIATE). A writer that finds the lock taken sleeps in
     SQLite's busy handler for 1, 2, 5, 10, … up to 100 ms between tries, so under a steady stream of short
-    writes (a hospital's claims, a station's reports) a waiter oversleeps the lock many times over: at 200
-    claims a second the queue grew without bound. Here each waiting thread polls an advisory file lock
-    (flock, on its own descriptor, so threads and processes exclude each other alike) every 50 µs to 1 ms,
-    and takes SQLite's lock the moment it holds this one. It only orders writers; SQLite's lock still
-    guarantees exclusion, so a writer that does not queue here (another program) stays safe. After
-    `timeout_s` a waiter stops queueing and leaves the rest to SQLite's own busy timeout and its error.
+    writes (hospital claims, station reports) waiters oversleep the lock many times over and the queue
+    grows. Here the threads of a process queue on a lock in memory, and the one at the head of the queue
+    waits for an advisory lock on a file beside the database (flock), which the kernel hands over the moment
+    its holder lets go; then it takes SQLite's lock, which is free. Nobody polls, so a long queue costs no
+    CPU. This only orders writers: SQLite's lock still guarantees exclusion, so a program that does not
+    queue here stays safe.
+
+    Every queue on one file in a process shares that process's place (a thread that already holds the turn
+    and opens a second transaction does not wait for itself). A thread that waited `timeout_s` for its
+    process's turn stops queueing and leaves the rest to SQLite's busy timeout and its error.
     """
 
     def __init__(self, path: Path, timeout_s: float = 30.0) -> None:
         self.path = path
         self.timeout_s = timeout_s
-        self._local = threading.local()
-
-    def _descriptor(self) -> int:
-        held: _Descriptor | None = getattr(self._local, "descriptor", None)
-        if held is None:
-            held = self._local.descriptor = _Descriptor(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        return held.fd
+        with _PLACES_LOCK:
+            self._place = _PLACES.setdefault(str(path), _Place())
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        """Hold the writers' turn for the block (or wait at most `timeout_s` for it, then go on)."""
-        fd = self._descriptor()
-        held = self._wait(fd)
-        try:
+        """Hold the writers' turn for the block (or wait at most `timeout_s` in the process's queue)."""
+        place = self._place
+        if not place.lock.acquire(timeout=self.timeout_s):
             yield
-        finally:
-            if held:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def _wait(self, fd: int) -> bool:
-        deadline = time.monotonic() + self.timeout_s
-        pause = 0.00005
-        while True:
+            return
+        try:
+            place.depth += 1
+            if place.depth == 1:
+                fcntl.flock(place.descriptor(self.path), fcntl.LOCK_EX)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, 0.001)
+                yield
+            finally:
+                place.depth -= 1
+                if place.depth == 0:
+                    fcntl.flock(place.descriptor(self.path), fcntl.LOCK_UN)
+        finally:
+            place.lock.release()
 
 
-class _Descriptor:
-    """A thread's descriptor of the queue's file, closed when the thread (and so its thread-local) ends:
-    worker pools retire idle threads and start new ones, which must not leak a descriptor each."""
+class _Place:
+    """A process's place in one database's writer queue: its threads' queue and its file descriptor."""
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.depth = 0
+        self._fd: int | None = None
+        self._pid = 0
 
-    def __del__(self) -> None:
-        os.close(self.fd)
+    def descriptor(self, path: Path) -> int:
+        # A forked child must not share its parent's open file, or the two would hold the lock as one.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd, self._pid = os.open(path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        return self._fd
+
+
+_PLACES: dict[str, _Place] = {}
+_PLACES_LOCK = threading.Lock()
 
 
 def writer_queue(url: str) -> WriterQueue | None:

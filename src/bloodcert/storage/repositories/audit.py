@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from bloodcert.storage.bulk import insert_rows
 from bloodcert.storage.rows import AuditHead
@@ -16,6 +16,14 @@ from bloodcert.storage.writes import AuditEntry
 GENESIS = b"\x00" * 32
 _HEAD_COLUMNS = (audit_head.c.last_id, audit_head.c.last_hash, audit_head.c.base_id, audit_head.c.base_hash)
 _ENTRY_COLUMNS = tuple(audit_log.c[name] for name in AuditEntry.__struct_fields__)
+# Every audited request moves the head: built once, since building a statement costs more than running it.
+_HEAD = select(*_HEAD_COLUMNS).where(audit_head.c.id == 1)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(last_id=bindparam("new_last_id"), last_hash=bindparam("new_last_hash"))
+)
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -42,9 +50,7 @@ class AuditRepository:
 
     def head_for_update(self) -> AuditHead:
         """The chain's ends, locked so that appends from every worker form one chain."""
-        stmt = select(*_HEAD_COLUMNS).where(audit_head.c.id == 1)
-        if self.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
+        stmt = _HEAD_FOR_UPDATE if self.conn.dialect.name == "postgresql" else _HEAD
         row = self.conn.execute(stmt).first()
         if row is None:
             head = AuditHead(last_id=0, last_hash=GENESIS, base_id=0, base_hash=GENESIS)
@@ -63,9 +69,7 @@ class AuditRepository:
 
     def move_head(self, *, last_id: int, last_hash: bytes) -> None:
         """Record the newest entry."""
-        self.conn.execute(
-            update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
-        )
+        self.conn.execute(_MOVE_HEAD, {"new_last_id": last_id, "new_last_hash": last_hash})
 
     def entries(self, batch: int = 5000) -> Iterator[AuditEntry]:
         """Every entry in id order, fetched in batches."""

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bloodcert.storage.tables import seen_nonces
+
+
+def _remember(dialect: Any) -> Any:
+    # ON CONFLICT DO NOTHING rather than check-then-insert: two workers racing on one nonce must
+    # not both pass, nor turn the loser into a 500. Built once per dialect: every signed request runs it.
+    return (
+        dialect.insert(seen_nonces)
+        .values(key_id=bindparam("key_id"), nonce=bindparam("nonce"), seen_at=bindparam("seen_at"))
+        .on_conflict_do_nothing(index_elements=["key_id", "nonce"])
+        .returning(seen_nonces.c.nonce)
+    )
+
+
+_REMEMBER = {"postgresql": _remember(postgresql), "sqlite": _remember(sqlite)}
 
 
 class NonceRepository:
@@ -18,16 +33,8 @@ class NonceRepository:
 
     def remember(self, key_id: str, nonce: str, now: datetime) -> bool:
         """Record a nonce; False when this key already used it (a replay)."""
-        # ON CONFLICT DO NOTHING rather than check-then-insert: two workers racing on one nonce must
-        # not both pass, nor turn the loser into a 500.
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = (
-            dialect.insert(seen_nonces)
-            .values(key_id=key_id, nonce=nonce, seen_at=now)
-            .on_conflict_do_nothing(index_elements=["key_id", "nonce"])
-            .returning(seen_nonces.c.nonce)
-        )
-        return self.conn.execute(stmt).first() is not None
+        stmt = _REMEMBER[self.conn.dialect.name]
+        return self.conn.execute(stmt, {"key_id": key_id, "nonce": nonce, "seen_at": now}).first() is not None
 
     def forget_before(self, cutoff: datetime) -> int:
         """Drop nonces too old to matter (older than the signature window)."""
