@@ -330,6 +330,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "按献血间隔规定，您从 {day} 起才可以预约此类献血。",
         "The donation intervals allow this kind of donation from {day}.",
     ),
+    "book_too_young": (
+        "年满 18 周岁方可献血，您从 {day} 起可以预约。",
+        "Donors must be 18 or older: you can book from {day}.",
+    ),
+    "book_too_old": (
+        "按国家标准，献血年龄上限为 55 周岁；多次献血且无不良反应者可延至 60 周岁。感谢您一直以来的爱心。",
+        "The national standard sets the upper age for donating at 55, or 60 for a repeat donor who never "
+        "had an adverse reaction. Thank you for all you have given.",
+    ),
     "book_already": (
         "您已有一个待完成的预约，请先改约或取消。",
         "You already have an upcoming booking: move or cancel it first.",

@@ -121,7 +121,11 @@ def site_page(request: Request[Any, Any, Any], site_id: RowId) -> Template:
 def _refusal(request: Request[Any, Any, Any], exc: AppError) -> str:
     t = words_of(request)
     if isinstance(exc, NotEligible):
-        return t("book_not_eligible", day=t.date(date.fromisoformat(exc.eligible_from)))
+        codes = {e.code for e in exc.errors}
+        if "too_old" in codes or exc.eligible_from is None:
+            return t("book_too_old")
+        key = "book_too_young" if "too_young" in codes else "book_not_eligible"
+        return t(key, day=t.date(date.fromisoformat(exc.eligible_from)))
     messages = {"slot_full": "book_slot_full", "already_booked": "book_already", "slot_closed": "book_closed"}
     return t(messages.get(exc.slug, "error_generic"))
 
