@@ -22,6 +22,7 @@ from bloodcert.storage.tables import (
     donation_versions,
     donations,
     donors,
+    health_checks,
     import_runs,
     persons,
     quality_issues,
@@ -210,6 +211,23 @@ class AuditEntry(msgspec.Struct, frozen=True):
     repeats: int = 1  # refusals of one client within one window, written as one entry
 
 
+class NewHealthCheck(msgspec.Struct, frozen=True):
+    """A donor's answers to the health questions (encrypted by their column types) and what they mean."""
+
+    person_id: int
+    site_id: int
+    appointment_id: int | None
+    day: date
+    kind: str
+    questionnaire: str
+    answers: dict[str, bool]
+    outcome: str
+    come_back_on: date | None
+    pass_serial: str | None
+    pass_expires_at: datetime | None
+    answered_at: datetime
+
+
 def column_values(row: msgspec.Struct) -> dict[str, Any]:
     """A write row as {column: value}, for single-row statements."""
     return msgspec.structs.asdict(row)
@@ -229,4 +247,5 @@ WRITE_ROWS: dict[type[Any], Table] = {
     NewStation: stations,
     NewStationKey: station_keys,
     AuditEntry: audit_log,
+    NewHealthCheck: health_checks,
 }
