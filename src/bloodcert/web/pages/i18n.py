@@ -534,6 +534,11 @@ MESSAGES.update(
             "献血点的医生仍会与您当面交流，这里的回答不能代替现场检查。",
             "The doctor at the site will still talk with you; these answers do not replace that.",
         ),
+        "hc_not_today": (
+            "健康征询只能在预约当天回答。",
+            "The health questions are answered on the day of the booking.",
+        ),
+        "hc_site_closed": ("这个献血点今天不开放。", "This site takes no donors today."),
         "hc_incomplete": ("请回答每一个问题。", "Please answer every question."),
         "hc_deferred_title": ("今天先不献血", "Not today"),
         "hc_deferred_lead": (
