@@ -337,4 +337,4 @@ def test_a_donor_past_60_is_refused_with_the_age_limit_and_no_date(
     problem = response.json()
     assert problem["type"] == "not_eligible" and "eligible_from" not in problem
     assert [(e["field"], e["code"]) for e in problem["errors"]] == [("age", "too_old")]
-    assert "60" in problem["detail"]
+    assert "up to the age of 60" in problem["detail"]

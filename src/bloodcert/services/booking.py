@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bloodcert.domain.clock import BEIJING
-from bloodcert.domain.donation_rules import MAX_AGE, Kind, kind_label
+from bloodcert.domain.donation_rules import MAX_AGE, MAX_AGE_FIRST_TIME, Kind, kind_label
 from bloodcert.domain.eligibility import age_refusal, eligible_from
 from bloodcert.errors import Conflict, NotEligible, NotFound, ProblemField
 from bloodcert.storage.repositories.sites import AppointmentRow, SlotRow
@@ -57,8 +57,8 @@ def _check_age(uow: UnitOfWork, person_ids: tuple[int, ...], repeat_donor: bool,
     else:
         first = None
         detail = (
-            f"donors may give blood up to the age of {refusal.limit} "
-            f"({MAX_AGE} for a repeat donor with no adverse reaction, GB 18467-2011)"
+            f"GB 18467-2011 allows donating up to the age of {MAX_AGE} for a repeat donor with no adverse "
+            f"reaction, and up to {MAX_AGE_FIRST_TIME} otherwise"
         )
     raise NotEligible(detail, eligible_from=first, errors=[ProblemField("age", refusal.code, detail)])
 
