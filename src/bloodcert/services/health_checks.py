@@ -159,6 +159,22 @@ def _sign(uow: UnitOfWork, signing: Signing, content: DonorPassContent, now: dat
     )
 
 
+def _new_pass(
+    person: PersonRow, site: SiteRow, appointment: AppointmentRow | None, kind: Kind, today: date
+) -> DonorPassContent:
+    return DonorPassContent(
+        serial=secrets.token_hex(8),
+        holder_name=mask_name(person.name),
+        id_number_masked=mask_id_number(person.id_number),
+        station_code=site.station_code,
+        site_name=site.site.name,
+        day=today,
+        kind=kind.value,
+        starts_at=appointment.starts_at if appointment else None,
+        expires_at=end_of_day(today),
+    )
+
+
 def submit(
     uow: UnitOfWork, person_ids: tuple[int, ...], signing: Signing, data: CheckIn, now: datetime
 ) -> CheckResult:
@@ -172,18 +188,7 @@ def submit(
     assessment = assess(asked, data.answers, today)
     issued = None
     if assessment.outcome is Outcome.PASS:
-        content = DonorPassContent(
-            serial=secrets.token_hex(8),
-            holder_name=mask_name(person.name),
-            id_number_masked=mask_id_number(person.id_number),
-            station_code=site.station_code,
-            site_name=site.site.name,
-            day=today,
-            kind=kind.value,
-            starts_at=appointment.starts_at if appointment else None,
-            expires_at=end_of_day(today),
-        )
-        issued = _sign(uow, signing, content, now)
+        issued = _sign(uow, signing, _new_pass(person, site, appointment, kind, today), now)
     check_id = uow.health_checks.add(
         NewHealthCheck(
             person_id=person.id,
