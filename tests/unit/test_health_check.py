@@ -102,3 +102,22 @@ def test_a_questionnaire_file_is_validated_when_loaded(change: dict[str, Any]) -
         parse_questionnaire(document | {"questions": [QUESTION | change]})
     with pytest.raises(QuestionnaireInvalid):
         parse_questionnaire({"effective_from": DAY, "questions": [QUESTION]})
+
+
+def test_a_pass_s_claims_read_back_as_the_pass_and_a_missing_field_is_malformed() -> None:
+    from datetime import UTC, datetime
+
+    from bloodcert.certs.payload import DonorPassContent, is_donor_pass, pass_from_claims, pass_to_claims
+    from bloodcert.certs.qr import CLAIM_CERTIFICATE, MalformedQR
+
+    issued = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    content = DonorPassContent(
+        "0123456789abcdef", "王*", "330***********1221", "33000001", "武林广场献血屋", DAY, "whole_blood", None,
+        datetime(2026, 12, 1, 16, 0, tzinfo=UTC),
+    )  # fmt: skip
+    claims = pass_to_claims(content, issuer="CN-NHC", issued_at=issued)
+    assert is_donor_pass(claims) and claims[CLAIM_CERTIFICATE]["t"] == "pass"
+    assert pass_from_claims(claims) == (content, "CN-NHC", issued)
+    del claims[CLAIM_CERTIFICATE]["si"]
+    with pytest.raises(MalformedQR):
+        pass_from_claims(claims)
