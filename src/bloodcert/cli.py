@@ -454,6 +454,12 @@ def verify_cmd(
             f"honour card  {h.holder_name}  {h.highest_award or '-'}  {'; '.join(h.perks) or '-'}"
             f"  {h.volunteer_hours} h  until {h.expires_at.isoformat()}"
         )
+    if result.donor_pass is not None:
+        p = result.donor_pass
+        typer.echo(
+            f"pass  {p.holder_name} {p.id_number_masked}  {p.site_name} ({p.station_code})"
+            f"  {p.day} {p.starts_at or 'walk-in'}  {p.kind}  until {p.expires_at.isoformat()}"
+        )
     raise typer.Exit(EXIT_STATUS_UNKNOWN if unknown else EXIT_VALID if result.valid else EXIT_INVALID)
 
 

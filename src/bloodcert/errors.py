@@ -94,12 +94,17 @@ class NotConfigured(AppError):
 
 
 class NotEligible(AppError):
-    """The donor may not give this kind of donation yet; `eligible_from` says from which day they may."""
+    """The donor may not give this kind of donation yet; `eligible_from` says from which day they may.
+
+    `eligible_from` is None when no day will come (a donor past the age limit); `errors` then says why.
+    """
 
     status = 422
     slug = "not_eligible"
     title = "Not eligible"
 
-    def __init__(self, detail: str, *, eligible_from: str) -> None:
-        super().__init__(detail)
+    def __init__(
+        self, detail: str, *, eligible_from: str | None, errors: list[ProblemField] | None = None
+    ) -> None:
+        super().__init__(detail, errors=errors)
         self.eligible_from = eligible_from

@@ -14,7 +14,7 @@ from bloodcert.services.certificates import Signing
 from bloodcert.storage.uow import Database
 from tests.api.conftest import BASE
 from tests.api.test_donor_api import bearer, log_in, seed
-from tests.factories import LI_LEI, StationKey, create_station, make_record, signed_headers
+from tests.factories import LI_LEI, WANG_FANG, StationKey, create_station, make_record, signed_headers
 
 TOMORROW = datetime.now(BEIJING).date() + timedelta(days=1)
 WEEK = [{"weekday": d, "opens": "08:30", "closes": "17:00"} for d in range(1, 8)]
@@ -320,3 +320,21 @@ def test_another_donors_booking_is_404(client: TestClient, db: Database, signing
     li = bearer(log_in(client, donor=LI_LEI, donation_no="L1"))
     assert client.delete(BASE + f"/api/v1/me/appointments/{booked['id']}", headers=li).status_code == 404
     assert client.get(BASE + "/api/v1/me/appointments", headers=li).json()["appointments"] == []
+
+
+def test_a_donor_past_60_is_refused_with_the_age_limit_and_no_date(
+    client: TestClient, db: Database, signing: Signing
+) -> None:  # type: ignore[type-arg]
+    _key, _site_id, slot_id = _site_with_slot(client, db)
+    old = {"id_number": "110105196001011220", "birth_date": "1960-01-01"}
+    seed(db, signing, [make_record(donation_no="W1", donor=old, donated_at="2019-01-10T09:00:00+08:00")])
+    response = client.post(
+        BASE + "/api/v1/me/appointments",
+        json={"slot_id": slot_id, "kind": "whole_blood"},
+        headers=bearer(log_in(client, donor=WANG_FANG | old)),
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "not_eligible" and "eligible_from" not in problem
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [("age", "too_old")]
+    assert "up to the age of 60" in problem["detail"]

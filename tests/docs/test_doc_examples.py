@@ -45,12 +45,17 @@ def strict(struct: type[Any]) -> type[Any]:
     )
 
 
-def _field(f: msgspec.inspect.Field) -> tuple[str, Any] | tuple[str, Any, Any]:
+def _field(f: msgspec.inspect.Field) -> tuple[str, Any, Any]:
+    # The JSON name travels along: a field may be renamed (`pass` cannot be a Python name).
     if f.required:
-        return (f.name, _strict_type(f.type))
+        return (f.name, _strict_type(f.type), msgspec.field(name=f.encode_name))
     if f.default_factory is not msgspec.NODEFAULT:
-        return (f.name, _strict_type(f.type), msgspec.field(default_factory=f.default_factory))
-    return (f.name, _strict_type(f.type), f.default)
+        return (
+            f.name,
+            _strict_type(f.type),
+            msgspec.field(default_factory=f.default_factory, name=f.encode_name),
+        )
+    return (f.name, _strict_type(f.type), msgspec.field(default=f.default, name=f.encode_name))
 
 
 def _strict_type(info: Any) -> Any:

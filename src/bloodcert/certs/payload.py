@@ -175,3 +175,82 @@ def honour_from_claims(claims: dict[Any, Any]) -> tuple[HonourCardContent, str, 
         return card, iss, datetime.fromtimestamp(iat, UTC)
     except (ValueError, OverflowError, OSError) as exc:
         raise MalformedQR("the honour card claims are incomplete") from exc
+
+
+# --- the donation pass (献血通行码) ----------------------------------------------------------------------
+
+PASS_TYPE = "pass"  # noqa: S105 (a document type, not a password)
+
+
+@dataclass(frozen=True, slots=True)
+class DonorPassContent:
+    """What a pass shows at a site's check-in: who (masked), where, which day and kind, until when.
+
+    A pass says that the holder completed the health questions without a deferring answer; the answers
+    themselves never travel in it (only the station reads them, through its own API or the console).
+    """
+
+    serial: str
+    holder_name: str  # masked
+    id_number_masked: str
+    station_code: str
+    site_name: str
+    day: date  # Beijing calendar day the check is for
+    kind: str
+    starts_at: str | None  # the booked slot ("HH:MM"), None for a donor walking in
+    expires_at: datetime
+
+
+def is_donor_pass(claims: dict[Any, Any]) -> bool:
+    """Whether the claims are a donation pass's (`"t": "pass"`)."""
+    body = claims.get(CLAIM_CERTIFICATE)
+    return isinstance(body, dict) and body.get("t") == PASS_TYPE
+
+
+def pass_to_claims(content: DonorPassContent, *, issuer: str, issued_at: datetime) -> dict[Any, Any]:
+    """CWT claims of a pass: iss, iat, exp and the private claim with `"t": "pass"`."""
+    return {
+        CLAIM_ISS: issuer,
+        CLAIM_IAT: int(issued_at.timestamp()),
+        CLAIM_EXP: int(content.expires_at.timestamp()),
+        CLAIM_CERTIFICATE: {
+            "v": PAYLOAD_VERSION,
+            "t": PASS_TYPE,
+            "ps": content.serial,
+            "n": content.holder_name,
+            "id": content.id_number_masked,
+            "st": content.station_code,
+            "si": content.site_name,
+            "d": content.day.isoformat(),
+            "k": content.kind,
+            "at": content.starts_at,
+        },
+    }
+
+
+def pass_from_claims(claims: dict[Any, Any]) -> tuple[DonorPassContent, str, datetime]:
+    """Read (pass, issuer, issued_at) back; MalformedQR when a field is missing or mistyped."""
+    body = claims.get(CLAIM_CERTIFICATE)
+    iss, iat, exp = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT), claims.get(CLAIM_EXP)
+    if not isinstance(body, dict) or body.get("v") != PAYLOAD_VERSION or not isinstance(iss, str):
+        raise MalformedQR("the pass claims are incomplete")
+    starts_at = body.get("at")
+    if not isinstance(iat, int) or not isinstance(exp, int) or isinstance(iat, bool) or isinstance(exp, bool):
+        raise MalformedQR("the pass claims are incomplete")
+    if not (starts_at is None or isinstance(starts_at, str)):
+        raise MalformedQR("the pass claims are incomplete")
+    try:
+        content = DonorPassContent(
+            serial=_text(body, "ps"),
+            holder_name=_text(body, "n"),
+            id_number_masked=_text(body, "id"),
+            station_code=_text(body, "st"),
+            site_name=_text(body, "si"),
+            day=date.fromisoformat(_text(body, "d")),
+            kind=_text(body, "k"),
+            starts_at=starts_at,
+            expires_at=datetime.fromtimestamp(exp, UTC),
+        )
+        return content, iss, datetime.fromtimestamp(iat, UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise MalformedQR("the pass claims are incomplete") from exc

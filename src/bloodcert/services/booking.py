@@ -2,9 +2,9 @@
 
 Two promises hold here. A slot never takes more bookings than its capacity, whatever the concurrency: the
 place is taken by one conditional UPDATE (see SiteRepository.take_place). And a donor is only booked for a
-day the GB 18467 intervals allow, judged on the national history of every station, with the refusal
-saying from which day booking is possible. A donor holds one upcoming booking at a time, so that two
-bookings can never break an interval between themselves: moving it is a reschedule.
+day the GB 18467 age limits and intervals allow, judged on the national history of every station, with
+the refusal saying why and from which day booking is possible. A donor holds one upcoming booking at a
+time, so that two bookings can never break an interval between themselves: moving it is a reschedule.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bloodcert.domain.clock import BEIJING
-from bloodcert.domain.donation_rules import Kind, kind_label
-from bloodcert.domain.eligibility import eligible_from
-from bloodcert.errors import Conflict, NotEligible, NotFound
+from bloodcert.domain.donation_rules import MAX_AGE, MAX_AGE_FIRST_TIME, Kind, kind_label
+from bloodcert.domain.eligibility import age_refusal, eligible_from
+from bloodcert.errors import Conflict, NotEligible, NotFound, ProblemField
 from bloodcert.storage.repositories.sites import AppointmentRow, SlotRow
 from bloodcert.storage.uow import UnitOfWork
 
@@ -44,9 +44,30 @@ def _open_slot(uow: UnitOfWork, slot_id: int, now: datetime) -> SlotRow:
     return slot
 
 
-def _check_eligible(uow: UnitOfWork, person_ids: tuple[int, ...], kind: Kind, day: date) -> None:
+def _check_age(uow: UnitOfWork, person_ids: tuple[int, ...], repeat_donor: bool, day: date) -> None:
+    births = [p.birth_date for p in uow.history.persons_by_ids(person_ids) if p.birth_date is not None]
+    # The national history records no adverse reactions: the health check asks a donor past 55 about them.
+    refusal = age_refusal(births[0] if births else None, day, repeat_donor=repeat_donor)
+    if refusal is None:
+        return
+    if refusal.code == "too_young":
+        assert refusal.eligible_from is not None
+        first = refusal.eligible_from.isoformat()
+        detail = f"donors must be {refusal.limit} or older: booking is possible from {first}"
+    else:
+        first = None
+        detail = (
+            f"GB 18467-2011 allows donating up to the age of {MAX_AGE} for a repeat donor with no adverse "
+            f"reaction, and up to {MAX_AGE_FIRST_TIME} otherwise"
+        )
+    raise NotEligible(detail, eligible_from=first, errors=[ProblemField("age", refusal.code, detail)])
+
+
+def check_eligible(uow: UnitOfWork, person_ids: tuple[int, ...], kind: Kind, day: date) -> None:
+    """Refuse (NotEligible, saying why) a donation the age limits or the intervals do not allow on `day`."""
     past = uow.donations.valid_of_persons(person_ids)
     history = [(Kind(d.kind), d.donated_on) for ds in past.values() for d in ds if d.kind in KINDS]
+    _check_age(uow, person_ids, any(d < day for _k, d in history), day)
     first = eligible_from(history, kind, day)
     if first is not None:
         raise NotEligible(
@@ -65,7 +86,7 @@ def book(uow: UnitOfWork, person_ids: tuple[int, ...], slot_id: int, kind: Kind,
     slot = _open_slot(uow, slot_id, now)
     if _upcoming(uow, person_ids, _today(now)) is not None:
         raise Conflict("you already have an upcoming booking: move or cancel it", slug="already_booked")
-    _check_eligible(uow, person_ids, kind, slot.day)
+    check_eligible(uow, person_ids, kind, slot.day)
     if not uow.sites.take_place(slot.id):
         raise Conflict("this slot is full", slug="slot_full")
     return uow.sites.add_appointment(slot.id, min(person_ids), kind.value, now.replace(tzinfo=None))
@@ -88,7 +109,7 @@ def reschedule(
     current = _mine(uow, person_ids, appointment_id)
     slot = _open_slot(uow, slot_id, now)
     if slot.id != current.slot_id:
-        _check_eligible(uow, person_ids, Kind(current.kind), slot.day)
+        check_eligible(uow, person_ids, Kind(current.kind), slot.day)
         if not uow.sites.take_place(slot.id):
             raise Conflict("this slot is full", slug="slot_full")
         uow.sites.give_back_place(current.slot_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bloodcert.certs.documents import TRUST_LIST_LIFETIME, TrustedKey, TrustList
 from bloodcert.certs.verify import Verification, verify_qr
+from bloodcert.services.health_checks import pass_in_force
 from bloodcert.services.honours import card_in_force
 from bloodcert.storage.uow import Database
 
@@ -60,9 +61,9 @@ class OnlineVerifier:
                 self._loaded_at = time.monotonic()
             return self._trust
 
-    def verify(self, qr: str) -> Verification:
+    def verify(self, qr: str, now: datetime | None = None) -> Verification:
         """Verify a `BC1:` text; the status comes from the database, so it is always current."""
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         result = verify_qr(qr, self._trust_list(), self._status_of, now)
         if result.reason == "unknown_key":
             # A key rotated by another process a moment ago must not make fresh certificates fail.
@@ -86,6 +87,11 @@ class OnlineVerifier:
                 return Verification(
                     False, "revoked", None, result.issued_at, result.notes, honour=result.honour
                 )
+        if result.valid and result.donor_pass is not None:
+            with self.db.reading() as uow:
+                in_force = pass_in_force(uow, result.donor_pass.serial)
+            if not in_force:  # answered again since, or the booking was cancelled
+                return replace(result, valid=False, reason="revoked")
         return result
 
     def _status_of(self, _list_id: str, _index: int) -> bool | None:

@@ -340,3 +340,33 @@ class HonourCardRow:
     serial: str
     issued_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckRow:
+    """A stored health check, its answers decrypted."""
+
+    id: int
+    person_id: int
+    site_id: int
+    appointment_id: int | None
+    day: date
+    kind: str
+    questionnaire: str
+    answers: dict[str, bool]
+    outcome: str
+    come_back_on: date | None
+    pass_serial: str | None
+    pass_expires_at: datetime | None
+    answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StationHealthCheckRow:
+    """A health check as the site's station sees it: who answered (for the desk) and for which slot."""
+
+    check: HealthCheckRow
+    name: str
+    id_number: str
+    starts_at: str | None  # the booked slot, None for a walk-in
+    appointment_status: str | None

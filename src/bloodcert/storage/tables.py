@@ -553,3 +553,25 @@ appointments = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
+
+# A donor's answers to the health questions before donating (献血前健康征询), for a booking or a walk-in at
+# a site. Append-only: answering again adds a row, and only the latest pass of a person stays in force.
+# The answers and what they mean are health data, stored only encrypted; the station of the site reads them.
+health_checks = Table(
+    "health_checks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("site_id", Id, ForeignKey("sites.id"), nullable=False),
+    Column("appointment_id", Id, ForeignKey("appointments.id"), nullable=True, index=True),
+    Column("day", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("questionnaire", String(10), nullable=False),  # the revision: the day it took effect
+    Column("answers", EncryptedJSON("health_checks.answers"), nullable=False),
+    Column("outcome", EncryptedText("health_checks.outcome"), nullable=False),
+    Column("come_back_on", EncryptedDate("health_checks.come_back_on"), nullable=True),
+    Column("pass_serial", String(32), nullable=True, unique=True),
+    Column("pass_expires_at", DateTime, nullable=True),
+    Column("answered_at", DateTime, nullable=False),
+    Index("ix_health_checks_site_day", "site_id", "day"),
+)

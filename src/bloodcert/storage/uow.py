@@ -14,6 +14,7 @@ from bloodcert.storage.engine import make_engine, writer_queue
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
 from bloodcert.storage.repositories.donations import DonationRepository
+from bloodcert.storage.repositories.health_checks import HealthCheckRepository
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.repositories.honours import HonourRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
@@ -56,6 +57,7 @@ class UnitOfWork:
         self.waivers = WaiverRepository(conn)
         self.honours = HonourRepository(conn)
         self.sites = SiteRepository(conn)
+        self.health_checks = HealthCheckRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -22,6 +22,7 @@ from bloodcert.storage.tables import (
     donation_versions,
     donations,
     donors,
+    health_checks,
     import_runs,
     persons,
     quality_issues,
@@ -256,6 +257,23 @@ class LedgerEntry(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
+class NewHealthCheck(msgspec.Struct, frozen=True):
+    """A donor's answers to the health questions (encrypted by their column types) and what they mean."""
+
+    person_id: int
+    site_id: int
+    appointment_id: int | None
+    day: date
+    kind: str
+    questionnaire: str
+    answers: dict[str, bool]
+    outcome: str
+    come_back_on: date | None
+    pass_serial: str | None
+    pass_expires_at: datetime | None
+    answered_at: datetime
+
+
 def column_values(row: msgspec.Struct) -> dict[str, Any]:
     """A write row as {column: value}, for single-row statements."""
     return msgspec.structs.asdict(row)
@@ -277,4 +295,5 @@ WRITE_ROWS: dict[type[Any], Table] = {
     AuditEntry: audit_log,
     NewWaiver: waivers,
     LedgerEntry: waiver_ledger,
+    NewHealthCheck: health_checks,
 }

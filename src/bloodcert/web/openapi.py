@@ -32,6 +32,7 @@ ERRORS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("/api/v1/station/", (400, 401, 413, 429, 503)),
     ("/api/v1/hospital/", (400, 401, 404, 409, 413, 422, 429, 503)),
     ("/api/v1/me/appointments", (400, 401, 404, 409, 422)),
+    ("/api/v1/me/health-check", (400, 401, 404, 409, 422, 503)),
     ("/api/v1/me", (400, 401, 404)),
     ("/api/v1/sites", (400, 404)),
     ("/api/v1/auth/login", (400, 401, 428, 429)),

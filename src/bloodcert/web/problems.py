@@ -45,7 +45,7 @@ def app_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     extra: dict[str, Any] = {}
     if exc.errors:
         extra["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in exc.errors]
-    if isinstance(exc, NotEligible):
+    if isinstance(exc, NotEligible) and exc.eligible_from is not None:
         extra["eligible_from"] = exc.eligible_from
     return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
 

@@ -151,6 +151,10 @@ class SiteRepository:
         found = self._sites(sites.c.id == site_id)
         return found[0] if found else None
 
+    def of_station(self, station_id: int) -> list[SiteRow]:
+        """Every site of a station, by name."""
+        return self._sites(sites.c.station_id == station_id)
+
     def in_region(self, prefix: str | None) -> list[SiteRow]:
         """Every site, or those whose region starts with a GB/T 2260 prefix, by name."""
         where = sites.c.region.startswith(prefix, autoescape=True) if prefix else None

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
+from bloodcert.certs.verify import Verification
 from bloodcert.errors import NotFound
 from bloodcert.services.certificates import status_list_document, trust_list_document
 from bloodcert.web.state import AppState
@@ -41,13 +42,25 @@ class HonourCardOut(msgspec.Struct):
     expires_at: str
 
 
+class PassOut(msgspec.Struct):
+    holder_name: str  # masked
+    id_number_masked: str
+    station_code: str
+    site_name: str
+    date: str  # the Beijing day the health check was for
+    kind: str
+    starts_at: str | None  # the booked slot, null for a donor walking in
+    expires_at: str
+
+
 class VerifyOut(msgspec.Struct):
     valid: bool
     reason: str
     certificate: CertificateOut | None
     notes: list[str] = []
-    type: str = "donation"  # donation (a certificate) | honour (an honour card)
+    type: str = "donation"  # donation (a certificate) | honour (an honour card) | pass (a donation pass)
     honour: HonourCardOut | None = None  # an honour card's fields, when it is one
+    donor_pass: PassOut | None = msgspec.field(default=None, name="pass")  # a pass's fields, when it is one
 
 
 @post("/api/v1/verify", status_code=200, tags=["verify"], sync_to_thread=False)
@@ -76,7 +89,25 @@ def verify(request: Request[Any, Any, Any], data: JSONBody[VerifyIn]) -> VerifyO
         honour = HonourCardOut(
             h.holder_name, h.highest_award, list(h.perks), h.volunteer_hours, h.expires_at.isoformat()
         )
-    return VerifyOut(result.valid, result.reason, certificate, list(result.notes), result.type, honour)
+    return VerifyOut(
+        result.valid, result.reason, certificate, list(result.notes), result.type, honour, _pass_out(result)
+    )
+
+
+def _pass_out(result: Verification) -> PassOut | None:
+    p = result.donor_pass
+    if p is None:
+        return None
+    return PassOut(
+        p.holder_name,
+        p.id_number_masked,
+        p.station_code,
+        p.site_name,
+        p.day.isoformat(),
+        p.kind,
+        p.starts_at,
+        p.expires_at.isoformat(),
+    )
 
 
 @get("/.well-known/bloodcert/trust-list.json", tags=["verify"], sync_to_thread=False)

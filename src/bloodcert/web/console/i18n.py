@@ -222,6 +222,66 @@ CONSOLE_MESSAGES.update(
     }
 )
 
+# A station's donation sites, slots, bookings and health checks.
+CONSOLE_MESSAGES.update(
+    {
+        "view_sites": ("献血点与预约", "Sites and bookings"),
+        "sites_console_title": ("献血点", "Donation sites"),
+        "sites_console_list": ("本站献血点", "This station's sites"),
+        "sites_console_none": ("尚未登记献血点。", "No site is registered yet."),
+        "site_add": ("新增献血点", "Add a site"),
+        "site_edit": ("修改献血点与排班", "Edit the site and its schedule"),
+        "site_code": ("献血点代码", "Site code"),
+        "site_name_label": ("献血点名称", "Site name"),
+        "site_type": ("类型", "Type"),
+        "site_lat": ("纬度（WGS-84）", "Latitude (WGS-84)"),
+        "site_lon": ("经度（WGS-84）", "Longitude (WGS-84)"),
+        "site_address": ("地址", "Address"),
+        "site_hours": ("每周开放时间", "Weekly hours"),
+        "site_hours_hint": (
+            "每行一段：星期（1 为周一，7 为周日）和时间，例如 1 08:30-17:00",
+            "One period a line: weekday (1 Monday … 7 Sunday) and times, e.g. 1 08:30-17:00",
+        ),
+        "site_schedule": ("献血车排班", "Blood bus schedule"),
+        "site_schedule_hint": (
+            "仅献血车：每行一天，日期 时间 纬度,经度 地点，例如 2026-12-05 09:00-15:00 30.30,120.09 浙江大学",
+            "Blood buses only: one day a line, date times lat,lon place, e.g. "
+            "2026-12-05 09:00-15:00 30.30,120.09 Zhejiang University",
+        ),
+        "site_save": ("保存献血点", "Save the site"),
+        "site_day": ("日期", "Day"),
+        "site_show_day": ("查看", "Show"),
+        "site_slots": ("{day} 的预约时段", "Slots on {day}"),
+        "site_no_slots": ("这一天没有时段。", "No slots on this day."),
+        "site_slots_edit": ("设置时段与容量", "Set the slots and their capacity"),
+        "site_slots_hint": (
+            "每行一个时段：开始时间和可预约人数，例如 09:00 6。未列出的时段将删除（已有预约的除外）。",
+            "One slot a line: start and places, e.g. 09:00 6. A slot left out is removed (unless booked).",
+        ),
+        "site_slots_save": ("保存时段", "Save the slots"),
+        "slot_starts": ("时段", "Slot"),
+        "slot_capacity": ("容量", "Capacity"),
+        "slot_booked": ("已预约", "Booked"),
+        "site_bookings": ("{day} 的预约与到场", "Bookings and attendance on {day}"),
+        "site_no_bookings": ("这一天没有预约。", "No bookings on this day."),
+        "booking_status": ("状态", "Status"),
+        "attendance": ("到场登记", "Attendance"),
+        "mark_attended": ("已到场", "Came"),
+        "mark_no_show": ("未到", "Did not come"),
+        "checks_station_only": (
+            "健康征询的回答只对本站操作员可见。",
+            "Health-check answers are shown only to the station's own operators.",
+        ),
+        "checks_none": ("这一天还没有健康征询。", "No health checks on this day."),
+        "outcome_pass": ("通过", "Passed"),
+        "outcome_deferred": ("暂缓献血", "Deferred"),
+        "outcome_permanent": ("不宜献血", "Not advised"),
+        "done_site_saved": ("献血点已保存。", "The site is saved."),
+        "done_slots_saved": ("时段已保存。", "The slots are saved."),
+        "done_attendance_saved": ("到场情况已登记。", "Attendance is recorded."),
+    }
+)
+
 ALL_MESSAGES = {**MESSAGES, **CONSOLE_MESSAGES}
 
 

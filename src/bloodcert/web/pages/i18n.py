@@ -330,6 +330,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "按献血间隔规定，您从 {day} 起才可以预约此类献血。",
         "The donation intervals allow this kind of donation from {day}.",
     ),
+    "book_too_young": (
+        "年满 18 周岁方可献血，您从 {day} 起可以预约。",
+        "Donors must be 18 or older: you can book from {day}.",
+    ),
+    "book_too_old": (
+        "按国家标准，献血年龄上限为 55 周岁；多次献血且无不良反应者可延至 60 周岁。感谢您一直以来的爱心。",
+        "The national standard sets the upper age for donating at 55, or 60 for a repeat donor who never "
+        "had an adverse reaction. Thank you for all you have given.",
+    ),
     "book_already": (
         "您已有一个待完成的预约，请先改约或取消。",
         "You already have an upcoming booking: move or cancel it first.",
@@ -445,6 +454,11 @@ class Words:
         key = f"reason_{reason}"
         return self(key) if key in MESSAGES else self("reason_unknown")
 
+    def pass_reason(self, reason: str) -> str:
+        """Why a donation pass did not verify, in plain words."""
+        key = f"pass_reason_{reason}"
+        return self(key) if key in MESSAGES else self.reason(reason)
+
     def count(self, count: int) -> str:
         """`共 3 次献血` or `3 donations`."""
         return self("result_one") if count == 1 else self("result", count=count)
@@ -493,5 +507,80 @@ MESSAGES.update(
         "rel_sibling": ("兄弟姐妹", "siblings"),
         "rel_grandparent": ("祖父母、外祖父母", "grandparents"),
         "rel_spouse_parent": ("配偶的父母", "spouse's parents"),
+    }
+)
+
+# The health check before donating (献血前健康征询) and the donation pass.
+MESSAGES.update(
+    {
+        "hc_title": ("献血前健康征询", "Health questions before donating"),
+        "hc_lead": (
+            "到达献血点前，在手机上回答以下问题，可节省现场等候时间。您的回答只有献血点所属血站可以看到。",
+            "Answer these questions on your phone before you arrive and save time at the site. Only the "
+            "blood station that runs the site sees your answers.",
+        ),
+        "hc_for_booking": ("本次预约：{site} {day} {time}", "For your booking: {site}, {day} at {time}"),
+        "hc_for_walk_in": ("现场献血：{site}", "Walking in to {site}"),
+        "hc_none": (
+            "今天没有预约。请先预约今天的时段，或在献血点页面选择“现场献血”。",
+            "You have no booking today. Book a slot for today, or choose “walk in” on a site's page.",
+        ),
+        "hc_walk_in": ("现场献血？先回答健康征询", "Walking in? Answer the health questions first"),
+        "hc_start": ("回答健康征询", "Answer the health questions"),
+        "hc_yes": ("是", "Yes"),
+        "hc_no": ("否", "No"),
+        "hc_submit": ("提交", "Submit"),
+        "hc_note": (
+            "献血点的医生仍会与您当面交流，这里的回答不能代替现场检查。",
+            "The doctor at the site will still talk with you; these answers do not replace that.",
+        ),
+        "hc_not_today": (
+            "健康征询只能在预约当天回答。",
+            "The health questions are answered on the day of the booking.",
+        ),
+        "hc_site_closed": ("这个献血点今天不开放。", "This site takes no donors today."),
+        "hc_incomplete": ("请回答每一个问题。", "Please answer every question."),
+        "hc_deferred_title": ("今天先不献血", "Not today"),
+        "hc_deferred_lead": (
+            "谢谢您如实回答。为了您和受血者的安全，今天暂不适合献血：",
+            "Thank you for answering honestly. For your safety and the patient's, today is not the day:",
+        ),
+        "hc_come_back": ("{day} 起欢迎您再来。", "You are welcome again from {day}."),
+        "hc_permanent": (
+            "根据您的回答，不建议您献血。感谢您的爱心；如有疑问，请与献血点的医生聊一聊。",
+            "From your answers, donating is not advised. Thank you for your kindness; if unsure, please talk "
+            "with the doctor at the site.",
+        ),
+        "hc_manage_booking": ("调整或取消预约", "Move or cancel the booking"),
+        "hc_answer_again": ("重新回答", "Answer again"),
+        "hc_passed": ("已完成健康征询", "Health questions done"),
+        "hc_show_pass": ("出示献血通行码", "Show the donation pass"),
+        "pass_title": ("献血通行码", "Donation pass"),
+        "pass_lead": (
+            "到达献血点后请向工作人员出示此码。今日有效；如重新回答或取消预约，此码作废。",
+            "Show this code to the staff when you arrive. It is valid today; answering again or cancelling "
+            "the booking ends it.",
+        ),
+        "pass_valid_lead": (
+            "持码人今天已完成献血前健康征询，且没有需要暂缓献血的回答。请核对持码人身份。",
+            "The holder answered the health questions today with no answer that defers. "
+            "Check the holder's ID.",
+        ),
+        "pass_site": ("献血点", "Site"),
+        "pass_day": ("日期", "Day"),
+        "pass_walk_in": ("现场献血", "walk-in"),
+        "pass_reason_expired": (
+            "此通行码已过期（只在当天有效），请献血者重新回答健康征询。",
+            "This pass has expired (it is valid on its day only): ask the donor to answer the questions "
+            "again.",
+        ),
+        "pass_reason_revoked": (
+            "此通行码已作废：献血者重新回答了健康征询，或取消了预约。",
+            "This pass is no longer in force: the donor answered again or cancelled the booking.",
+        ),
+        "pass_none": (
+            "今天还没有有效的献血通行码，请先回答健康征询。",
+            "No pass in force today: answer the health questions first.",
+        ),
     }
 )

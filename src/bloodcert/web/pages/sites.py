@@ -108,6 +108,7 @@ def _site_page(
         periods=periods,
         kinds=list(Kind),
         error=error,
+        today=datetime.now(BEIJING).date(),
     )
 
 
@@ -118,10 +119,20 @@ def site_page(request: Request[Any, Any, Any], site_id: RowId) -> Template:
     return _site_page(request, site_id, day)
 
 
+def refusal_text(request: Request[Any, Any, Any], exc: NotEligible) -> str:
+    """Why the age limits or the intervals refuse a donation, in the page's words."""
+    t = words_of(request)
+    codes = {e.code for e in exc.errors}
+    if "too_old" in codes or exc.eligible_from is None:
+        return t("book_too_old")
+    key = "book_too_young" if "too_young" in codes else "book_not_eligible"
+    return t(key, day=t.date(date.fromisoformat(exc.eligible_from)))
+
+
 def _refusal(request: Request[Any, Any, Any], exc: AppError) -> str:
     t = words_of(request)
     if isinstance(exc, NotEligible):
-        return t("book_not_eligible", day=t.date(date.fromisoformat(exc.eligible_from)))
+        return refusal_text(request, exc)
     messages = {"slot_full": "book_slot_full", "already_booked": "book_already", "slot_closed": "book_closed"}
     return t(messages.get(exc.slug, "error_generic"))
 
