@@ -38,12 +38,18 @@ def test_a_new_donor_has_no_awards_and_needs_bronze(
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     # 400 ml counts 2; in Hangzhou the national default converts 400 ml into 4 hours.
-    assert response.json() == {
+    body = response.json()
+    assert {k: v for k, v in body.items() if k != "perks"} == {
         "awards": [],
         "count_toward_next": 2,
         "next": {"award": "bronze", "donations_needed": 18},
         "volunteer_hours": 4,
     }
+    assert [(p["region_name"], p["reached"], p["next"]["tier"]) for p in body["perks"]] == [
+        ("武汉市", [], "一级"),
+        ("江苏省", [], "荣誉献血者"),
+        ("青岛市", [], "荣誉献血者"),
+    ]
 
 
 def test_a_confirmed_gold_and_a_pending_candidate(client: TestClient, db: Database, signing: Signing) -> None:  # type: ignore[type-arg]
@@ -205,3 +211,38 @@ def test_volunteer_hours_export_in_the_registry_columns(
         ("王芳", "330***********1221", "2023-03-01", "6", "W1"),
         ("王芳", "330***********1221", "2024-03-01", "2", "W2"),
     ]
+
+
+def test_perk_tiers_reached_say_what_they_unlock_and_which_tier_is_next(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    # 25 donations of 400 ml: 10,000 ml of whole blood and 25 donations.
+    seed(
+        db,
+        signing,
+        [
+            make_record(donation_no=f"W{i:02d}", donated_at=f"{2000 + i}-03-01T09:00:00+08:00", volume_ml=400)
+            for i in range(25)
+        ],
+    )
+    body = client.get(BASE + "/api/v1/me/honours", headers=bearer(log_in(client, donation_no="W00"))).json()
+    wuhan, jiangsu, qingdao = body["perks"]
+    # Wuhan: 1,000 / 3,000 / 4,000 ml or 20 / 30 / 40 donations; any one condition reaches a tier.
+    assert wuhan["region"] == "4201"
+    assert [t["tier"] for t in wuhan["reached"]] == ["一级", "二级", "三级"]
+    assert wuhan["reached"][2]["unlocks"] == ["免费乘坐市内公共交通"]
+    assert wuhan["reached"][2]["any_of"] == {
+        "whole_blood_ml": 4000,
+        "donations": 40,
+        "volunteer_hours": None,
+        "award": None,
+    }
+    assert wuhan["next"] is None
+    assert [t["tier"] for t in jiangsu["reached"]] == ["荣誉献血者"]
+    # Qingdao asks for a national award a station has confirmed: the bronze is still a candidate.
+    assert qingdao["reached"] == []
+    assert qingdao["next"]["any_of"]["award"] == "bronze"
+    assert qingdao["next"]["unlocks"] == ["免费游览政府投资的景区", "免费乘坐公交和地铁"]

@@ -44,6 +44,17 @@ class PerkView:
     tier: str
     unlocks: tuple[str, ...]
     reached: bool
+    rule: rules.PerkTier | None = None  # the tier's conditions (any one suffices)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPerks:
+    """One city's or province's perks for the donor: the tiers reached and the next tier to reach."""
+
+    region: str
+    region_name: str
+    reached: tuple[PerkView, ...]
+    next_tier: PerkView | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +72,22 @@ class MyHonours:
     def highest(self) -> str | None:
         """The highest award a station has confirmed (a pending candidate is not yet held)."""
         return rules.highest(a.award for a in self.awards if a.status == "confirmed")
+
+    @property
+    def regions(self) -> tuple[RegionPerks, ...]:
+        """The perks region by region, in the data's order: tiers reached, and the first tier not reached."""
+        order: dict[str, list[PerkView]] = {}
+        for perk in self.perks:
+            order.setdefault(perk.region, []).append(perk)
+        return tuple(
+            RegionPerks(
+                tiers[0].region,
+                tiers[0].region_name,
+                tuple(p for p in tiers if p.reached),
+                next((p for p in tiers if not p.reached), None),
+            )
+            for tiers in order.values()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +143,7 @@ def my_honours(uow: UnitOfWork, principal: DonorPrincipal, today: date) -> MyHon
         highest_award=rules.highest(a.award for a in awards if a.status == "confirmed"),
     )
     perks = tuple(
-        PerkView(t.region, t.region_name, t.name, t.unlocks, rules.reached(t, totals))
+        PerkView(t.region, t.region_name, t.name, t.unlocks, rules.reached(t, totals), t)
         for t in rules.perk_tiers()
     )
     return MyHonours(

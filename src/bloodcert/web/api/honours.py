@@ -28,16 +28,51 @@ class NextOut(msgspec.Struct):
     donations_needed: int
 
 
+class PerkConditionsOut(msgspec.Struct):
+    """A tier is reached when any one of its conditions holds; a condition the tier does not use is null."""
+
+    whole_blood_ml: int | None
+    donations: int | None
+    volunteer_hours: int | None
+    award: str | None  # a confirmed national award at least this high
+
+
+class PerkTierOut(msgspec.Struct):
+    tier: str
+    unlocks: list[str]
+    any_of: PerkConditionsOut
+
+
+class RegionPerksOut(msgspec.Struct):
+    region: str  # GB/T 2260 prefix of the city or province
+    region_name: str
+    reached: list[PerkTierOut]
+    next: PerkTierOut | None
+
+
 class HonoursOut(msgspec.Struct):
     awards: list[AwardOut]
     count_toward_next: int
     next: NextOut | None
     volunteer_hours: int
+    perks: list[RegionPerksOut]
+
+
+def _tier(perk: svc.PerkView) -> PerkTierOut:
+    rule = perk.rule
+    conditions = PerkConditionsOut(
+        rule.min_ml if rule else None,
+        rule.min_count if rule else None,
+        rule.min_hours if rule else None,
+        rule.min_award if rule else None,
+    )
+    return PerkTierOut(perk.tier, list(perk.unlocks), conditions)
 
 
 @get("/honours", sync_to_thread=True)
 def honours_handler(request: Request[Any, Any, Any]) -> HonoursOut:
-    """My national awards (奉献奖 / 终身荣誉奖) held and pending, the next one's need, my volunteer hours."""
+    """My national awards (奉献奖 / 终身荣誉奖) held and pending, the next one's need, my volunteer hours, and
+    the local perk tiers I have reached, what they unlock and the next tier of each city or province."""
     principal = donor(request)
     with AppState.of(request).db.reading() as uow:
         mine = svc.my_honours(uow, principal, datetime.now(UTC).astimezone(BEIJING).date())
@@ -50,6 +85,15 @@ def honours_handler(request: Request[Any, Any, Any]) -> HonoursOut:
         mine.count_toward_next,
         following,
         mine.volunteer_hours,
+        [
+            RegionPerksOut(
+                r.region,
+                r.region_name,
+                [_tier(p) for p in r.reached],
+                _tier(r.next_tier) if r.next_tier else None,
+            )
+            for r in mine.regions
+        ],
     )
 
 
