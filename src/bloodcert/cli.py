@@ -454,6 +454,13 @@ def verify_cmd(
             f"honour card  {h.holder_name}  {h.highest_award or '-'}  {'; '.join(h.perks) or '-'}"
             f"  {h.volunteer_hours} h  until {h.expires_at.isoformat()}"
         )
+    if result.hours is not None:
+        s = result.hours
+        tables = "; ".join(f"{t.table} {t.donations} donations {t.hours} h" for t in s.tables) or "-"
+        typer.echo(
+            f"volunteer hours statement  {s.holder_name} {s.id_number_masked}  {s.hours} h"
+            f"  {s.donations} donations ({tables})  until {s.expires_at.isoformat()}"
+        )
     raise typer.Exit(EXIT_STATUS_UNKNOWN if unknown else EXIT_VALID if result.valid else EXIT_INVALID)
 
 

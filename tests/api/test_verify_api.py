@@ -245,6 +245,7 @@ def test_a_voided_donation_revokes_its_certificate_and_sets_its_status_bit(
         "notes": [],
         "type": "donation",
         "honour": None,
+        "hours": None,
     }
     bits = status_bits(client, list_id)
     assert status_list.get_bit(bits, index)

@@ -18,6 +18,7 @@ from bloodcert.certs.payload import (
     is_honour_card,
 )
 from bloodcert.certs.qr import MalformedQR, decode
+from bloodcert.certs.statement import HoursStatementContent, is_hours_statement, statement_from_claims
 
 # (list id, index) → True revoked, False in force, None when the list is unknown to this verifier.
 StatusLookup = Callable[[str, int], bool | None]
@@ -34,10 +35,14 @@ class Verification:
     notes: tuple[str, ...] = field(default=())
     kid: bytes | None = None
     honour: HonourCardContent | None = None
+    hours: HoursStatementContent | None = None
 
     @property
     def type(self) -> str:
-        """Which kind of document it is: `donation` (a certificate) or `honour` (an honour card)."""
+        """Which kind of document it is: `donation` (a certificate), `honour` (an honour card) or `hours`
+        (a volunteer-hours statement)."""
+        if self.hours is not None:
+            return "hours"
         return "honour" if self.honour is not None else "donation"
 
 
@@ -67,6 +72,8 @@ def verify_qr(text: str, trust: TrustList, status: StatusLookup, now: datetime) 
         return Verification(False, "bad_signature", notes=notes)
     if is_honour_card(decoded.claims):
         return replace(_honour_card(decoded.claims, key, trust, now, notes), kid=decoded.kid)
+    if is_hours_statement(decoded.claims):
+        return replace(_hours_statement(decoded.claims, key, trust, now, notes), kid=decoded.kid)
     try:
         content, issuer, issued_at = from_claims(decoded.claims)
     except MalformedQR:
@@ -103,3 +110,24 @@ def _honour_card(
     if now > card.expires_at:
         return Verification(False, "expired", None, issued_at, notes, honour=card)
     return Verification(True, "ok", None, issued_at, notes, honour=card)
+
+
+def _hours_statement(
+    claims: dict[Any, Any], key: TrustedKey, trust: TrustList, now: datetime, notes: tuple[str, ...]
+) -> Verification:
+    """A volunteer-hours statement whose signature holds: its issuer, its key's period and its validity.
+
+    A statement is a snapshot of the hours on the day it was issued; it verifies the same online and
+    offline until it expires, and a corrected history shows in the next statement.
+    """
+    try:
+        statement, issuer, issued_at = statement_from_claims(claims)
+    except MalformedQR:
+        return Verification(False, "malformed", notes=notes)
+    if issuer != trust.issuer:
+        return Verification(False, "unknown_key", notes=notes)
+    if key.status == "revoked" or not key.not_before <= issued_at <= key.not_after:
+        return Verification(False, "key_expired", None, issued_at, notes, hours=statement)
+    if now > statement.expires_at:
+        return Verification(False, "expired", None, issued_at, notes, hours=statement)
+    return Verification(True, "ok", None, issued_at, notes, hours=statement)

@@ -15,6 +15,8 @@ from itertools import groupby
 
 from bloodcert.certs.payload import HonourCardContent, honour_to_claims
 from bloodcert.certs.qr import encode
+from bloodcert.certs.statement import HoursByTable, HoursStatementContent, statement_to_claims
+from bloodcert.certs.statement_pdf import StatementLine, StatementView, TableUse
 from bloodcert.domain import honours as rules
 from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.identity import mask_id_number
@@ -316,3 +318,84 @@ def volunteer_hours_lines(uow: UnitOfWork, principal: DonorPrincipal) -> list[Ho
             HoursLine(persons[0].name, masked, d.donated_on, row.donation_no, row.kind, place, hours)
         )
     return lines
+
+
+# A statement is a snapshot of the hours on its day: it verifies, online and offline, for this long, long
+# enough for a volunteer registry to check it; a corrected or longer history shows in the next statement.
+STATEMENT_VALIDITY = timedelta(days=90)
+DEFAULT_TABLE_NAME = "全国（默认）"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedStatement:
+    """A freshly signed volunteer-hours statement, ready to draw."""
+
+    qr: str
+    view: StatementView
+
+
+def table_name(table: rules.HoursTable) -> str:
+    """How a statement names a conversion table: its region's name, or the national default."""
+    return table.name if table.region else DEFAULT_TABLE_NAME
+
+
+def conversion_text(table: rules.HoursTable, *, rare: bool) -> str:
+    """A table's rates in words, e.g. `全血 200/300/400毫升计 2/4/6小时；单采血小板 每治疗量2小时；…`."""
+    scale = table.rare_whole_blood if rare else table.whole_blood
+    volumes = sorted(scale)
+    whole = "/".join(str(v) for v in volumes) + "毫升计 " + "/".join(str(scale[v]) for v in volumes) + "小时"
+    return (
+        f"全血{'（稀有血型）' if rare else ''} {whole}；单采血小板 每治疗量{table.platelet_unit}小时；"
+        f"单采血浆 每200毫升{table.plasma_per_200_ml}小时"
+    )
+
+
+def issue_hours_statement(
+    uow: UnitOfWork, principal: DonorPrincipal, signing: Signing, now: datetime
+) -> IssuedStatement:
+    """Sign a statement of the donor's volunteer hours: each valid donation converted by the table of the
+    place it was made, the hours by table, and the donations counted."""
+    persons = uow.history.persons_by_ids(principal.person_ids)
+    if not persons:
+        raise NotFound("no donation record for this login")
+    tables, rare = rules.hours_tables(), persons[0].rhd == "negative"
+    lines: list[StatementLine] = []
+    used: dict[str, tuple[rules.HoursTable, int, int]] = {}
+    for row in reversed(uow.history.donations_of_persons(principal.person_ids)):
+        d = donation_of(row)
+        table = tables.for_region(d.region)
+        hours = rules.hours_of(d, table, rare=rare)
+        name = table_name(table)
+        lines.append(
+            StatementLine(
+                d.donated_on,
+                row.kind,
+                row.volume_ml,
+                row.units,
+                f"{row.station_name} {row.site_name}",
+                name,
+                hours,
+            )
+        )
+        _, count, total = used.get(name, (table, 0, 0))
+        used[name] = (table, count + 1, total + hours)
+    issued = now.astimezone(UTC).replace(microsecond=0)
+    content = HoursStatementContent(
+        serial=secrets.token_hex(8),
+        holder_name=persons[0].name,
+        id_number_masked=mask_id_number(persons[0].id_number),
+        hours=sum(line.hours for line in lines),
+        donations=len(lines),
+        first_on=lines[0].donated_on if lines else None,
+        last_on=lines[-1].donated_on if lines else None,
+        tables=tuple(HoursByTable(name, count, total) for name, (_, count, total) in used.items()),
+        expires_at=issued + STATEMENT_VALIDITY,
+    )
+    issuer = CertificateIssuer.open(uow, signing)
+    claims = statement_to_claims(content, issuer=signing.issuer, issued_at=issued)
+    qr = encode(claims, alg=issuer.alg, private_key=issuer.private_key, kid=issuer.key.kid).qr_text
+    uses = tuple(
+        TableUse(name, conversion_text(table, rare=rare), count, total)
+        for name, (table, count, total) in used.items()
+    )
+    return IssuedStatement(qr, StatementView(content, issued, uses, tuple(lines), qr))

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, get
 
+from bloodcert.certs.statement_pdf import render_statement_pdf
 from bloodcert.domain.clock import BEIJING
 from bloodcert.services import honours as svc
 from bloodcert.web.api.donor import NO_STORE
@@ -145,9 +146,23 @@ def volunteer_hours_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
+@get("/volunteer-hours.pdf", sync_to_thread=True, media_type="application/pdf")
+def volunteer_hours_pdf(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """A signed statement of my volunteer hours (公益时证明), as a PDF: the hours by each region's conversion
+    table, the donations counted, and a QR code that verifies at /verify and POST /api/v1/verify."""
+    principal = donor(request)
+    state = AppState.of(request)
+    with state.db.transaction() as uow:
+        issued = svc.issue_hours_statement(uow, principal, state.signing, datetime.now(UTC))
+    audit_read(request, principal.actor, "issue:hours-statement", issued.view.content.serial)
+    document = render_statement_pdf(issued.view)
+    disposition = f'inline; filename="volunteer-hours-{issued.view.content.serial}.pdf"'
+    return Response(document, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
 honours_router = Router(
     path="/api/v1/me",
-    route_handlers=[honours_handler, honour_card_handler, volunteer_hours_csv],
+    route_handlers=[honours_handler, honour_card_handler, volunteer_hours_csv, volunteer_hours_pdf],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],
