@@ -24,7 +24,13 @@ from bloodcert.errors import NotFound, ProblemField, ValidationFailed
 from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.services.history import local_time
 from bloodcert.services.sessions import DonorPrincipal
-from bloodcert.storage.rows import HistoryRow, HonourCardRow, HonourDecisionRow, HonourDonationRow
+from bloodcert.storage.rows import (
+    HistoryRow,
+    HonourCardRow,
+    HonourDecisionRow,
+    HonourDonationRow,
+    PersonRow,
+)
 from bloodcert.storage.uow import UnitOfWork
 
 
@@ -302,22 +308,47 @@ class HoursLine:
     hours: int
 
 
-def volunteer_hours_lines(uow: UnitOfWork, principal: DonorPrincipal) -> list[HoursLine]:
-    """Each valid donation with its volunteer hours by the table of the place it was made, oldest first."""
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """One valid donation converted into volunteer hours by the table of the place it was made."""
+
+    row: HistoryRow
+    donation: rules.Donation
+    table: rules.HoursTable
+    hours: int
+
+
+def _converted(uow: UnitOfWork, principal: DonorPrincipal) -> tuple[PersonRow, bool, list[Converted]]:
+    """The donor, whether the rare-type scale applies (RhD-negative), and each donation converted, oldest
+    first: what both the registry export and the statement are made of, so that they always agree."""
     persons = uow.history.persons_by_ids(principal.person_ids)
     if not persons:
         raise NotFound("no donation record for this login")
     tables, rare = rules.hours_tables(), persons[0].rhd == "negative"
-    masked = mask_id_number(persons[0].id_number)
-    lines = []
+    converted = []
     for row in reversed(uow.history.donations_of_persons(principal.person_ids)):
         d = donation_of(row)
-        hours = rules.hours_of(d, tables.for_region(d.region), rare=rare)
-        place = f"{row.station_name} {row.site_name}"
-        lines.append(
-            HoursLine(persons[0].name, masked, d.donated_on, row.donation_no, row.kind, place, hours)
+        table = tables.for_region(d.region)
+        converted.append(Converted(row, d, table, rules.hours_of(d, table, rare=rare)))
+    return persons[0], rare, converted
+
+
+def volunteer_hours_lines(uow: UnitOfWork, principal: DonorPrincipal) -> list[HoursLine]:
+    """Each valid donation with its volunteer hours by the table of the place it was made, oldest first."""
+    person, _, converted = _converted(uow, principal)
+    masked = mask_id_number(person.id_number)
+    return [
+        HoursLine(
+            person.name,
+            masked,
+            c.donation.donated_on,
+            c.row.donation_no,
+            c.row.kind,
+            f"{c.row.station_name} {c.row.site_name}",
+            c.hours,
         )
-    return lines
+        for c in converted
+    ]
 
 
 # A statement is a snapshot of the hours on its day: it verifies, online and offline, for this long, long
@@ -355,35 +386,24 @@ def issue_hours_statement(
 ) -> IssuedStatement:
     """Sign a statement of the donor's volunteer hours: each valid donation converted by the table of the
     place it was made, the hours by table, and the donations counted."""
-    persons = uow.history.persons_by_ids(principal.person_ids)
-    if not persons:
-        raise NotFound("no donation record for this login")
-    tables, rare = rules.hours_tables(), persons[0].rhd == "negative"
+    person, rare, converted = _converted(uow, principal)
     lines: list[StatementLine] = []
     used: dict[str, tuple[rules.HoursTable, int, int]] = {}
-    for row in reversed(uow.history.donations_of_persons(principal.person_ids)):
-        d = donation_of(row)
-        table = tables.for_region(d.region)
-        hours = rules.hours_of(d, table, rare=rare)
-        name = table_name(table)
+    for c in converted:
+        name = table_name(c.table)
+        place = f"{c.row.station_name} {c.row.site_name}"
         lines.append(
             StatementLine(
-                d.donated_on,
-                row.kind,
-                row.volume_ml,
-                row.units,
-                f"{row.station_name} {row.site_name}",
-                name,
-                hours,
+                c.donation.donated_on, c.row.kind, c.row.volume_ml, c.row.units, place, name, c.hours
             )
         )
-        _, count, total = used.get(name, (table, 0, 0))
-        used[name] = (table, count + 1, total + hours)
+        _, count, total = used.get(name, (c.table, 0, 0))
+        used[name] = (c.table, count + 1, total + c.hours)
     issued = now.astimezone(UTC).replace(microsecond=0)
     content = HoursStatementContent(
         serial=secrets.token_hex(8),
-        holder_name=persons[0].name,
-        id_number_masked=mask_id_number(persons[0].id_number),
+        holder_name=person.name,
+        id_number_masked=mask_id_number(person.id_number),
         hours=sum(line.hours for line in lines),
         donations=len(lines),
         first_on=lines[0].donated_on if lines else None,
