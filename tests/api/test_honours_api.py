@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 from bloodcert.services import honours
@@ -379,3 +380,20 @@ def test_an_rhd_negative_donor_s_statement_uses_the_rare_type_scale(
             8,
         )
     )
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_statements_count_against_the_render_limit_and_the_csv_does_not(
+    settings: Any, db: Database, signing: Signing
+) -> None:
+    from tests.api.test_render_limits import _app
+
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    with TestClient(_app(settings, db, render_session="2/minute"), base_url=BASE) as client:
+        token = log_in(client)
+        client.cookies.clear()
+        pdf = BASE + "/api/v1/me/volunteer-hours.pdf"
+        assert [client.get(pdf, headers=bearer(token)).status_code for _ in range(3)] == [200, 200, 429]
+        csv = BASE + "/api/v1/me/volunteer-hours.csv"
+        assert [client.get(csv, headers=bearer(token)).status_code for _ in range(3)] == [200, 200, 200]
