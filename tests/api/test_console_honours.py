@@ -157,3 +157,24 @@ def test_an_administrator_reviews_a_province_s_list_in_either_language(client: A
     with db.reading() as uow:
         (kept,) = uow.honours.decisions_in_cycle(CYCLE)
     assert (kept.status, kept.decided_by) == ("confirmed", "staff:ada")
+
+
+def test_a_station_exports_its_list_in_the_command_line_s_columns(client: Any, db: Database) -> None:
+    import csv
+    import io
+
+    sign_in(client, db, "olga", "station_operator", ZHEJIANG)
+    exported = client.get(f"/console/stations/{ZHEJIANG}/honours?cycle={CYCLE}&format=csv")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["cache-control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0] == list(honours.CANDIDATE_COLUMNS)
+    (line,) = rows[1:]
+    assert line[:3] == [CYCLE, "bronze", "candidate"]
+    assert line[4:8] == ["王芳", "330***********1221", "22", "测试血站31000001; 测试血站33000001"]
+    assert len(line[8].split("; ")) == 22
+    assert [e["object"] for e in audit_entries(db, client) if e["action"] == "export:honour_candidates"] == [
+        f"{CYCLE} station {ZHEJIANG}"
+    ]
+    assert client.get(f"/console/stations/{SHANGHAI}/honours?cycle={CYCLE}&format=csv").status_code == 403

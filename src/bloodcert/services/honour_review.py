@@ -102,6 +102,14 @@ def review_page(uow: UnitOfWork, scope: Scope, cycle: str, page: int = 1) -> Rev
     )
 
 
+def review_csv(uow: UnitOfWork, scope: Scope, cycle: str) -> str:
+    """The scope's whole candidate list as CSV, in the columns of `bloodcert honours candidates`."""
+    station_code = scope.station.code if scope.station else None
+    return honours.candidates_csv(
+        honours.candidates(uow, cycle, province=scope.province, station_code=station_code)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewDecision:
     """What the review form posts: which candidate and award, confirm or reject, and why."""

@@ -7,6 +7,8 @@ confirmation or rejection of a candidate, per person, cycle and award (docs/hono
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -215,6 +217,46 @@ def candidates(
             )
         )
     return result
+
+
+# The columns of a candidate list as a file (docs/honours.md), the same from the CLI and the console.
+CANDIDATE_COLUMNS = (
+    "cycle",
+    "award",
+    "status",
+    "person_ref",
+    "name",
+    "id_number_masked",
+    "count",
+    "stations",
+    "donations",
+    "reason",
+)
+
+
+def candidates_csv(found: Iterable[Candidate]) -> str:
+    """A candidate list as CSV text, one candidate a line with their counted donations and stations."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CANDIDATE_COLUMNS)
+    for c in found:
+        stations = sorted({d.where for d in c.donations})
+        lines = [f"{d.donated_on} {d.kind} {d.volume_ml or d.units} {d.where}" for d in c.donations]
+        writer.writerow(
+            (
+                c.cycle,
+                c.award,
+                c.status,
+                c.person_id,
+                c.name,
+                c.id_number_masked,
+                c.count,
+                "; ".join(stations),
+                "; ".join(lines),
+                c.reason or "",
+            )
+        )
+    return out.getvalue()
 
 
 def _counted(row: HonourDonationRow) -> rules.Donation:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -43,9 +43,11 @@ def _list(
     *,
     cycle: str | None = None,
     error: str | None = None,
-) -> Template:
+) -> Template | Response[bytes]:
     cycle = cycle or _cycle(request)
     number = _page_number(request)
+    if request.query_params.get("format") == "csv" and error is None:
+        return _csv(request, scope_of, cycle)
     with AppState.of(request).db.reading() as uow:
         scope = scope_of(uow)
         review = svc.review_page(uow, scope, cycle, number)
@@ -59,6 +61,20 @@ def _list(
         link=lambda n: base + "?" + urlencode({"cycle": review.cycle, "page": n}),
         done=request.query_params.get("done", "")[:20],
         error=error,
+    )
+
+
+def _csv(request: Request[Any, Any, Any], scope_of: ScopeOf, cycle: str) -> Response[bytes]:
+    label = parse_cycle(cycle).label
+    with AppState.of(request).db.reading() as uow:
+        scope = scope_of(uow)
+        text = svc.review_csv(uow, scope, label)
+    _audit_read(request, "export:honour_candidates", f"{label} {scope.label}")
+    name = f"candidates-{label}-{scope.station.code if scope.station else scope.province}.csv"
+    return Response(
+        text.encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 
 
@@ -79,7 +95,7 @@ def _decision(data: dict[str, Any]) -> svc.ReviewDecision:
 
 def _decide(
     request: Request[Any, Any, Any], scope_of: ScopeOf, base: str, data: dict[str, Any]
-) -> Template | Redirect:
+) -> Template | Response[bytes] | Redirect:
     decision: svc.ReviewDecision | None = None
     try:
         decision = _decision(data)
@@ -110,8 +126,8 @@ def honours_index(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/honours/provinces/{province:str}", sync_to_thread=True, opt=roles(Role.NATIONAL_ADMIN))
-def province_review(request: Request[Any, Any, Any], province: FromPath[str]) -> Template:
-    """A cycle's candidates among the donors who gave in a province, 50 a page."""
+def province_review(request: Request[Any, Any, Any], province: FromPath[str]) -> Template | Response[bytes]:
+    """A cycle's candidates among the donors who gave in a province, 50 a page; `?format=csv` exports all."""
     principal = staff_of(request)
     return _list(
         request,
@@ -128,7 +144,7 @@ def province_review(request: Request[Any, Any, Any], province: FromPath[str]) ->
 )
 def province_decide(
     request: Request[Any, Any, Any], province: FromPath[str], data: FormBody
-) -> Template | Redirect:
+) -> Template | Response[bytes] | Redirect:
     """Confirm or reject a candidate of the province's list."""
     principal = staff_of(request)
     return _decide(
@@ -140,8 +156,8 @@ def province_decide(
 
 
 @get("/stations/{code:str}/honours", sync_to_thread=True, opt=station_roles())
-def station_review(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
-    """A cycle's candidates among the station's donors, 50 a page."""
+def station_review(request: Request[Any, Any, Any], code: FromPath[str]) -> Template | Response[bytes]:
+    """A cycle's candidates among the station's donors, 50 a page; `?format=csv` exports them all."""
     principal = staff_of(request)
     return _list(
         request,
@@ -153,7 +169,7 @@ def station_review(request: Request[Any, Any, Any], code: FromPath[str]) -> Temp
 @post("/stations/{code:str}/honours", sync_to_thread=True, status_code=303, opt=station_roles())
 def station_decide(
     request: Request[Any, Any, Any], code: FromPath[str], data: FormBody
-) -> Template | Redirect:
+) -> Template | Response[bytes] | Redirect:
     """Confirm or reject a candidate of the station's list."""
     principal = staff_of(request)
     return _decide(
