@@ -246,6 +246,7 @@ CONSOLE_MESSAGES.update(
         "honour_status_confirmed": ("已确认", "Confirmed"),
         "honour_status_rejected": ("已驳回", "Rejected"),
         "honours_counted": ("计入献血 {n} 次", "{n} counted donations"),
+        "honours_golds": ("已获金奖 {n} 次", "{n} gold awards"),
         "honours_person_ref": ("编号", "Ref."),
         "honours_donations_of": ("{name} 计入的献血", "Donations counted for {name}"),
         "honours_where": ("采血机构", "Where"),
