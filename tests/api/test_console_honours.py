@@ -178,3 +178,14 @@ def test_a_station_exports_its_list_in_the_command_line_s_columns(client: Any, d
         f"{CYCLE} station {ZHEJIANG}"
     ]
     assert client.get(f"/console/stations/{SHANGHAI}/honours?cycle={CYCLE}&format=csv").status_code == 403
+
+
+def test_the_list_opens_on_the_last_cycle_whose_cut_off_has_passed() -> None:
+    from datetime import date
+
+    from bloodcert.services.honour_review import default_cycle, recent_cycles
+
+    assert default_cycle(date(2026, 11, 30)) == "2024-2025"
+    assert default_cycle(date(2026, 1, 1)) == "2024-2025"
+    assert default_cycle(date(2025, 12, 31)) == "2022-2023"
+    assert recent_cycles(date(2026, 11, 30)) == ["2024-2025", "2022-2023", "2020-2021", "2018-2019"]
