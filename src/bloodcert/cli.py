@@ -460,6 +460,13 @@ def verify_cmd(
             f"pass  {p.holder_name} {p.id_number_masked}  {p.site_name} ({p.station_code})"
             f"  {p.day} {p.starts_at or 'walk-in'}  {p.kind}  until {p.expires_at.isoformat()}"
         )
+    if result.hours is not None:
+        s = result.hours
+        tables = "; ".join(f"{t.table} {t.donations} donations {t.hours} h" for t in s.tables) or "-"
+        typer.echo(
+            f"volunteer hours statement  {s.holder_name} {s.id_number_masked}  {s.hours} h"
+            f"  {s.donations} donations ({tables})  until {s.expires_at.isoformat()}"
+        )
     raise typer.Exit(EXIT_STATUS_UNKNOWN if unknown else EXIT_VALID if result.valid else EXIT_INVALID)
 
 
@@ -586,19 +593,6 @@ def staff_disable(username: Annotated[str, typer.Argument(help="The account to d
 honours_app = typer.Typer(help="The national commendation: candidate lists and stations' decisions.")
 app.add_typer(honours_app, name="honours")
 
-CANDIDATE_COLUMNS = (
-    "cycle",
-    "award",
-    "status",
-    "person_ref",
-    "name",
-    "id_number_masked",
-    "count",
-    "stations",
-    "donations",
-    "reason",
-)
-
 
 @honours_app.command("candidates")
 def honours_candidates(
@@ -612,8 +606,6 @@ def honours_candidates(
     station: Annotated[str | None, typer.Option(help="Only donors who gave at this station (code).")] = None,
 ) -> None:
     """Write a cycle's candidate list: each candidate with the donations that count and where made."""
-    import csv
-
     from bloodcert.services import honours
 
     if province is not None and not (len(province) == 2 and province.isdigit()):
@@ -621,26 +613,7 @@ def honours_candidates(
     with _database(_settings()).transaction() as uow:
         found = honours.candidates(uow, cycle, province=province, station_code=station)
         _audit(uow, "export:honour-candidates", f"{cycle} {province or station or 'national'}")
-    with out.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CANDIDATE_COLUMNS)
-        for c in found:
-            stations = sorted({d.where for d in c.donations})
-            lines = [f"{d.donated_on} {d.kind} {d.volume_ml or d.units} {d.where}" for d in c.donations]
-            writer.writerow(
-                (
-                    c.cycle,
-                    c.award,
-                    c.status,
-                    c.person_id,
-                    c.name,
-                    c.id_number_masked,
-                    c.count,
-                    "; ".join(stations),
-                    "; ".join(lines),
-                    c.reason or "",
-                )
-            )
+    out.write_text(honours.candidates_csv(found), encoding="utf-8-sig", newline="")
     typer.echo(f"{len(found)} candidates written to {out}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 from bloodcert.services import honours
@@ -38,12 +39,18 @@ def test_a_new_donor_has_no_awards_and_needs_bronze(
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     # 400 ml counts 2; in Hangzhou the national default converts 400 ml into 4 hours.
-    assert response.json() == {
+    body = response.json()
+    assert {k: v for k, v in body.items() if k != "perks"} == {
         "awards": [],
         "count_toward_next": 2,
         "next": {"award": "bronze", "donations_needed": 18},
         "volunteer_hours": 4,
     }
+    assert [(p["region_name"], p["reached"], p["next"]["tier"]) for p in body["perks"]] == [
+        ("武汉市", [], "一级"),
+        ("江苏省", [], "荣誉献血者"),
+        ("青岛市", [], "荣誉献血者"),
+    ]
 
 
 def test_a_confirmed_gold_and_a_pending_candidate(client: TestClient, db: Database, signing: Signing) -> None:  # type: ignore[type-arg]
@@ -205,3 +212,188 @@ def test_volunteer_hours_export_in_the_registry_columns(
         ("王芳", "330***********1221", "2023-03-01", "6", "W1"),
         ("王芳", "330***********1221", "2024-03-01", "2", "W2"),
     ]
+
+
+def test_perk_tiers_reached_say_what_they_unlock_and_which_tier_is_next(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    create_station(db)
+    # 25 donations of 400 ml: 10,000 ml of whole blood and 25 donations.
+    seed(
+        db,
+        signing,
+        [
+            make_record(donation_no=f"W{i:02d}", donated_at=f"{2000 + i}-03-01T09:00:00+08:00", volume_ml=400)
+            for i in range(25)
+        ],
+    )
+    body = client.get(BASE + "/api/v1/me/honours", headers=bearer(log_in(client, donation_no="W00"))).json()
+    wuhan, jiangsu, qingdao = body["perks"]
+    # Wuhan: 1,000 / 3,000 / 4,000 ml or 20 / 30 / 40 donations; any one condition reaches a tier.
+    assert wuhan["region"] == "4201"
+    assert [t["tier"] for t in wuhan["reached"]] == ["一级", "二级", "三级"]
+    assert wuhan["reached"][2]["unlocks"] == ["免费乘坐市内公共交通"]
+    assert wuhan["reached"][2]["any_of"] == {
+        "whole_blood_ml": 4000,
+        "donations": 40,
+        "volunteer_hours": None,
+        "award": None,
+    }
+    assert wuhan["next"] is None
+    assert [t["tier"] for t in jiangsu["reached"]] == ["荣誉献血者"]
+    # Qingdao asks for a national award a station has confirmed: the bronze is still a candidate.
+    assert qingdao["reached"] == []
+    assert qingdao["next"]["any_of"]["award"] == "bronze"
+    assert qingdao["next"]["unlocks"] == ["免费游览政府投资的景区", "免费乘坐公交和地铁"]
+
+
+# The conversion tables written out again on their own (渭南's published table and the national default),
+# with the RhD-negative scale: (whole blood ml → hours, hours per platelet unit).
+WEINAN = ({200: 2, 300: 4, 400: 6}, 2)
+NATIONAL = ({200: 2, 300: 3, 400: 4}, 2)
+RARE = ({200: 3, 300: 5, 400: 8}, 2)
+
+
+def expected_hours(record: dict[str, Any], rare: bool = False) -> tuple[str, int]:
+    """(table, hours) of one record, by the table of the city where it was given."""
+    weinan = record["site"]["region"].startswith("6105")
+    whole, platelet = RARE if rare else WEINAN if weinan else NATIONAL
+    hours = whole[record["volume_ml"]] if record["kind"] == "whole_blood" else platelet * record["units"]
+    return ("渭南市" if weinan else "全国（默认）"), hours
+
+
+def test_the_volunteer_hours_statement_pdf_has_a_qr_that_verifies_as_hours(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+    settings: Any,
+    tmp_path: Any,
+) -> None:
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from bloodcert.certs.documents import root_fingerprint
+    from bloodcert.cli import app
+    from tests.api.test_verify_api import _export
+    from tests.conftest import INDEX_KEY
+    from tests.unit.test_statement import qr_codes_in_pdf
+
+    create_station(db)
+    create_station(db, "61050001", region="610500")
+    weinan = {"name": "渭南献血屋", "type": "fixed", "region": "610502"}
+    records = [
+        make_record(donation_no="W1", donated_at="2023-03-01T09:00:00+08:00", site=weinan),
+        make_record(donation_no="W2", donated_at="2024-03-01T09:00:00+08:00", volume_ml=300),
+        make_record(
+            donation_no="P1",
+            donated_at="2024-06-01T09:00:00+08:00",
+            kind="platelets",
+            volume_ml=None,
+            units=2,
+        ),
+    ]
+    seed(db, signing, records[:1], code="61050001")
+    seed(db, signing, records[1:])
+    seed(db, signing, [make_record(donation_no="L1", donor=LI_LEI)])
+    expected = [expected_hours(r) for r in records]
+    total = sum(h for _, h in expected)
+    headers = bearer(log_in(client, donation_no="W2"))
+
+    assert client.get(BASE + "/api/v1/me/volunteer-hours.pdf").status_code == 401
+    response = client.get(BASE + "/api/v1/me/volunteer-hours.pdf", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "no-store"
+    (scanned,) = qr_codes_in_pdf(response.content)
+    assert "330106199001011221" not in scanned
+
+    answer = client.post(BASE + "/api/v1/verify", json={"qr": scanned}).json()
+    assert (answer["valid"], answer["reason"], answer["type"], answer["certificate"]) == (
+        True,
+        "ok",
+        "hours",
+        None,
+    )
+    statement = answer["hours"]
+    assert (statement["holder_name"], statement["id_number_masked"]) == ("王芳", "330***********1221")
+    assert (statement["hours"], statement["donations"]) == (total, 3) == (6 + 3 + 4, 3)
+    assert (statement["first_on"], statement["last_on"]) == ("2023-03-01", "2024-06-01")
+    by_table: dict[str, list[int]] = {}
+    for table, hours in expected:
+        by_table.setdefault(table, [0, 0])
+        by_table[table][0] += 1
+        by_table[table][1] += hours
+    assert statement["tables"] == [{"table": t, "donations": n, "hours": h} for t, (n, h) in by_table.items()]
+
+    # The CSV for the registry gives each donation the same hours.
+    exported = client.get(BASE + "/api/v1/me/volunteer-hours.csv", headers=headers)
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0] == ["姓名", "证件号码", "服务日期", "服务项目", "服务时长（小时）", "服务地点", "献血编号"]
+    assert [(r[2], int(r[4]), r[6]) for r in rows[1:]] == [
+        (r["donated_at"][:10], h, r["donation_no"]) for r, (_, h) in zip(records, expected, strict=True)
+    ]
+    assert [r[3] for r in rows[1:]] == ["无偿献血（全血）", "无偿献血（全血）", "无偿献血（单采血小板）"]
+
+    page = client.post(BASE + "/verify", data={"qr": scanned}).text
+    assert "无偿献血志愿服务时长证明" in page and "渭南市" in page
+
+    # Offline, with the exported trust list, the command-line verifier reads it too.
+    now = datetime.now(UTC)
+    path = _export(db, signing, settings, tmp_path / "export", now)
+    with db.reading() as uow:
+        root = uow.certificates.active_key("root")
+    assert root is not None
+    env = {
+        "BLOODCERT_DATABASE_URL": db.url,
+        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
+        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
+        "BLOODCERT_ROOT_KEY_SHA256": root_fingerprint(root.public_key_pem),
+    }
+    offline = CliRunner().invoke(app, ["verify", scanned, "--trust-list", str(path)], env=env)
+    assert offline.exit_code == 0, offline.output
+    assert offline.output.splitlines()[0] == "valid"
+    assert f"volunteer hours statement  王芳 330***********1221  {total} h  3 donations" in offline.output
+
+
+def test_an_rhd_negative_donor_s_statement_uses_the_rare_type_scale(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    from tests.unit.test_statement import qr_codes_in_pdf
+
+    create_station(db)
+    record = make_record(donation_no="L1", donor=LI_LEI)
+    seed(db, signing, [record])
+    headers = bearer(log_in(client, donor=LI_LEI, donation_no="L1"))
+    (scanned,) = qr_codes_in_pdf(client.get(BASE + "/api/v1/me/volunteer-hours.pdf", headers=headers).content)
+    statement = client.post(BASE + "/api/v1/verify", json={"qr": scanned}).json()["hours"]
+    assert (
+        (statement["holder_name"], statement["hours"])
+        == ("李雷", expected_hours(record, rare=True)[1])
+        == (
+            "李雷",
+            8,
+        )
+    )
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_statements_count_against_the_render_limit_and_the_csv_does_not(
+    settings: Any, db: Database, signing: Signing
+) -> None:
+    from tests.api.test_render_limits import _app
+
+    create_station(db)
+    seed(db, signing, [make_record(donation_no="W1")])
+    with TestClient(_app(settings, db, render_session="2/minute"), base_url=BASE) as client:
+        token = log_in(client)
+        client.cookies.clear()
+        pdf = BASE + "/api/v1/me/volunteer-hours.pdf"
+        assert [client.get(pdf, headers=bearer(token)).status_code for _ in range(3)] == [200, 200, 429]
+        csv = BASE + "/api/v1/me/volunteer-hours.csv"
+        assert [client.get(csv, headers=bearer(token)).status_code for _ in range(3)] == [200, 200, 200]

@@ -246,6 +246,7 @@ def test_a_voided_donation_revokes_its_certificate_and_sets_its_status_bit(
         "type": "donation",
         "honour": None,
         "pass": None,
+        "hours": None,
     }
     bits = status_bits(client, list_id)
     assert status_list.get_bit(bits, index)

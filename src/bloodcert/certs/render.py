@@ -328,6 +328,12 @@ def qr_symbol(qr_text: str) -> segno.QRCode:
     return segno.make(qr_text, error="q", mode="alphanumeric", boost_error=False)
 
 
+def qr_item(qr_text: str, x: float, y: float, size: float) -> QR:
+    """The QR code of a `BC1:` text as a layout item, `size` millimetres square with its quiet zone."""
+    modules, runs = _qr_runs(qr_symbol(qr_text))
+    return QR(x, y, size / modules, modules, runs)
+
+
 def _qr_runs(symbol: segno.QRCode) -> tuple[int, tuple[tuple[int, int, int], ...]]:
     # The SVG and the PDF both need the modules placed inside a larger page, which segno's writers (each a
     # standalone document) do not offer, so dark runs are read off its matrix and drawn by both writers.
@@ -472,23 +478,36 @@ PT_PER_MM = 72 / 25.4
 
 def render_pdf(view: CertificateView) -> bytes:
     """The certificate as a one-page PDF with a subset of Noto Serif SC embedded (renders anywhere)."""
+    return render_pdf_pages(
+        [layout(view)],
+        size=(PAGE_W, PAGE_H),
+        title=f"无偿献血证 {view.certificate_no}",
+        subject="Certificate of Voluntary Blood Donation",
+        # A fixed date keeps the bytes (and the file /ID derived from them) the same for the same certificate.
+        created=datetime.combine(view.donated_on, datetime.min.time(), BEIJING),
+    )
+
+
+def render_pdf_pages(
+    pages: list[Page], *, size: tuple[float, float], title: str, subject: str, created: datetime
+) -> bytes:
+    """Laid-out pages (millimetres) as a PDF with the subset of Noto Serif SC their text needs."""
     face = _face()
-    page = layout(view)
-    pdf = FPDF(unit="mm", format=(PAGE_W, PAGE_H))
+    pdf = FPDF(unit="mm", format=size)
     pdf.set_auto_page_break(auto=False)
     pdf.set_margin(0)
-    # A fixed date keeps the bytes (and the file /ID derived from them) the same for the same certificate.
-    pdf.set_creation_date(datetime.combine(view.donated_on, datetime.min.time(), BEIJING))
-    pdf.set_title(face.printable(f"无偿献血证 {view.certificate_no}"))
-    pdf.set_subject("Certificate of Voluntary Blood Donation")
+    pdf.set_creation_date(created)
+    pdf.set_title(face.printable(title))
+    pdf.set_subject(subject)
     pdf.set_creator("bloodcert")
     pdf.set_lang("zh-CN")
-    used = {ord(c) for item in page.items if isinstance(item, Text) for c in item.text}
-    # Only the characters on this page are read from the font's map: most of the 30,000 are never needed.
+    used = {ord(c) for page in pages for item in page.items if isinstance(item, Text) for c in item.text}
+    # Only the characters on these pages are read from the font's map: most of the 30,000 are never needed.
     pdf.add_font(FAMILY, "", str(face.path), unicode_range=sorted(used | {ord(" ")}))
-    pdf.add_page()
-    for item in page.items:
-        _pdf_item(pdf, item)
+    for page in pages:
+        pdf.add_page()
+        for item in page.items:
+            _pdf_item(pdf, item)
     return bytes(pdf.output())
 
 

@@ -21,6 +21,7 @@ from bloodcert.certs.payload import (
     pass_from_claims,
 )
 from bloodcert.certs.qr import MalformedQR, decode
+from bloodcert.certs.statement import HoursStatementContent, is_hours_statement, statement_from_claims
 
 # (list id, index) → True revoked, False in force, None when the list is unknown to this verifier.
 StatusLookup = Callable[[str, int], bool | None]
@@ -38,12 +39,16 @@ class Verification:
     kid: bytes | None = None
     honour: HonourCardContent | None = None
     donor_pass: DonorPassContent | None = None
+    hours: HoursStatementContent | None = None
 
     @property
     def type(self) -> str:
-        """Which kind of document it is: `donation` (a certificate), `honour` (an honour card) or `pass`."""
+        """Which kind of document it is: `donation` (a certificate), `honour` (an honour card), `pass` (a
+        donation pass) or `hours` (a volunteer-hours statement)."""
         if self.donor_pass is not None:
             return "pass"
+        if self.hours is not None:
+            return "hours"
         return "honour" if self.honour is not None else "donation"
 
 
@@ -71,10 +76,9 @@ def verify_qr(text: str, trust: TrustList, status: StatusLookup, now: datetime) 
         return Verification(False, "unknown_key", notes=notes)
     if not alg.verify(public_key, decoded.signature, decoded.signed_bytes()):
         return Verification(False, "bad_signature", notes=notes)
-    if is_honour_card(decoded.claims):
-        return replace(_honour_card(decoded.claims, key, trust, now, notes), kid=decoded.kid)
-    if is_donor_pass(decoded.claims):
-        return replace(_donor_pass(decoded.claims, key, trust, now, notes), kid=decoded.kid)
+    for is_kind, check in _SHORT_LIVED:
+        if is_kind(decoded.claims):
+            return replace(check(decoded.claims, key, trust, now, notes), kid=decoded.kid)
     try:
         content, issuer, issued_at = from_claims(decoded.claims)
     except MalformedQR:
@@ -137,3 +141,29 @@ def _short_lived_reason(  # noqa: PLR0917 (the facts one verdict weighs)
     if key.status == "revoked" or not key.not_before <= issued_at <= key.not_after:
         return "key_expired"
     return "expired" if now > expires_at else "ok"
+
+
+def _hours_statement(
+    claims: dict[Any, Any], key: TrustedKey, trust: TrustList, now: datetime, notes: tuple[str, ...]
+) -> Verification:
+    """A volunteer-hours statement whose signature holds: checked like an honour card.
+
+    A statement is a snapshot of the hours on the day it was issued; it verifies the same online and
+    offline until it expires, and a corrected history shows in the next statement.
+    """
+    try:
+        statement, issuer, issued_at = statement_from_claims(claims)
+    except MalformedQR:
+        return Verification(False, "malformed", notes=notes)
+    reason = _short_lived_reason(issuer, issued_at, statement.expires_at, key, trust, now)
+    if reason == "unknown_key":
+        return Verification(False, reason, notes=notes)
+    return Verification(reason == "ok", reason, None, issued_at, notes, hours=statement)
+
+
+# The short-lived documents signed on the same keys as certificates: how each is recognised and checked.
+_SHORT_LIVED = (
+    (is_honour_card, _honour_card),
+    (is_donor_pass, _donor_pass),
+    (is_hours_statement, _hours_statement),
+)

@@ -7,6 +7,8 @@ confirmation or rejection of a candidate, per person, cycle and award (docs/hono
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from itertools import groupby
 
 from bloodcert.certs.payload import HonourCardContent, honour_to_claims
 from bloodcert.certs.qr import encode
+from bloodcert.certs.statement import HoursByTable, HoursStatementContent, statement_to_claims
+from bloodcert.certs.statement_pdf import StatementLine, StatementView, TableUse
 from bloodcert.domain import honours as rules
 from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.identity import mask_id_number
@@ -22,7 +26,13 @@ from bloodcert.errors import NotFound, ProblemField, ValidationFailed
 from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.services.history import local_time
 from bloodcert.services.sessions import DonorPrincipal
-from bloodcert.storage.rows import HistoryRow, HonourCardRow, HonourDecisionRow, HonourDonationRow
+from bloodcert.storage.rows import (
+    HistoryRow,
+    HonourCardRow,
+    HonourDecisionRow,
+    HonourDonationRow,
+    PersonRow,
+)
 from bloodcert.storage.uow import UnitOfWork
 
 
@@ -44,6 +54,17 @@ class PerkView:
     tier: str
     unlocks: tuple[str, ...]
     reached: bool
+    rule: rules.PerkTier | None = None  # the tier's conditions (any one suffices)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPerks:
+    """One city's or province's perks for the donor: the tiers reached and the next tier to reach."""
+
+    region: str
+    region_name: str
+    reached: tuple[PerkView, ...]
+    next_tier: PerkView | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +82,22 @@ class MyHonours:
     def highest(self) -> str | None:
         """The highest award a station has confirmed (a pending candidate is not yet held)."""
         return rules.highest(a.award for a in self.awards if a.status == "confirmed")
+
+    @property
+    def regions(self) -> tuple[RegionPerks, ...]:
+        """The perks region by region, in the data's order: tiers reached, and the first tier not reached."""
+        order: dict[str, list[PerkView]] = {}
+        for perk in self.perks:
+            order.setdefault(perk.region, []).append(perk)
+        return tuple(
+            RegionPerks(
+                tiers[0].region,
+                tiers[0].region_name,
+                tuple(p for p in tiers if p.reached),
+                next((p for p in tiers if not p.reached), None),
+            )
+            for tiers in order.values()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +153,7 @@ def my_honours(uow: UnitOfWork, principal: DonorPrincipal, today: date) -> MyHon
         highest_award=rules.highest(a.award for a in awards if a.status == "confirmed"),
     )
     perks = tuple(
-        PerkView(t.region, t.region_name, t.name, t.unlocks, rules.reached(t, totals))
+        PerkView(t.region, t.region_name, t.name, t.unlocks, rules.reached(t, totals), t)
         for t in rules.perk_tiers()
     )
     return MyHonours(
@@ -180,6 +217,46 @@ def candidates(
             )
         )
     return result
+
+
+# The columns of a candidate list as a file (docs/honours.md), the same from the CLI and the console.
+CANDIDATE_COLUMNS = (
+    "cycle",
+    "award",
+    "status",
+    "person_ref",
+    "name",
+    "id_number_masked",
+    "count",
+    "stations",
+    "donations",
+    "reason",
+)
+
+
+def candidates_csv(found: Iterable[Candidate]) -> str:
+    """A candidate list as CSV text, one candidate a line with their counted donations and stations."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CANDIDATE_COLUMNS)
+    for c in found:
+        stations = sorted({d.where for d in c.donations})
+        lines = [f"{d.donated_on} {d.kind} {d.volume_ml or d.units} {d.where}" for d in c.donations]
+        writer.writerow(
+            (
+                c.cycle,
+                c.award,
+                c.status,
+                c.person_id,
+                c.name,
+                c.id_number_masked,
+                c.count,
+                "; ".join(stations),
+                "; ".join(lines),
+                c.reason or "",
+            )
+        )
+    return out.getvalue()
 
 
 def _counted(row: HonourDonationRow) -> rules.Donation:
@@ -273,19 +350,114 @@ class HoursLine:
     hours: int
 
 
-def volunteer_hours_lines(uow: UnitOfWork, principal: DonorPrincipal) -> list[HoursLine]:
-    """Each valid donation with its volunteer hours by the table of the place it was made, oldest first."""
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """One valid donation converted into volunteer hours by the table of the place it was made."""
+
+    row: HistoryRow
+    donation: rules.Donation
+    table: rules.HoursTable
+    hours: int
+
+
+def _converted(uow: UnitOfWork, principal: DonorPrincipal) -> tuple[PersonRow, bool, list[Converted]]:
+    """The donor, whether the rare-type scale applies (RhD-negative), and each donation converted, oldest
+    first: what both the registry export and the statement are made of, so that they always agree."""
     persons = uow.history.persons_by_ids(principal.person_ids)
     if not persons:
         raise NotFound("no donation record for this login")
     tables, rare = rules.hours_tables(), persons[0].rhd == "negative"
-    masked = mask_id_number(persons[0].id_number)
-    lines = []
+    converted = []
     for row in reversed(uow.history.donations_of_persons(principal.person_ids)):
         d = donation_of(row)
-        hours = rules.hours_of(d, tables.for_region(d.region), rare=rare)
-        place = f"{row.station_name} {row.site_name}"
-        lines.append(
-            HoursLine(persons[0].name, masked, d.donated_on, row.donation_no, row.kind, place, hours)
+        table = tables.for_region(d.region)
+        converted.append(Converted(row, d, table, rules.hours_of(d, table, rare=rare)))
+    return persons[0], rare, converted
+
+
+def volunteer_hours_lines(uow: UnitOfWork, principal: DonorPrincipal) -> list[HoursLine]:
+    """Each valid donation with its volunteer hours by the table of the place it was made, oldest first."""
+    person, _, converted = _converted(uow, principal)
+    masked = mask_id_number(person.id_number)
+    return [
+        HoursLine(
+            person.name,
+            masked,
+            c.donation.donated_on,
+            c.row.donation_no,
+            c.row.kind,
+            f"{c.row.station_name} {c.row.site_name}",
+            c.hours,
         )
-    return lines
+        for c in converted
+    ]
+
+
+# A statement is a snapshot of the hours on its day: it verifies, online and offline, for this long, long
+# enough for a volunteer registry to check it; a corrected or longer history shows in the next statement.
+STATEMENT_VALIDITY = timedelta(days=90)
+DEFAULT_TABLE_NAME = "全国（默认）"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedStatement:
+    """A freshly signed volunteer-hours statement, ready to draw."""
+
+    qr: str
+    view: StatementView
+
+
+def table_name(table: rules.HoursTable) -> str:
+    """How a statement names a conversion table: its region's name, or the national default."""
+    return table.name if table.region else DEFAULT_TABLE_NAME
+
+
+def conversion_text(table: rules.HoursTable, *, rare: bool) -> str:
+    """A table's rates in words, e.g. `全血 200/300/400毫升计 2/4/6小时；单采血小板 每治疗量2小时；…`."""
+    scale = table.rare_whole_blood if rare else table.whole_blood
+    volumes = sorted(scale)
+    whole = "/".join(str(v) for v in volumes) + "毫升计 " + "/".join(str(scale[v]) for v in volumes) + "小时"
+    return (
+        f"全血{'（稀有血型）' if rare else ''} {whole}；单采血小板 每治疗量{table.platelet_unit}小时；"
+        f"单采血浆 每200毫升{table.plasma_per_200_ml}小时"
+    )
+
+
+def issue_hours_statement(
+    uow: UnitOfWork, principal: DonorPrincipal, signing: Signing, now: datetime
+) -> IssuedStatement:
+    """Sign a statement of the donor's volunteer hours: each valid donation converted by the table of the
+    place it was made, the hours by table, and the donations counted."""
+    person, rare, converted = _converted(uow, principal)
+    lines: list[StatementLine] = []
+    used: dict[str, tuple[rules.HoursTable, int, int]] = {}
+    for c in converted:
+        name = table_name(c.table)
+        place = f"{c.row.station_name} {c.row.site_name}"
+        lines.append(
+            StatementLine(
+                c.donation.donated_on, c.row.kind, c.row.volume_ml, c.row.units, place, name, c.hours
+            )
+        )
+        _, count, total = used.get(name, (c.table, 0, 0))
+        used[name] = (c.table, count + 1, total + c.hours)
+    issued = now.astimezone(UTC).replace(microsecond=0)
+    content = HoursStatementContent(
+        serial=secrets.token_hex(8),
+        holder_name=person.name,
+        id_number_masked=mask_id_number(person.id_number),
+        hours=sum(line.hours for line in lines),
+        donations=len(lines),
+        first_on=lines[0].donated_on if lines else None,
+        last_on=lines[-1].donated_on if lines else None,
+        tables=tuple(HoursByTable(name, count, total) for name, (_, count, total) in used.items()),
+        expires_at=issued + STATEMENT_VALIDITY,
+    )
+    issuer = CertificateIssuer.open(uow, signing)
+    claims = statement_to_claims(content, issuer=signing.issuer, issued_at=issued)
+    qr = encode(claims, alg=issuer.alg, private_key=issuer.private_key, kid=issuer.key.kid).qr_text
+    uses = tuple(
+        TableUse(name, conversion_text(table, rare=rare), count, total)
+        for name, (table, count, total) in used.items()
+    )
+    return IssuedStatement(qr, StatementView(content, issued, uses, tuple(lines), qr))

@@ -1,6 +1,7 @@
 """Abuse limits (OWASP API4): per client on login, captcha and verify; per client and key on the station API;
 per client on every request without credentials (`anonymous`) and on refusals (`refused`, 401 and 403);
-per client and per session on rendered certificates (`render`, `render_session`).
+per client and per session on rendered certificates and volunteer-hours statements (`render`,
+`render_session`).
 
 A client over its `refused` limit is answered 429 on every request until the window ends, before any
 handler runs or anything is written: failed station signatures (whatever key id they name), failed
@@ -76,6 +77,8 @@ DEFAULT_LIMITS: Mapping[str, str] = {
 }
 RENDER_PREFIX = "/api/v1/me/certificates/"
 RENDER_SUFFIXES = (".svg", ".pdf")
+# Other documents drawn on request, counted against the same limits as certificates.
+RENDER_PATHS = frozenset({"/api/v1/me/volunteer-hours.pdf"})
 # A request that carries any of these is not anonymous (whether the credential is good is the handler's
 # question; a bad one is a refusal, and refusals have their own limit).
 CREDENTIAL_HEADERS = frozenset({b"authorization", b"signature"})
@@ -221,7 +224,8 @@ def checks_of(scope: Scope) -> list[tuple[str, str]]:
         checks.append(("anonymous", client))
     if (name := _route(method, path)) is not None:
         checks.append((name, _key(scope, name)))
-    if method == "GET" and path.startswith(RENDER_PREFIX) and path.endswith(RENDER_SUFFIXES):
+    rendered = path.startswith(RENDER_PREFIX) and path.endswith(RENDER_SUFFIXES)
+    if method == "GET" and (rendered or path in RENDER_PATHS):
         checks.append(("render", client))
         if (session := _session_of(headers)) is not None:
             checks.append(("render_session", session))

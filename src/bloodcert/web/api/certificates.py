@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
+from bloodcert.certs.statement import HoursStatementContent
 from bloodcert.certs.verify import Verification
 from bloodcert.errors import NotFound
 from bloodcert.services.certificates import status_list_document, trust_list_document
@@ -53,14 +54,48 @@ class PassOut(msgspec.Struct):
     expires_at: str
 
 
+class HoursTableOut(msgspec.Struct):
+    table: str  # the conversion table's region, e.g. 渭南市, or 全国（默认）
+    donations: int
+    hours: int
+
+
+class HoursStatementOut(msgspec.Struct):
+    holder_name: str
+    id_number_masked: str
+    hours: int
+    donations: int
+    first_on: str | None  # YYYY-MM-DD
+    last_on: str | None
+    tables: list[HoursTableOut]
+    issued_at: str | None
+    expires_at: str
+
+
 class VerifyOut(msgspec.Struct):
     valid: bool
     reason: str
     certificate: CertificateOut | None
     notes: list[str] = []
-    type: str = "donation"  # donation (a certificate) | honour (an honour card) | pass (a donation pass)
+    # donation (a certificate) | honour (an honour card) | pass (a donation pass) | hours (a statement)
+    type: str = "donation"
     honour: HonourCardOut | None = None  # an honour card's fields, when it is one
     donor_pass: PassOut | None = msgspec.field(default=None, name="pass")  # a pass's fields, when it is one
+    hours: HoursStatementOut | None = None  # a volunteer-hours statement's fields, when it is one
+
+
+def _hours_out(s: HoursStatementContent, issued_at: datetime | None) -> HoursStatementOut:
+    return HoursStatementOut(
+        s.holder_name,
+        s.id_number_masked,
+        s.hours,
+        s.donations,
+        s.first_on.isoformat() if s.first_on else None,
+        s.last_on.isoformat() if s.last_on else None,
+        [HoursTableOut(t.table, t.donations, t.hours) for t in s.tables],
+        issued_at.isoformat() if issued_at else None,
+        s.expires_at.isoformat(),
+    )
 
 
 @post("/api/v1/verify", status_code=200, tags=["verify"], sync_to_thread=False)
@@ -89,8 +124,16 @@ def verify(request: Request[Any, Any, Any], data: JSONBody[VerifyIn]) -> VerifyO
         honour = HonourCardOut(
             h.holder_name, h.highest_award, list(h.perks), h.volunteer_hours, h.expires_at.isoformat()
         )
+    hours = _hours_out(result.hours, result.issued_at) if result.hours is not None else None
     return VerifyOut(
-        result.valid, result.reason, certificate, list(result.notes), result.type, honour, _pass_out(result)
+        result.valid,
+        result.reason,
+        certificate,
+        list(result.notes),
+        result.type,
+        honour,
+        _pass_out(result),
+        hours,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, get
 
+from bloodcert.certs.statement_pdf import render_statement_pdf
 from bloodcert.domain.clock import BEIJING
 from bloodcert.services import honours as svc
 from bloodcert.web.api.donor import NO_STORE
@@ -28,16 +29,51 @@ class NextOut(msgspec.Struct):
     donations_needed: int
 
 
+class PerkConditionsOut(msgspec.Struct):
+    """A tier is reached when any one of its conditions holds; a condition the tier does not use is null."""
+
+    whole_blood_ml: int | None
+    donations: int | None
+    volunteer_hours: int | None
+    award: str | None  # a confirmed national award at least this high
+
+
+class PerkTierOut(msgspec.Struct):
+    tier: str
+    unlocks: list[str]
+    any_of: PerkConditionsOut
+
+
+class RegionPerksOut(msgspec.Struct):
+    region: str  # GB/T 2260 prefix of the city or province
+    region_name: str
+    reached: list[PerkTierOut]
+    next: PerkTierOut | None
+
+
 class HonoursOut(msgspec.Struct):
     awards: list[AwardOut]
     count_toward_next: int
     next: NextOut | None
     volunteer_hours: int
+    perks: list[RegionPerksOut]
+
+
+def _tier(perk: svc.PerkView) -> PerkTierOut:
+    rule = perk.rule
+    conditions = PerkConditionsOut(
+        rule.min_ml if rule else None,
+        rule.min_count if rule else None,
+        rule.min_hours if rule else None,
+        rule.min_award if rule else None,
+    )
+    return PerkTierOut(perk.tier, list(perk.unlocks), conditions)
 
 
 @get("/honours", sync_to_thread=True)
 def honours_handler(request: Request[Any, Any, Any]) -> HonoursOut:
-    """My national awards (奉献奖 / 终身荣誉奖) held and pending, the next one's need, my volunteer hours."""
+    """My national awards (奉献奖 / 终身荣誉奖) held and pending, the next one's need, my volunteer hours, and
+    the local perk tiers I have reached, what they unlock and the next tier of each city or province."""
     principal = donor(request)
     with AppState.of(request).db.reading() as uow:
         mine = svc.my_honours(uow, principal, datetime.now(UTC).astimezone(BEIJING).date())
@@ -50,6 +86,15 @@ def honours_handler(request: Request[Any, Any, Any]) -> HonoursOut:
         mine.count_toward_next,
         following,
         mine.volunteer_hours,
+        [
+            RegionPerksOut(
+                r.region,
+                r.region_name,
+                [_tier(p) for p in r.reached],
+                _tier(r.next_tier) if r.next_tier else None,
+            )
+            for r in mine.regions
+        ],
     )
 
 
@@ -101,9 +146,23 @@ def volunteer_hours_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
+@get("/volunteer-hours.pdf", sync_to_thread=True, media_type="application/pdf")
+def volunteer_hours_pdf(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """A signed statement of my volunteer hours (公益时证明), as a PDF: the hours by each region's conversion
+    table, the donations counted, and a QR code that verifies at /verify and POST /api/v1/verify."""
+    principal = donor(request)
+    state = AppState.of(request)
+    with state.db.transaction() as uow:
+        issued = svc.issue_hours_statement(uow, principal, state.signing, datetime.now(UTC))
+    audit_read(request, principal.actor, "issue:hours-statement", issued.view.content.serial)
+    document = render_statement_pdf(issued.view)
+    disposition = f'inline; filename="volunteer-hours-{issued.view.content.serial}.pdf"'
+    return Response(document, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
 honours_router = Router(
     path="/api/v1/me",
-    route_handlers=[honours_handler, honour_card_handler, volunteer_hours_csv],
+    route_handlers=[honours_handler, honour_card_handler, volunteer_hours_csv, volunteer_hours_pdf],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],

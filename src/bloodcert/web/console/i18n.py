@@ -282,6 +282,49 @@ CONSOLE_MESSAGES.update(
     }
 )
 
+# The commendation review (奉献奖候选人审核).
+CONSOLE_MESSAGES.update(
+    {
+        "nav_honours": ("表彰审核", "Honours review"),
+        "honours_review_title": ("无偿献血奉献奖审核", "Dedication Award review"),
+        "honours_index_lead": (
+            "选择表彰周期和省份，查看候选人名单；各血站的名单在血站页面。",
+            "Choose a cycle and a province to see its candidates; each station's list is on its page.",
+        ),
+        "honours_review_lead": (
+            "名单由全国献血记录按 2022 年表彰办法生成，列出每位候选人计入的献血及采血机构，"
+            "无需献血者另行举证。驳回须说明理由；同一候选人再次审核以最后一次为准。",
+            "The list comes from the national donation records by the 2022 rules, with each "
+            "candidate's counted donations and where they were made, so the donor need not prove "
+            "them. A rejection needs a reason; a later decision on a candidate replaces the earlier one.",
+        ),
+        "honours_by_province": ("按省份", "By province"),
+        "honours_cycle": ("表彰周期", "Cycle"),
+        "honours_show": ("查看", "Show"),
+        "honours_total": ("候选人", "Candidates"),
+        "honour_status_candidate": ("待审核", "To review"),
+        "honour_status_confirmed": ("已确认", "Confirmed"),
+        "honour_status_rejected": ("已驳回", "Rejected"),
+        "honours_counted": ("计入献血 {n} 次", "{n} counted donations"),
+        "honours_golds": ("已获金奖 {n} 次", "{n} gold awards"),
+        "honours_person_ref": ("编号", "Ref."),
+        "honours_donations_of": ("{name} 计入的献血", "Donations counted for {name}"),
+        "honours_where": ("采血机构", "Where"),
+        "honours_reason": ("驳回理由", "Reason for a rejection"),
+        "honours_reason_hint": ("确认时可不填；驳回时必填。", "Leave empty to confirm; required to reject."),
+        "honours_confirm": ("确认授予", "Confirm"),
+        "honours_reject": ("驳回", "Reject"),
+        "honour_confirmed": ("已确认该候选人的表彰。", "The award is confirmed."),
+        "honour_rejected": ("已驳回该候选人的表彰。", "The award is rejected."),
+        "honours_no_candidates": ("本周期没有候选人。", "No candidates in this cycle."),
+        "view_honours": ("表彰审核", "Honours review"),
+        "home_honours_text": (
+            "按血站或省份审核无偿献血奉献奖候选人。",
+            "Review the Dedication Award candidates by station or province.",
+        ),
+    }
+)
+
 ALL_MESSAGES = {**MESSAGES, **CONSOLE_MESSAGES}
 
 
