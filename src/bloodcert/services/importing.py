@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -12,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bloodcert.errors import NotFound, ValidationFailed
+from bloodcert.errors import NotFound
 from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import CertificateIssuer, Signing
+from bloodcert.services.record_files import Line, read_lines
 from bloodcert.services.reporting import RecordResult, Submission, ingest
 from bloodcert.services.workers import IngestWorkers
 from bloodcert.storage.rows import StationRow
@@ -22,7 +22,6 @@ from bloodcert.storage.uow import Database, UnitOfWork
 from bloodcert.storage.writes import NewImportRun
 
 CHUNK = 2000
-_INT_FIELDS = {"version", "volume_ml", "units"}
 
 
 @dataclass(slots=True)
@@ -34,14 +33,6 @@ class ImportSummary:
     rejected: int
     resumed_from: int
     report_path: Path
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    number: int
-    record: object
-    station_code: str | None
-    parse_error: str | None
 
 
 def fingerprint(path: Path, station_code: str | None) -> str:
@@ -94,7 +85,7 @@ def import_file(
     resumed_from = done
     _trim_report(report_path, done)
     with open_private(report_path, "append") as report:
-        for lines in _chunks(_read(path, station_code, skip=done), chunk):
+        for lines in _chunks(read_lines(path, station_code, skip=done), chunk):
             with db.transaction() as uow:
                 ok, entries = _import_chunk(uow, lines, stations, (index_key, signing), workers)
                 # The chunk's rejections reach the disk before its commit; a crash in between is undone
@@ -126,14 +117,14 @@ def _trim_report(report_path: Path, lines_done: int) -> None:
 
 def _import_chunk(
     uow: UnitOfWork,
-    lines: list[_Line],
+    lines: list[Line],
     stations: dict[str, StationRow],
     keys: tuple[bytes, Signing],
     workers: IngestWorkers | None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Ingest one chunk; returns how many lines were accepted and the report entries of the rest."""
     entries: list[dict[str, Any]] = []
-    kept: list[_Line] = []
+    kept: list[Line] = []
     for line in lines:
         reason = line.parse_error or _station_problem(line.station_code, stations)
         if reason is None:
@@ -188,60 +179,8 @@ def _write_rejections(report: IO[str], entries: list[dict[str, Any]]) -> None:
     os.fsync(report.fileno())
 
 
-def _read(path: Path, station_code: str | None, *, skip: int) -> Iterator[_Line]:
-    if path.suffix.lower() == ".csv":
-        yield from _read_csv(path, station_code, skip=skip)
-        return
-    with path.open("rb") as fh:
-        number = 0
-        for raw in fh:
-            number += 1
-            if number <= skip or not raw.strip():
-                continue
-            yield _parse_json_line(number, raw, station_code)
-
-
-def _parse_json_line(number: int, raw: bytes, station_code: str | None) -> _Line:
-    try:
-        record = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _Line(number, None, station_code, "the line is not valid JSON")
-    code = station_code or (record.get("station") if isinstance(record, dict) else None)
-    return _Line(number, record, code if isinstance(code, str) else None, None)
-
-
-def _read_csv(path: Path, station_code: str | None, *, skip: int) -> Iterator[_Line]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "donation_no" not in reader.fieldnames:
-            raise ValidationFailed("the CSV needs a header row with the record's field names")
-        for row in reader:
-            number = reader.line_num - 1  # the header is line 0 of the data
-            if number <= skip:
-                continue
-            record = _unflatten(row)
-            code = station_code or record.pop("station", None)
-            yield _Line(number, record, code or None, None)
-
-
-def _unflatten(row: dict[str, str]) -> dict[str, Any]:
-    """`donor_id_type` → {"donor": {"id_type": …}}; empty cells are null; counts become integers."""
-    record: dict[str, Any] = {}
-    for key, value in row.items():
-        cell: Any = value if value != "" else None
-        if key in _INT_FIELDS and cell is not None and cell.lstrip("-").isdigit():
-            cell = int(cell)
-        for prefix in ("donor_", "site_"):
-            if key.startswith(prefix):
-                record.setdefault(prefix[:-1], {})[key[len(prefix) :]] = cell
-                break
-        else:
-            record[key] = cell
-    return record
-
-
-def _chunks(lines: Iterator[_Line], size: int) -> Iterator[list[_Line]]:
-    batch: list[_Line] = []
+def _chunks(lines: Iterator[Line], size: int) -> Iterator[list[Line]]:
+    batch: list[Line] = []
     for line in lines:
         batch.append(line)
         if len(batch) >= size:
