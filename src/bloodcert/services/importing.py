@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -14,7 +13,7 @@ from typing import IO, Any
 from bloodcert.errors import NotFound
 from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import CertificateIssuer, Signing
-from bloodcert.services.record_files import Line, read_lines
+from bloodcert.services.record_files import Line, fingerprint, read_lines
 from bloodcert.services.reporting import RecordResult, Submission, ingest
 from bloodcert.services.workers import IngestWorkers
 from bloodcert.storage.rows import StationRow
@@ -33,17 +32,6 @@ class ImportSummary:
     rejected: int
     resumed_from: int
     report_path: Path
-
-
-def fingerprint(path: Path, station_code: str | None) -> str:
-    """Identify a file by its size and a hash of its first and last 64 KiB, plus the target station."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(f"{size}:{station_code or ''}:".encode())
-    with path.open("rb") as fh:
-        digest.update(fh.read(65536))
-        fh.seek(max(size - 65536, 0))
-        digest.update(fh.read(65536))
-    return digest.hexdigest()
 
 
 def import_file(

@@ -8,11 +8,12 @@ donor and site fields flattened (`donor_id_type`, `site_region`, …). Each line
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from bloodcert.errors import ValidationFailed
 
@@ -63,7 +64,7 @@ def _parse_json_line(number: int, raw: bytes, station_code: str | None) -> Line:
     return Line(number, record, code if isinstance(code, str) else None, None)
 
 
-def read_csv(fh: IO[str], station_code: str | None, *, skip: int = 0) -> Iterator[Line]:
+def read_csv(fh: Iterable[str], station_code: str | None, *, skip: int = 0) -> Iterator[Line]:
     """The records of a CSV stream with a header row of the record's (flattened) field names."""
     reader = csv.DictReader(fh)
     if not reader.fieldnames or "donation_no" not in reader.fieldnames:
@@ -91,6 +92,17 @@ def _unflatten(row: dict[str, str]) -> dict[str, Any]:
         else:
             record[key] = cell
     return record
+
+
+def fingerprint(path: Path, station_code: str | None) -> str:
+    """Identify a file by its size and a hash of its first and last 64 KiB, plus the target station."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(f"{size}:{station_code or ''}:".encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(65536))
+        fh.seek(max(size - 65536, 0))
+        digest.update(fh.read(65536))
+    return digest.hexdigest()
 
 
 def record_files(path: Path) -> list[Path]:
