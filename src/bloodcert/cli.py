@@ -743,9 +743,17 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    _database(settings)
+    if settings.metrics_port is not None:
+        _serve_metrics(settings)  # before anything records a sample
+    _database(settings).dispose()
+    if workers > 1:
+        from bloodcert import metrics
+
+        metrics.worker_exited(os.getpid())  # this process only starts the workers: none of its gauges count
     # The workers read it (Settings.workers): limits counted in memory are shared out among them.
     os.environ["BLOODCERT_WORKERS"] = str(workers)
+    from bloodcert.web.logs import log_config
+
     uvicorn.run(
         "bloodcert.web.asgi:app",
         host=host,
@@ -753,11 +761,26 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # the app writes its own, with request id and route (BLOODCERT_LOG_LEVEL=info)
+        log_config=log_config(settings.log_level),
+        log_level=settings.log_level,
         # The app resolves forwarded client addresses itself, from BLOODCERT_TRUSTED_PROXIES only.
         proxy_headers=False,
     )
+
+
+def _serve_metrics(settings: Settings) -> None:
+    """Every worker's metrics on their own listener; samples of an earlier run are dropped first."""
+    from bloodcert import metrics
+
+    folder = os.environ.get(metrics.MULTIPROC_ENV) or str(settings.data_dir / "metrics")
+    metrics.use_multiprocess_dir(Path(folder))
+    assert settings.metrics_port is not None
+    try:
+        metrics.start_listener(settings.metrics_host, settings.metrics_port)
+    except OSError as exc:
+        _fail(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc.strerror}")
+    typer.echo(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
 
 
 @app.command("demo")

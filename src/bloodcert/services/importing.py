@@ -13,6 +13,7 @@ from typing import IO, Any
 from bloodcert.errors import NotFound
 from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import CertificateIssuer, Signing
+from bloodcert.services.ingest_metrics import observe_results
 from bloodcert.services.record_files import Line, fingerprint, read_lines
 from bloodcert.services.reporting import RecordResult, Submission, ingest
 from bloodcert.services.workers import IngestWorkers
@@ -75,13 +76,14 @@ def import_file(
     with open_private(report_path, "append") as report:
         for lines in _chunks(read_lines(path, station_code, skip=done), chunk):
             with db.transaction() as uow:
-                ok, entries = _import_chunk(uow, lines, stations, (index_key, signing), workers)
+                ok, entries, done_chunk = _import_chunk(uow, lines, stations, (index_key, signing), workers)
                 # The chunk's rejections reach the disk before its commit; a crash in between is undone
                 # by _trim_report on the next run, so each rejected line is reported exactly once.
                 _write_rejections(report, entries)
                 accepted, rejected = accepted + ok, rejected + len(entries)
                 done = lines[-1].number
                 uow.imports.advance(run_id, lines_done=done, accepted=accepted, rejected=rejected)
+            observe_results("import", done_chunk.results, done_chunk.refused_codes)
             if progress is not None:
                 progress(lines[-1].number)
     with db.transaction() as uow:
@@ -109,8 +111,9 @@ def _import_chunk(
     stations: dict[str, StationRow],
     keys: tuple[bytes, Signing],
     workers: IngestWorkers | None,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Ingest one chunk; returns how many lines were accepted and the report entries of the rest."""
+) -> tuple[int, list[dict[str, Any]], _Chunk]:
+    """Ingest one chunk; returns how many lines were accepted, the report entries of the rest, and the
+    chunk's results (for the metrics, once committed)."""
     entries: list[dict[str, Any]] = []
     kept: list[Line] = []
     for line in lines:
@@ -121,6 +124,7 @@ def _import_chunk(
         code = "invalid_format" if line.parse_error else "unknown_station"
         error = {"field": "" if line.parse_error else "station", "code": code, "message": reason}
         entries.append(_entry(line.number, _donation_no(line.record), [error]))
+    refused = [entry["errors"][0]["code"] for entry in entries]
     submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
     index_key, signing = keys
     results = ingest(
@@ -136,7 +140,13 @@ def _import_chunk(
         if result.outcome == "rejected":
             entries.append(_entry(line.number, result.donation_no, _errors(result)))
     entries.sort(key=lambda e: int(e["line"]))
-    return len(kept) - sum(1 for r in results if r.outcome == "rejected"), entries
+    return len(kept) - sum(1 for r in results if r.outcome == "rejected"), entries, _Chunk(results, refused)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    results: list[RecordResult]  # of the lines that reached ingest
+    refused_codes: list[str]  # of the lines refused before it (unreadable, unknown station)
 
 
 def _donation_no(record: object) -> str | None:
