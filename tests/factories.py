@@ -11,8 +11,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
+from bloodcert.certs.algorithms import algorithm
+from bloodcert.services.request_signing import RequestSigner
 from bloodcert.services.stations import add_station_key, register_station
 from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database
@@ -73,25 +74,23 @@ def create_station(
     db: Database, code: str = "33000001", *, region: str = "330000", alg: str = "ed25519"
 ) -> StationKey:
     """Register a station with one fresh key."""
-    private: Any = (
-        ed25519.Ed25519PrivateKey.generate() if alg == "ed25519" else ec.generate_private_key(ec.SECP256R1())
-    )
-    public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    private: Any
+    if alg == "sm2-sm3":  # needs the `sm` extra
+        sm2 = algorithm("SM2-SM3")
+        private = sm2.generate()
+        public_pem = sm2.public_pem(private.public_key())
+    else:
+        private = (
+            ed25519.Ed25519PrivateKey.generate()
+            if alg == "ed25519"
+            else ec.generate_private_key(ec.SECP256R1())
+        )
+        public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     now = datetime.now(UTC)
     with db.transaction() as uow:
         station = register_station(uow, code=code, name=f"测试血站{code}", region=region, now=now)
         key_id = add_station_key(uow, code=code, public_key_pem=public_pem, alg=alg, now=now)
     return StationKey(station, key_id, alg, private)
-
-
-@dataclass
-class _Msg:
-    method: str
-    url: str
-    headers: dict[str, str]
-
-
-_ALGS = {"ed25519": algorithms.ED25519, "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256}
 
 
 def signed_headers(
@@ -106,27 +105,8 @@ def signed_headers(
     expires: datetime | None = None,
 ) -> dict[str, str]:
     """RFC 9421 headers for a request, signed the way docs/station-integration.md requires."""
-    headers: dict[str, str] = {}
-    covered: tuple[str, ...] = ("@method", "@target-uri")
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        covered = (*covered, "content-digest", "content-type")
-    message = _Msg(method, url, headers)
-    signer = HTTPMessageSigner(
-        signature_algorithm=_ALGS[key.alg],
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id or key.key_id: key.private_key}),
-    )
-    signer.sign(
-        message,
-        key_id=key_id or key.key_id,
-        created=created or datetime.now(UTC),
-        nonce=nonce or uuid.uuid4().hex,
-        expires=expires,
-        label="sig1",
-        covered_component_ids=covered,
-        body=body,
-    )
-    return message.headers
+    signer = RequestSigner(key_id or key.key_id, key.alg, key.private_key)
+    return signer.headers(method, url, body, created=created, nonce=nonce, expires=expires)
 
 
 def digest_of(body: bytes) -> str:

@@ -292,6 +292,82 @@ def import_cmd(
     )
 
 
+@app.command("push")
+def push_cmd(  # noqa: PLR0917 - one parameter per command-line option
+    paths: Annotated[
+        list[str], typer.Argument(help="JSON Lines or CSV files, folders of them, or - for standard input.")
+    ],
+    url: Annotated[str, typer.Option(help="The platform's base URL, e.g. https://bloodcert.example.")],
+    key_id: Annotated[str, typer.Option(help="The station key's id (stk_…).")],
+    key: Annotated[Path, typer.Option(help="The station's private key (PKCS#8 PEM).")],
+    alg: Annotated[str, typer.Option(help="ed25519 | ecdsa-p256-sha256 | sm2-sm3")] = "ed25519",
+    spool: Annotated[
+        Path, typer.Option(help="Folder of the spool (and of rejected.jsonl); one per platform.")
+    ] = Path("bloodcert-spool"),
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Records per request.")] = 500,
+    give_up_after: Annotated[
+        float, typer.Option(min=1, help="Stop when nothing has got through for this many seconds.")
+    ] = 900.0,
+) -> None:
+    """Send a station's records to the platform in signed batches, each exactly once, through a spool."""
+    from tqdm import tqdm
+
+    from bloodcert.services.push import Pusher, PushOptions, PushStopped, spool_inputs
+    from bloodcert.services.push_spool import Spool
+    from bloodcert.services.request_signing import RequestSigner
+
+    if not key.is_file():
+        _fail(f"no key file at {key}")
+    files = [Path(p) for p in paths if p != "-"]
+    missing = [str(p) for p in files if not p.exists()]
+    if missing:
+        _fail(f"no file or folder at {', '.join(missing)}")
+    signer = RequestSigner.from_pem(key_id, alg, key.read_bytes())
+    options = PushOptions(url, batch_size=batch_size, give_up_after_s=give_up_after)
+    queue = Spool.open(spool, options.url)
+    try:
+        added = spool_inputs(queue, files)
+        if "-" in paths:
+            added += queue.add_stream(_stdin_records(), "-")
+        waiting = queue.waiting()
+        typer.echo(f"{added} new records spooled; {waiting} to send")
+        with tqdm(total=waiting, unit="record", desc="push", disable=None) as bar:
+
+            def advance(records: int) -> None:
+                bar.update(records)
+
+            pusher = Pusher(queue, signer, options, on_batch=advance)
+            try:
+                run = pusher.run()
+            except PushStopped as exc:
+                _fail(str(exc), exc.exit_code)
+        sent = ", ".join(f"{n} {outcome}" for outcome, n in sorted(run.outcomes.items())) or "nothing"
+        totals = queue.outcomes()
+        typer.echo(f"sent {sum(run.outcomes.values())} records in {run.batches} batches: {sent}")
+        typer.echo(
+            f"spool {spool}: {sum(totals.values())} records answered, {totals.get('rejected', 0)} rejected "
+            f"(reasons in {spool / 'rejected.jsonl'}), {queue.waiting()} waiting"
+        )
+    finally:
+        queue.close()
+
+
+def _stdin_records() -> Any:
+    """Standard input's records: JSON Lines, or CSV when the first line is not a JSON object."""
+    import itertools
+
+    from bloodcert.services.record_files import read_csv, read_json_lines
+
+    stream = sys.stdin.buffer
+    first = stream.readline()
+    while first and not first.strip():
+        first = stream.readline()
+    lines = itertools.chain([first], stream)
+    if first.lstrip().startswith(b"{"):
+        return read_json_lines(lines, None)
+    return read_csv((raw.decode("utf-8-sig") for raw in lines), None)
+
+
 @app.command("generate")
 def generate_cmd(
     persons: Annotated[int, typer.Option(min=1, help="How many donors.")],
@@ -646,9 +722,17 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    _database(settings)
+    if settings.metrics_port is not None:
+        _serve_metrics(settings)  # before anything records a sample
+    _database(settings).dispose()
+    if workers > 1:
+        from bloodcert import metrics
+
+        metrics.worker_exited(os.getpid())  # this process only starts the workers: none of its gauges count
     # The workers read it (Settings.workers): limits counted in memory are shared out among them.
     os.environ["BLOODCERT_WORKERS"] = str(workers)
+    from bloodcert.web.logs import log_config
+
     uvicorn.run(
         "bloodcert.web.asgi:app",
         host=host,
@@ -656,11 +740,26 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # the app writes its own, with request id and route (BLOODCERT_LOG_LEVEL=info)
+        log_config=log_config(settings.log_level),
+        log_level=settings.log_level,
         # The app resolves forwarded client addresses itself, from BLOODCERT_TRUSTED_PROXIES only.
         proxy_headers=False,
     )
+
+
+def _serve_metrics(settings: Settings) -> None:
+    """Every worker's metrics on their own listener; samples of an earlier run are dropped first."""
+    from bloodcert import metrics
+
+    folder = os.environ.get(metrics.MULTIPROC_ENV) or str(settings.data_dir / "metrics")
+    metrics.use_multiprocess_dir(Path(folder))
+    assert settings.metrics_port is not None
+    try:
+        metrics.start_listener(settings.metrics_host, settings.metrics_port)
+    except OSError as exc:
+        _fail(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc.strerror}")
+    typer.echo(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
 
 
 @app.command("demo")

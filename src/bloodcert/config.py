@@ -93,6 +93,12 @@ class Settings:
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
+    # Prometheus metrics on a listener of their own (`bloodcert serve`): off without a port, and on the
+    # loopback address unless told otherwise, never on the public port.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    # `bloodcert serve` logs JSON lines at this level; `info` adds one access line per request.
+    log_level: str = "warning"
     providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
@@ -123,6 +129,9 @@ class Settings:
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
             public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            metrics_port=_metrics_port(env),
+            metrics_host=_get(env, "METRICS_HOST") or "127.0.0.1",
+            log_level=_choice(env, "LOG_LEVEL", ("debug", "info", "warning", "error"), "warning"),
             providers=ProviderSettings.from_env(env),
         )
 
@@ -186,6 +195,15 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
                 f"{PREFIX}TRUSTED_PROXIES takes addresses or CIDR blocks (10.0.0.0/8); {entry!r} is neither"
             ) from exc
     return entries
+
+
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    value = _get(env, "METRICS_PORT")
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"{PREFIX}METRICS_PORT must be a port number (1-65535)")
+    return int(value)
 
 
 def _retention(env: Mapping[str, str]) -> int:

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from http_message_signatures import HTTPMessageSigner, MappingKeyResolver
 
 from bloodcert.services.hospitals import add_hospital_key, register_hospital
-from bloodcert.services.station_auth import signature_algorithms
+from bloodcert.services.request_signing import RequestSigner
 from bloodcert.storage.repositories.waivers import HospitalRow
 from bloodcert.storage.uow import Database
 from tests.api.conftest import BASE
-from tests.factories import LI_LEI, WANG_FANG, StationKey, make_record, signed_headers
+from tests.factories import LI_LEI, WANG_FANG, StationKey, make_record
 
 QUOTE = BASE + "/api/v1/hospital/waivers/quote"
 CLAIM = BASE + "/api/v1/hospital/waivers"
@@ -62,29 +60,7 @@ def create_hospital(
 
 def sign(key: HospitalKey | StationKey, method: str, url: str, body: bytes | None) -> dict[str, str]:
     """RFC 9421 headers, for any of the three algorithms."""
-    if key.alg != "sm2-sm3":
-        return signed_headers(key, method, url, body)  # type: ignore[arg-type]
-
-    @dataclass
-    class _Msg:
-        method: str
-        url: str
-        headers: dict[str, str]
-
-    message = _Msg(method, url, {"Content-Type": "application/json"} if body is not None else {})
-    covered = ("@method", "@target-uri") + (("content-digest", "content-type") if body is not None else ())
-    HTTPMessageSigner(
-        signature_algorithm=signature_algorithms()["sm2-sm3"],
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={key.key_id: key.private_key}),
-    ).sign(
-        message,
-        key_id=key.key_id,
-        nonce=uuid.uuid4().hex,
-        label="sig1",
-        body=body,
-        covered_component_ids=covered,
-    )
-    return message.headers
+    return RequestSigner(key.key_id, key.alg, key.private_key).headers(method, url, body)
 
 
 def post(client: Any, key: HospitalKey | StationKey, url: str, payload: Any) -> Any:

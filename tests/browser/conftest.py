@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from bloodcert.config import Settings
 from bloodcert.services.certificates import rotate_keys, signing_of
@@ -26,6 +22,7 @@ from bloodcert.web.app import create_app
 from tests import conftest as shared
 from tests.conftest import GENEROUS_LIMITS, INDEX_KEY
 from tests.factories import LI_LEI, WANG_FANG, make_record
+from tests.live_server import free_port, serve_app
 
 CHROMIUM = "/usr/bin/chromium"
 # The suite-wide keys when tests/conftest.py defines them, else fixed ones of our own (32 bytes each).
@@ -34,28 +31,11 @@ AUDIT_KEY: bytes = getattr(shared, "AUDIT_KEY", bytes(range(96, 128)))
 PHONE = {"width": 390, "height": 844}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(settings: Settings, db: Database, port: int | None = None) -> Iterator[str]:
     """The app served by uvicorn in a thread on `port` (or a free one); yields its base URL."""
-    port = port or _free_port()
-    config = uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve_app(create_app(settings, db=db), port) as url:
+        yield url
 
 
 @pytest.fixture
@@ -245,7 +225,7 @@ def seeded(root: Path, template: Path) -> Iterator[Site]:
     path = root / "site.db"
     shutil.copy(template, path)
     db = Database(f"sqlite:///{path}", data_key=DATA_KEY)
-    port = _free_port()  # known before the settings, so that provider callbacks come back to this server
+    port = free_port()  # known before the settings, so that provider callbacks come back to this server
     settings = live_settings_for(db.url, root / "var", f"http://127.0.0.1:{port}")
     seed_site(db, settings)
     try:

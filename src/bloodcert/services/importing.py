@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -12,9 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bloodcert.errors import NotFound, ValidationFailed
+from bloodcert.errors import NotFound
 from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import CertificateIssuer, Signing
+from bloodcert.services.ingest_metrics import observe_results
+from bloodcert.services.record_files import Line, fingerprint, read_lines
 from bloodcert.services.reporting import RecordResult, Submission, ingest
 from bloodcert.services.workers import IngestWorkers
 from bloodcert.storage.rows import StationRow
@@ -22,7 +22,6 @@ from bloodcert.storage.uow import Database, UnitOfWork
 from bloodcert.storage.writes import NewImportRun
 
 CHUNK = 2000
-_INT_FIELDS = {"version", "volume_ml", "units"}
 
 
 @dataclass(slots=True)
@@ -34,25 +33,6 @@ class ImportSummary:
     rejected: int
     resumed_from: int
     report_path: Path
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    number: int
-    record: object
-    station_code: str | None
-    parse_error: str | None
-
-
-def fingerprint(path: Path, station_code: str | None) -> str:
-    """Identify a file by its size and a hash of its first and last 64 KiB, plus the target station."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(f"{size}:{station_code or ''}:".encode())
-    with path.open("rb") as fh:
-        digest.update(fh.read(65536))
-        fh.seek(max(size - 65536, 0))
-        digest.update(fh.read(65536))
-    return digest.hexdigest()
 
 
 def import_file(
@@ -94,15 +74,16 @@ def import_file(
     resumed_from = done
     _trim_report(report_path, done)
     with open_private(report_path, "append") as report:
-        for lines in _chunks(_read(path, station_code, skip=done), chunk):
+        for lines in _chunks(read_lines(path, station_code, skip=done), chunk):
             with db.transaction() as uow:
-                ok, entries = _import_chunk(uow, lines, stations, (index_key, signing), workers)
+                ok, entries, done_chunk = _import_chunk(uow, lines, stations, (index_key, signing), workers)
                 # The chunk's rejections reach the disk before its commit; a crash in between is undone
                 # by _trim_report on the next run, so each rejected line is reported exactly once.
                 _write_rejections(report, entries)
                 accepted, rejected = accepted + ok, rejected + len(entries)
                 done = lines[-1].number
                 uow.imports.advance(run_id, lines_done=done, accepted=accepted, rejected=rejected)
+            observe_results("import", done_chunk.results, done_chunk.refused_codes)
             if progress is not None:
                 progress(lines[-1].number)
     with db.transaction() as uow:
@@ -126,14 +107,15 @@ def _trim_report(report_path: Path, lines_done: int) -> None:
 
 def _import_chunk(
     uow: UnitOfWork,
-    lines: list[_Line],
+    lines: list[Line],
     stations: dict[str, StationRow],
     keys: tuple[bytes, Signing],
     workers: IngestWorkers | None,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Ingest one chunk; returns how many lines were accepted and the report entries of the rest."""
+) -> tuple[int, list[dict[str, Any]], _Chunk]:
+    """Ingest one chunk; returns how many lines were accepted, the report entries of the rest, and the
+    chunk's results (for the metrics, once committed)."""
     entries: list[dict[str, Any]] = []
-    kept: list[_Line] = []
+    kept: list[Line] = []
     for line in lines:
         reason = line.parse_error or _station_problem(line.station_code, stations)
         if reason is None:
@@ -142,6 +124,7 @@ def _import_chunk(
         code = "invalid_format" if line.parse_error else "unknown_station"
         error = {"field": "" if line.parse_error else "station", "code": code, "message": reason}
         entries.append(_entry(line.number, _donation_no(line.record), [error]))
+    refused = [entry["errors"][0]["code"] for entry in entries]
     submissions = [Submission(stations[line.station_code or ""], line.record) for line in kept]
     index_key, signing = keys
     results = ingest(
@@ -157,7 +140,13 @@ def _import_chunk(
         if result.outcome == "rejected":
             entries.append(_entry(line.number, result.donation_no, _errors(result)))
     entries.sort(key=lambda e: int(e["line"]))
-    return len(kept) - sum(1 for r in results if r.outcome == "rejected"), entries
+    return len(kept) - sum(1 for r in results if r.outcome == "rejected"), entries, _Chunk(results, refused)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    results: list[RecordResult]  # of the lines that reached ingest
+    refused_codes: list[str]  # of the lines refused before it (unreadable, unknown station)
 
 
 def _donation_no(record: object) -> str | None:
@@ -188,60 +177,8 @@ def _write_rejections(report: IO[str], entries: list[dict[str, Any]]) -> None:
     os.fsync(report.fileno())
 
 
-def _read(path: Path, station_code: str | None, *, skip: int) -> Iterator[_Line]:
-    if path.suffix.lower() == ".csv":
-        yield from _read_csv(path, station_code, skip=skip)
-        return
-    with path.open("rb") as fh:
-        number = 0
-        for raw in fh:
-            number += 1
-            if number <= skip or not raw.strip():
-                continue
-            yield _parse_json_line(number, raw, station_code)
-
-
-def _parse_json_line(number: int, raw: bytes, station_code: str | None) -> _Line:
-    try:
-        record = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _Line(number, None, station_code, "the line is not valid JSON")
-    code = station_code or (record.get("station") if isinstance(record, dict) else None)
-    return _Line(number, record, code if isinstance(code, str) else None, None)
-
-
-def _read_csv(path: Path, station_code: str | None, *, skip: int) -> Iterator[_Line]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "donation_no" not in reader.fieldnames:
-            raise ValidationFailed("the CSV needs a header row with the record's field names")
-        for row in reader:
-            number = reader.line_num - 1  # the header is line 0 of the data
-            if number <= skip:
-                continue
-            record = _unflatten(row)
-            code = station_code or record.pop("station", None)
-            yield _Line(number, record, code or None, None)
-
-
-def _unflatten(row: dict[str, str]) -> dict[str, Any]:
-    """`donor_id_type` → {"donor": {"id_type": …}}; empty cells are null; counts become integers."""
-    record: dict[str, Any] = {}
-    for key, value in row.items():
-        cell: Any = value if value != "" else None
-        if key in _INT_FIELDS and cell is not None and cell.lstrip("-").isdigit():
-            cell = int(cell)
-        for prefix in ("donor_", "site_"):
-            if key.startswith(prefix):
-                record.setdefault(prefix[:-1], {})[key[len(prefix) :]] = cell
-                break
-        else:
-            record[key] = cell
-    return record
-
-
-def _chunks(lines: Iterator[_Line], size: int) -> Iterator[list[_Line]]:
-    batch: list[_Line] = []
+def _chunks(lines: Iterator[Line], size: int) -> Iterator[list[Line]]:
+    batch: list[Line] = []
     for line in lines:
         batch.append(line)
         if len(batch) >= size:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bloodcert import metrics
 from bloodcert.storage.crypto import attach_cipher
 
 
@@ -25,7 +26,26 @@ def make_engine(url: str, *, data_key: bytes | None = None, echo: bool = False) 
     engine = _sqlite_engine(url, echo) if url.startswith("sqlite") else _postgres_engine(url, echo)
     if data_key is not None:
         attach_cipher(engine, data_key)
+    _count_pool_use(engine)
     return engine
+
+
+def _count_pool_use(engine: Engine) -> None:
+    """Keep the metrics' count of connections in use (a detached connection leaves the pool for good)."""
+    event.listen(engine, "checkout", _checked_out)
+    event.listen(engine, "checkin", _returned)
+    event.listen(engine, "detach", _returned)
+    size = getattr(engine.pool, "size", None)
+    if callable(size):
+        metrics.pool_size(int(size()))
+
+
+def _checked_out(*_: Any) -> None:
+    metrics.connection_checked_out()
+
+
+def _returned(*_: Any) -> None:
+    metrics.connection_returned()
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from litestar import Litestar, Request, get
@@ -10,6 +11,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from bloodcert import metrics
 from bloodcert.config import Settings
 from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.storage.uow import Database
@@ -49,6 +51,7 @@ def _shutdown(state: AppState) -> None:
     if state.audit is not None:
         state.audit.close()
     state.db.dispose()
+    metrics.worker_exited(os.getpid())  # its connection gauges no longer count
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Litestar:

@@ -3,6 +3,7 @@
 import sys
 
 from bloodcert.web.app import create_app
+from bloodcert.web.metrics import instrument
 
 # A thread that holds SQLite's write turn gives up the GIL around every statement and must win it back from
 # the worker's busy threads (signature checks, the event loop). At CPython's default 5 ms switch interval a
@@ -12,4 +13,4 @@ from bloodcert.web.app import create_app
 SWITCH_INTERVAL_S = 0.0002
 sys.setswitchinterval(SWITCH_INTERVAL_S)
 
-app = create_app()
+app = instrument(create_app())

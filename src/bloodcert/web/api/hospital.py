@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 
+from bloodcert import metrics
 from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.services import waivers
 from bloodcert.services.station_auth import SignedRequest
@@ -136,6 +137,7 @@ async def claim_waiver(request: Request[Any, Any, Any]) -> Response[WaiverOut]:
     state, ctx = _context(request)
     signed = _signed(request, await request.body())
     claimed = await anyio.to_thread.run_sync(waivers.claim, state.db, ctx, signed)
+    metrics.observe_waiver("claimed" if claimed.created else "replayed")
     return Response(_waiver(claimed.waiver), status_code=201 if claimed.created else 200, headers=NO_STORE)
 
 
@@ -150,6 +152,7 @@ async def reverse_waiver(request: Request[Any, Any, Any], waiver_id: FromPath[st
     state, ctx = _context(request)
     signed = _signed(request, await request.body())
     reversed_waiver = await anyio.to_thread.run_sync(waivers.reverse, state.db, ctx, signed, waiver_id)
+    metrics.observe_waiver("reversed")
     return Response(_waiver(reversed_waiver), headers=NO_STORE)
 
 

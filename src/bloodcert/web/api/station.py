@@ -12,6 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
 from bloodcert.errors import PayloadTooLarge, ValidationFailed
+from bloodcert.services.ingest_metrics import observe_results
 from bloodcert.services.reporting import RecordResult, report_donations
 from bloodcert.services.station_auth import SignedRequest, authenticate_station
 from bloodcert.services.stations import quality_of_caller
@@ -129,6 +130,7 @@ async def report_batch(request: Request[Any, Any, Any]) -> BatchOut:
             )
 
     results = await anyio.to_thread.run_sync(work)
+    observe_results("api", results)
     return BatchOut([_to_out(r) for r in results])
 
 
