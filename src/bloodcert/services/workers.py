@@ -12,6 +12,9 @@ writer (pickling its parsed form) cost more of the writer's time than checking i
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
@@ -22,6 +25,23 @@ from bloodcert.services.certificates import SignJob
 
 # Each worker loads a signing key once, then keeps it for its life (keys rotate rarely).
 _KEYS: dict[bytes, Any] = {}
+# How often a worker checks that the import that started it is still alive.
+PARENT_CHECK_S = 0.5
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Runs in each worker: end it soon after its parent ends, however the parent ended.
+
+    A `kill -9` of `bloodcert import` gives its pool no chance to shut down, and a worker waiting for its
+    next job would wait, re-parented, for minutes. A worker's parent changes only when the parent dies.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _sign(job: SignJob) -> list[str]:
@@ -42,7 +62,12 @@ class IngestWorkers:
     def __init__(self, processes: int) -> None:
         # spawn: a forked child would inherit the writer's open database connections and threads.
         self.processes = processes
-        self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def __enter__(self) -> IngestWorkers:
         return self
