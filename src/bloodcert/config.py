@@ -93,6 +93,10 @@ class Settings:
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
+    # Online claims: working days a station has to decide its share, and the holiday calendar they skip
+    # (a TOML file shaped like bloodcert/data/holidays/cn.toml; None: the shipped one).
+    claim_due_working_days: int = 10
+    holiday_calendar: Path | None = None
     providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
@@ -123,6 +127,8 @@ class Settings:
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
             public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            claim_due_working_days=_positive(env, "CLAIM_DUE_WORKING_DAYS", 10),
+            holiday_calendar=Path(calendar) if (calendar := _get(env, "HOLIDAY_CALENDAR")) else None,
             providers=ProviderSettings.from_env(env),
         )
 
@@ -186,6 +192,15 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
                 f"{PREFIX}TRUSTED_PROXIES takes addresses or CIDR blocks (10.0.0.0/8); {entry!r} is neither"
             ) from exc
     return entries
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = _get(env, name)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number of at least 1")
+    return int(text)
 
 
 def _retention(env: Mapping[str, str]) -> int:

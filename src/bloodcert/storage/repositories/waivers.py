@@ -98,9 +98,13 @@ class WaiverRow:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One append-only ledger line: a draw, or a reversal with negated amounts."""
+    """One append-only ledger line: a draw, or a reversal with negated amounts.
 
-    waiver_pk: int
+    `waiver_pk` names a hospital waiver; a line of an approved claim share has None there and the share in
+    `claim_share_pk`.
+    """
+
+    waiver_pk: int | None
     person_id: int
     jurisdiction: str
     pool: str
@@ -113,6 +117,7 @@ class LedgerEntry:
     remaining_before_ml: int | None
     remaining_before_fen: int | None
     created_at: datetime
+    claim_share_pk: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,8 +399,12 @@ class WaiverRepository:
             self.conn.execute(
                 insert(waiver_ledger),
                 [
-                    {name: getattr(e, name) for name in e.__dataclass_fields__ if name != "waiver_pk"}
-                    | {"waiver_id": e.waiver_pk}
+                    {
+                        name: getattr(e, name)
+                        for name in e.__dataclass_fields__
+                        if name not in ("waiver_pk", "claim_share_pk")
+                    }
+                    | {"waiver_id": e.waiver_pk, "claim_share_id": e.claim_share_pk}
                     for e in entries
                 ],
             )
