@@ -4,7 +4,7 @@ lists, the documents behind random tokens, and the stations' signed review of th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, cast
 
 import anyio.to_thread
@@ -87,6 +87,13 @@ class EventOut(msgspec.Struct):
     message: str | None
 
 
+class ItemOut(msgspec.Struct):
+    component: str
+    volume_ml: int | None
+    units: int | None
+    amount_fen: int
+
+
 class ClaimOut(msgspec.Struct):
     id: str
     status: str
@@ -98,7 +105,7 @@ class ClaimOut(msgspec.Struct):
     hospital_region: str
     invoice_no: str
     transfused_at: date
-    items: list[dict[str, Any]]
+    items: list[ItemOut]
     billed_fen: int
     created_at: datetime
     due_at: datetime
@@ -198,7 +205,7 @@ def claim_out(c: svc.ClaimView, documents_base: str = "/api/v1/me/documents") ->
         c.hospital_region,
         c.invoice_no,
         c.transfused_on,
-        list(c.items),
+        [ItemOut(**i) for i in c.items],
         c.billed_fen,
         c.created_at,
         c.due_at,
@@ -210,16 +217,13 @@ def claim_out(c: svc.ClaimView, documents_base: str = "/api/v1/me/documents") ->
     )
 
 
-def document_response(doc: Document) -> Response[bytes]:
-    """A stored document, never cached, never sniffed, offered as a download named by its kind."""
-    return Response(
-        doc.content,
-        media_type=doc.meta.media_type,
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Disposition": f'inline; filename="{doc.filename}"',
-        },
-    )
+def document_response(doc: Document, *, no_store: bool = False) -> Response[bytes]:
+    """A stored document, never sniffed (nosniff is on every response), named by its kind; `no_store` where
+    the router does not already forbid caching."""
+    headers = {"Content-Disposition": f'inline; filename="{doc.filename}"'}
+    if no_store:
+        headers["Cache-Control"] = "no-store"
+    return Response(doc.content, media_type=doc.meta.media_type, headers=headers)
 
 
 # ---- the donor
@@ -309,12 +313,17 @@ async def answer_relative(request: Request[Any, Any, Any], relative_id: FromPath
     return relative_out(await anyio.to_thread.run_sync(work))
 
 
-@post("/claims/quote", status_code=200, sync_to_thread=True)
-def quote_claim(request: Request[Any, Any, Any], body: bytes) -> QuoteOut:
+@post("/claims/quote", status_code=200)
+async def quote_claim(request: Request[Any, Any, Any]) -> QuoteOut:
     """What a claim with this body (the `claim` part's JSON) would be paid if every station approved."""
     me = _me(request)
-    with AppState.of(request).db.reading() as uow:
-        q = svc.quote(uow, rules(request), me.person_ids, me.under_review, body)
+    body = await request.body()
+
+    def work() -> Any:
+        with AppState.of(request).db.reading() as uow:
+            return svc.quote(uow, rules(request), me.person_ids, me.under_review, body)
+
+    q = await anyio.to_thread.run_sync(work)
     basis = [
         BasisOut(b.province, b.pool, b.rule, b.unlimited, b.remaining_before_ml, b.remaining_before_fen)
         for b in q.basis
@@ -323,11 +332,17 @@ def quote_claim(request: Request[Any, Any, Any], body: bytes) -> QuoteOut:
     return QuoteOut(q.eligible, q.waivable_fen, q.waivable_ml, q.unlimited, reasons, basis)
 
 
+class FiledShareOut(msgspec.Struct):
+    station_code: str
+    province: str
+    status: str
+
+
 class FiledOut(msgspec.Struct):
     id: str
     status: str
     due_at: datetime
-    shares: list[dict[str, str]]
+    shares: list[FiledShareOut]
 
 
 @post("/claims", status_code=201, request_max_body_size=CLAIM_BODY)
@@ -342,9 +357,7 @@ async def file_claim(request: Request[Any, Any, Any]) -> FiledOut:
             return svc.file_claim(uow, who, rules(request), me.person_ids, me.under_review, body, files)
 
     view = await anyio.to_thread.run_sync(work)
-    shares = [
-        {"station_code": s.station_code, "province": s.province, "status": s.status} for s in view.shares
-    ]
+    shares = [FiledShareOut(s.station_code, s.province, s.status) for s in view.shares]
     return FiledOut(view.id, view.status, view.due_at, shares)
 
 
@@ -410,7 +423,7 @@ def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
 def _station(uow: Any, request: Request[Any, Any, Any], signed: SignedRequest) -> Any:
     state = AppState.of(request)
     return authenticate_station(
-        uow, signed, now=svc.now(), window_s=state.settings.signature_window_s, nonces=state.nonces
+        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
     )
 
 
@@ -418,7 +431,7 @@ def _station(uow: Any, request: Request[Any, Any, Any], signed: SignedRequest) -
 def station_claims(
     request: Request[Any, Any, Any],
     status: Annotated[str | None, QueryParameter(pattern="^(submitted|approved|rejected|need_info)$")] = None,
-    overdue: bool = False,
+    overdue: Annotated[bool, QueryParameter(description="only shares past their due date")] = False,
 ) -> QueueOut:
     """The calling station's shares of claims, soonest due first (`status`, or only `overdue` ones)."""
     with AppState.of(request).db.transaction() as uow:
