@@ -250,9 +250,16 @@ def rules(request: Request[Any, Any, Any]) -> svc.Rules:
     return svc.rules_of(builtin_rule_book(), settings.holiday_calendar, settings.claim_due_working_days)
 
 
-async def read_form(request: Request[Any, Any, Any], json_part: str) -> tuple[bytes, list[Upload], str]:
-    """A multipart body: the JSON (or text) part `json_part`, the file parts, and any `message` part."""
+async def read_form(
+    request: Request[Any, Any, Any], json_part: str, *, files_optional: bool = False
+) -> tuple[bytes, list[Upload], str]:
+    """A multipart body: the JSON (or text) part `json_part`, the file parts, and any `message` part.
+    With `files_optional` (a page's form), a form without files may come URL-encoded."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if files_optional and media == "application/x-www-form-urlencoded":
+        form = await request.form()
+        message = form.get("message")
+        return b"", [], message if isinstance(message, str) else ""
     if media != "multipart/form-data":
         raise UnsupportedMediaType("send the body as multipart/form-data")
     form = await request.form()
@@ -264,7 +271,10 @@ async def read_form(request: Request[Any, Any, Any], json_part: str) -> tuple[by
         if isinstance(value, UploadFile):
             if name not in (*CLAIM_KINDS, "proof") or name == json_part:
                 raise ValidationFailed(f"unexpected file part {name[:40]!r}")
-            uploads.append(Upload(name, value.filename or "", await value.read()))
+            content = await value.read()
+            if not value.filename and not content:
+                continue  # a file input of a page form left empty
+            uploads.append(Upload(name, value.filename or "", content))
     message = form.get("message")
     return (part or "").encode(), uploads, message if isinstance(message, str) else ""
 
