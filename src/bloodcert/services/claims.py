@@ -20,6 +20,7 @@ escalation to the administrators of the provinces whose stations have not decide
 from __future__ import annotations
 
 import secrets
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -45,12 +46,13 @@ from bloodcert.domain.claims import (
 )
 from bloodcert.domain.clock import BEIJING, beijing_midnight_utc, naive_utc
 from bloodcert.domain.regions import is_known_region
+from bloodcert.domain.staff import Role, StaffPrincipal, require_role
 from bloodcert.domain.waivers import Draw, Item, Pool, Reason, RuleBook
 from bloodcert.domain.workdays import HolidayCalendar, builtin_calendar, parse_calendar
 from bloodcert.errors import Conflict, NotFound, ProblemField, ValidationFailed
 from bloodcert.services import uploads, waivers
 from bloodcert.services.relatives import Actor
-from bloodcert.storage.repositories.claims import ClaimRow, EventRow, FileMeta, ShareRow
+from bloodcert.storage.repositories.claims import ClaimRow, ClaimVolume, EventRow, FileMeta, ShareRow
 from bloodcert.storage.uow import UnitOfWork
 from bloodcert.storage.writes import NewClaim, NewClaimEvent, NewClaimShare
 
@@ -622,3 +624,69 @@ def escalate_overdue(uow: UnitOfWork, who: Actor) -> list[str]:
         who.record(uow, "claim.escalate", f"{row.public_id} {provinces}")
         done.append(row.public_id)
     return done
+
+
+# ---- the console ---------------------------------------------------------------------------------------
+
+
+def console_scope(uow: UnitOfWork, principal: StaffPrincipal, station_code: str | None) -> int | None:
+    """The station whose claims a console user reviews: an operator's own, whatever was asked; for an
+    administrator the station asked for (None: every station)."""
+    require_role(principal, (Role.NATIONAL_ADMIN, Role.STATION_OPERATOR))
+    if principal.role is Role.STATION_OPERATOR:
+        assert principal.station_id is not None
+        return principal.station_id
+    if station_code:
+        station = uow.stations.get_by_code(station_code[:16])
+        if station is None:
+            raise NotFound("no such station")
+        return station.id
+    return None
+
+
+def decide_in_console(  # noqa: PLR0917 - the console user, the claim and the posted form
+    uow: UnitOfWork, who: Actor, rules: Rules, principal: StaffPrincipal, public_id: str, data: Any
+) -> QueueItem:
+    """An operator's decision on their station's share (administrators do not decide for stations)."""
+    require_role(principal, (Role.STATION_OPERATOR,))
+    assert principal.station_id is not None
+    return decide(uow, who, rules, principal.station_id, public_id, data)
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeRow:
+    """One station's claims: counts by state, overdue, paid, and time to decision."""
+
+    volume: ClaimVolume
+
+    @property
+    def median_days(self) -> float | None:
+        """The median days from filing to a final decision."""
+        seconds = self.volume.decision_seconds
+        return statistics.median(seconds) / 86400 if seconds else None
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeReport:
+    """Claim volumes per station, and the national total (the sum of the rows)."""
+
+    rows: tuple[VolumeRow, ...]
+    total: VolumeRow
+
+
+def volumes(uow: UnitOfWork, principal: StaffPrincipal) -> VolumeReport:
+    """Every station's claim volumes for administrators and auditors; an operator's own station's."""
+    station_id = principal.station_id if principal.role is Role.STATION_OPERATOR else None
+    found = uow.claims.volumes(station_id, naive_utc(now()))
+    total = ClaimVolume(
+        None,
+        sum(v.shares for v in found),
+        sum(v.open for v in found),
+        sum(v.approved for v in found),
+        sum(v.rejected for v in found),
+        sum(v.need_info for v in found),
+        sum(v.overdue for v in found),
+        sum(v.approved_fen for v in found),
+        [s for v in found for s in v.decision_seconds],
+    )
+    return VolumeReport(tuple(VolumeRow(v) for v in found), VolumeRow(total))

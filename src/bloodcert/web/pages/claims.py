@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 from litestar import Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from bloodcert.domain.identity import IdType
@@ -78,7 +79,7 @@ async def relatives_submit(request: Request[Any, Any, Any]) -> Template | Redire
 
 
 @post("/me/relatives/{relative_id:str}/remove", status_code=303, sync_to_thread=True)
-def relative_remove(request: Request[Any, Any, Any], relative_id: str) -> Redirect:
+def relative_remove(request: Request[Any, Any, Any], relative_id: FromPath[str]) -> Redirect:
     """Remove a relative; waivers already drawn for them stay."""
     principal = donor(request)
     with AppState.of(request).db.transaction() as uow:
@@ -215,7 +216,7 @@ async def claim_submit(request: Request[Any, Any, Any]) -> Template | Redirect:
 
 
 @post("/me/claims/{claim_id:str}/answer", status_code=303, request_max_body_size=CLAIM_BODY)
-async def claim_answer(request: Request[Any, Any, Any], claim_id: str) -> Template | Redirect:
+async def claim_answer(request: Request[Any, Any, Any], claim_id: FromPath[str]) -> Template | Redirect:
     """Answer a station's request for more: a message and any further documents."""
     principal = donor(request)
     _, files, message = await read_form(request, "message", files_optional=True)
