@@ -91,6 +91,9 @@ def test_a_claim_on_two_provinces_is_split_and_each_station_reviews_its_own_shar
     entitlements = client.get(BASE + "/api/v1/me/entitlements", headers=me).json()
     zj = next(p for p in entitlements["provinces"] if p["province"] == "33")
     assert zj["pools"][0]["drawn"] == 600  # the approved share drew on the same pools as the hospital path
+    assert [(w["province"], w["hospital"], w["waived_ml"]) for w in entitlements["waivers"]] == [
+        ("33", "上海市某民营医院", 600)
+    ]
 
 
 def test_a_donor_who_asked_for_more_answers_and_the_share_is_back_in_the_queue(
@@ -292,3 +295,20 @@ def test_another_donor_sees_nothing_of_the_first_donors_claims(
     answer = client.post(f"{ME_CLAIMS}/{claim_id}/answer", headers=other, files=[("message", (None, "x"))])
     assert answer.status_code == 404
     assert json.loads(client.get(ME_CLAIMS).text)["type"].endswith("unauthorized")
+
+
+def test_uploads_are_limited_per_donor_session(settings: Any, db: Database, world: World) -> None:
+    from dataclasses import replace
+
+    from litestar.testing import TestClient
+
+    from bloodcert.web.app import create_app
+    from tests.conftest import GENEROUS_LIMITS
+
+    limited = replace(settings, rate_limits=(*GENEROUS_LIMITS, ("upload", "2/hour")))
+    with TestClient(app=create_app(limited, db=db), base_url=BASE) as client:
+        me = log_in(client)
+        answers = [file_claim(client, me, claim_part(f"R-{i}")).status_code for i in range(3)]
+        assert answers == [201, 201, 429]
+        other = log_in(client)  # another session of the same donor has its own count
+        assert file_claim(client, other, claim_part("R-9")).status_code != 429

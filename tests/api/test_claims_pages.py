@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from bloodcert.config import Settings
+from bloodcert.services import claims as svc
+from bloodcert.services import relatives as rel
 from bloodcert.services.certificates import Signing
+from bloodcert.services.relatives import Actor
 from bloodcert.storage.uow import Database
 from bloodcert.web.auth import SESSION_COOKIE
 from tests.api.claims_helpers import FATHER, PDF, image, two_provinces
@@ -53,7 +56,9 @@ def text(html: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
-def test_a_donor_registers_a_relative_from_the_page(web: tuple[Any, StationKey]) -> None:
+def test_a_donor_registers_a_relative_from_the_page_and_answers_a_request_for_more(
+    web: tuple[Any, StationKey], db: Database
+) -> None:
     client, _ = web
     token = csrf_token(client, "/me/relatives")
     fields = {
@@ -74,6 +79,20 @@ def test_a_donor_registers_a_relative_from_the_page(web: tuple[Any, StationKey])
         "/me/relatives", data=fields, files={"proof": ("hukou.pdf", b"not a pdf", "application/pdf")}
     )
     assert "Files must be PDF, JPEG or PNG" in text(bad.text)  # the language chosen stays
+    relative_id = re.search(r'data-id="(rel_[0-9a-f]+)"', en.text)[1]  # type: ignore[index]
+    with db.transaction() as uow:
+        who = Actor("station:32000001", None, b"", b"", svc.now())
+        rel.decide(uow, who, None, relative_id, "need_info", "户口簿页面不清楚")
+    asked = client.get("/me/relatives")
+    assert "More needed" in text(asked.text) and "户口簿页面不清楚" in text(asked.text)
+    answered = client.post(
+        f"/me/relatives/{relative_id}/answer",
+        data={"_csrf_token": token, "message": "已重新拍照"},
+        files={"proof": ("hukou.jpg", image("JPEG"), "image/jpeg")},
+        follow_redirects=True,
+    )
+    assert "Under review" in text(answered.text)
+    assert answered.text.count("/api/v1/me/documents/") == 2
 
 
 def test_a_donor_quotes_files_and_answers_a_claim_from_the_pages(web: tuple[Any, StationKey]) -> None:

@@ -267,6 +267,7 @@ LARGE_BODIES = {
     ("POST", "/me/claims/new"): 5 * 10 * 1024 * 1024 + 64 * 1024,
     ("POST", "/me/claims/{claim_id:str}/answer"): 5 * 10 * 1024 * 1024 + 64 * 1024,
     ("POST", "/me/relatives"): 10 * 1024 * 1024 + 64 * 1024,
+    ("POST", "/me/relatives/{relative_id:str}/answer"): 10 * 1024 * 1024 + 64 * 1024,
 }
 # Only uploads of documents may pass the station batch's 2 MiB.
 UPLOADS = {key for key, limit in LARGE_BODIES.items() if limit > 2 * 1024 * 1024}

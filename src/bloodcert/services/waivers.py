@@ -789,6 +789,20 @@ def donor_entitlements(
                             row.reversed_at is not None,
                         )
                     )
+        for c in uow.claims.approved_draws([person_id]):
+            draws.append(
+                DrawView(
+                    c.jurisdiction,
+                    c.pool,
+                    c.hospital_name,
+                    c.transfused_on,
+                    c.created_at,
+                    c.relationship,
+                    c.ml,
+                    c.fen,
+                    False,
+                )
+            )
     return DonorEntitlements(on, tuple(provinces), tuple(draws))
 
 

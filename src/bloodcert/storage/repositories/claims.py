@@ -17,6 +17,7 @@ from bloodcert.storage.tables import (
     donations,
     relatives,
     stations,
+    waiver_ledger,
 )
 from bloodcert.storage.writes import NewClaim, NewClaimEvent, NewClaimFile, NewClaimShare, NewRelative
 
@@ -107,6 +108,20 @@ class EventRow:
     kind: str
     message: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDraw:
+    """A ledger line an approved claim share drew, with its claim's hospital and patient."""
+
+    jurisdiction: str
+    pool: str
+    hospital_name: str
+    transfused_on: date
+    created_at: datetime
+    relationship: str
+    ml: int
+    fen: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +386,31 @@ class ClaimRepository:
             select(*_FILE_COLUMNS, claim_files.c.content).where(claim_files.c.token == token)
         ).first()
         return (FileMeta(*row[:-1]), bytes(row[-1])) if row else None
+
+    def approved_draws(self, person_ids: Sequence[int]) -> list[ClaimDraw]:
+        """What approved shares of these persons' claims drew on their pools, newest first."""
+        if not person_ids:
+            return []
+        query = (
+            select(
+                waiver_ledger.c.jurisdiction,
+                waiver_ledger.c.pool,
+                claims.c.hospital_name,
+                claims.c.transfused_on,
+                waiver_ledger.c.created_at,
+                claims.c.relationship,
+                waiver_ledger.c.ml,
+                waiver_ledger.c.fen,
+            )
+            .join(claim_shares, claim_shares.c.id == waiver_ledger.c.claim_share_id)
+            .join(claims, claims.c.id == claim_shares.c.claim_id)
+            .where(claims.c.person_id.in_(person_ids), waiver_ledger.c.entry == "draw")
+            .order_by(waiver_ledger.c.id.desc())
+        )
+        return [
+            ClaimDraw(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]))
+            for r in self.conn.execute(query)
+        ]
 
     def count_files(self, claim_pk: int) -> int:
         """How many documents a claim holds."""

@@ -87,6 +87,25 @@ def relative_remove(request: Request[Any, Any, Any], relative_id: FromPath[str])
     return Redirect("/me/relatives", status_code=303)
 
 
+@post("/me/relatives/{relative_id:str}/answer", status_code=303, request_max_body_size=RELATIVE_BODY)
+async def relative_answer(request: Request[Any, Any, Any], relative_id: FromPath[str]) -> Template | Redirect:
+    """Answer the station's request for more on a registration: a message and, if asked, another proof."""
+    principal = donor(request)
+    _, files, message = await read_form(request, "message", files_optional=True)
+
+    def work() -> None:
+        with AppState.of(request).db.transaction() as uow:
+            rel.answer(
+                uow, actor_of(request, principal.actor), principal.person_ids, relative_id, message, files
+            )
+
+    try:
+        await anyio.to_thread.run_sync(work)
+    except AppError as exc:
+        return await anyio.to_thread.run_sync(_relatives_page, request, exc)
+    return Redirect("/me/relatives", status_code=303)
+
+
 def _claims_page(request: Request[Any, Any, Any], error: AppError | None = None) -> Template:
     principal = donor(request)
     with AppState.of(request).db.reading() as uow:
@@ -237,6 +256,7 @@ handlers = [
     relatives_page,
     relatives_submit,
     relative_remove,
+    relative_answer,
     claims_page,
     claim_new_page,
     claim_submit,
