@@ -141,9 +141,11 @@ def test_an_invoice_claimed_online_cannot_be_waived_at_the_hospital(
     assert response.status_code == 409
     assert "claimed online" in response.json()["detail"]
     assert count(db, waiver_ledger) == 0
-    # The same invoice online a second time is refused as well.
+    # The same invoice online a second time is refused as well, even with the hospital written out.
     again = file_claim(client, me, claim_part("INV-2", hospital_code=hospital.hospital.code))
     assert again.status_code == 409
+    written = claim_part("INV-2", hospital_name=f" {hospital.hospital.name} ", hospital_region="330106")
+    assert file_claim(client, me, written).status_code == 409
 
 
 def test_a_file_with_a_lying_extension_is_refused_and_nothing_is_stored(

@@ -235,6 +235,15 @@ def _target(uow: UnitOfWork, person_id: int, req: ClaimRequest) -> _Target:
         return _Target(person_id, relationship, relative_pk, hospital.id, hospital.name, hospital.region, key)
     assert req.hospital_name is not None
     assert req.hospital_region is not None
+    # A registered hospital written out by name is that hospital, so that its invoices cannot be claimed
+    # past the counter's ledger by spelling them differently.
+    written = named_invoice_key(req.hospital_region, req.hospital_name, "")
+    for hospital in uow.hospitals.all():
+        if named_invoice_key(hospital.region, hospital.name, "") == written:
+            key = hospital_invoice_key(hospital.id, req.invoice_no)
+            return _Target(
+                person_id, relationship, relative_pk, hospital.id, hospital.name, hospital.region, key
+            )
     key = named_invoice_key(req.hospital_region, req.hospital_name, req.invoice_no)
     return _Target(person_id, relationship, relative_pk, None, req.hospital_name, req.hospital_region, key)
 
