@@ -490,3 +490,101 @@ station_router = Router(
     tags=["station"],
     security=[{"stationSignature": []}],
 )
+
+
+# ---- the OpenAPI description of the bodies read by hand (multipart forms, the signed decision)
+
+_FILE = {"type": "string", "format": "binary", "description": "PDF, JPEG or PNG, at most 10 MiB"}
+_ITEM = {
+    "type": "object",
+    "required": ["component", "amount_fen"],
+    "properties": {
+        "component": {
+            "type": "string",
+            "enum": ["red_cells", "whole_blood", "plasma", "platelets", "cryoprecipitate"],
+        },
+        "volume_ml": {"type": ["integer", "null"]},
+        "units": {"type": ["integer", "null"]},
+        "amount_fen": {"type": "integer"},
+    },
+}
+CLAIM_PART = {
+    "type": "object",
+    "required": ["beneficiary", "invoice_no", "transfused_at", "items"],
+    "properties": {
+        "beneficiary": {"type": "string", "description": "`self` or the id of an approved relative"},
+        "hospital_code": {"type": "string", "description": "A registered hospital; or name and region"},
+        "hospital_name": {"type": "string", "maxLength": 100},
+        "hospital_region": {"type": "string", "pattern": "^[0-9]{6}$"},
+        "invoice_no": {"type": "string", "maxLength": 64},
+        "transfused_at": {"type": "string", "format": "date"},
+        "items": {"type": "array", "items": _ITEM},
+    },
+}
+RELATIVE_PART = {
+    "type": "object",
+    "required": ["name", "id_type", "id_number", "relationship"],
+    "properties": {
+        "name": {"type": "string"},
+        "id_type": {"type": "string"},
+        "id_number": {"type": "string"},
+        "relationship": {
+            "type": "string",
+            "enum": ["spouse", "parent", "child", "sibling", "grandparent", "spouse_parent"],
+        },
+    },
+}
+DECISION = {
+    "type": "object",
+    "required": ["decision"],
+    "properties": {
+        "decision": {"type": "string", "enum": ["approve", "reject", "need_info"]},
+        "message": {"type": "string", "maxLength": 1000, "description": "Required unless approving"},
+        "payout_reference": {"type": "string", "maxLength": 64, "description": "The bank transfer's id"},
+    },
+}
+
+
+def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
+REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("/api/v1/me/relatives", "post"): _multipart(
+        {"relative": {**RELATIVE_PART, "description": "A JSON part"}, "proof": _FILE}, ["relative", "proof"]
+    ),
+    ("/api/v1/me/relatives/{relative_id}/answer", "post"): _multipart(
+        {"message": {"type": "string"}, "proof": _FILE}, []
+    ),
+    ("/api/v1/me/claims", "post"): _multipart(
+        {
+            "claim": {**CLAIM_PART, "description": "A JSON part"},
+            "invoice": _FILE,
+            "itemised_bill": _FILE,
+            "other": {"type": "array", "items": _FILE, "maxItems": 3},
+        },
+        ["claim", "invoice", "itemised_bill"],
+    ),
+    ("/api/v1/me/claims/{claim_id}/answer", "post"): _multipart(
+        {"message": {"type": "string"}, "other": {"type": "array", "items": _FILE}}, []
+    ),
+    ("/api/v1/me/claims/quote", "post"): {
+        "required": True,
+        "content": {"application/json": {"schema": CLAIM_PART}},
+    },
+    ("/api/v1/station/claims/{claim_id}/decision", "post"): {
+        "required": True,
+        "description": "The exact bytes the Content-Digest and the signature cover",
+        "content": {"application/json": {"schema": DECISION}},
+    },
+}
+
+
+def describe_bodies(doc: dict[str, Any]) -> None:
+    """Add the request bodies these handlers read by hand to an OpenAPI document."""
+    paths = doc.get("paths", {})
+    for (path, method), body in REQUEST_BODIES.items():
+        operation = paths.get(path, {}).get(method)
+        if operation is not None:
+            operation["requestBody"] = body
