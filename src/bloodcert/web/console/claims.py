@@ -100,13 +100,13 @@ def decide_claim(
     return Redirect(f"/console/claims/{claim_id[:40]}?done=decided", status_code=303)
 
 
-@get("/claims/documents/{token:str}", sync_to_thread=True, opt=REVIEWERS)
+@get("/claims/documents/{token:str}", sync_to_thread=True, opt=roles(Role.STATION_OPERATOR))
 def claim_document(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[bytes]:
-    """A document of a claim or registration my station reviews (any, for an administrator); audited."""
+    """A document of a claim or registration my station reviews; audited. Only the reviewing stations (and
+    the donor) read documents: an administrator sees that they are there, not what they show."""
     principal = staff_of(request)
     with AppState.of(request).db.reading() as uow:
-        scope = svc.console_scope(uow, principal, None)
-        doc = svc.station_document(uow, scope, token)
+        doc = svc.station_document(uow, svc.console_scope(uow, principal, None), token)
     audit_read(request, principal.actor, "read:document", f"{doc.meta.kind} {doc.meta.id}")
     return document_response(doc, no_store=True)
 
