@@ -397,10 +397,13 @@ def _views(uow: UnitOfWork, rows: Sequence[ClaimRow], at: datetime) -> list[Clai
     by_id = {s.id: s for s in shares}
     events = uow.claims.events_of(pks)
     files = uow.claims.files_of(claim_pks=pks)
-    names = {}
-    for r in rows:
-        if r.relative_id is not None and (rel := uow.relatives.by_id(r.relative_id)) is not None:
-            names[r.id] = (rel.public_id, rel.name)
+    wanted = {r.relative_id for r in rows if r.relative_id is not None}
+    found = {rel.id: rel for rel in uow.relatives.by_ids(list(wanted))}
+    names = {
+        r.id: (found[r.relative_id].public_id, found[r.relative_id].name)
+        for r in rows
+        if r.relative_id in found
+    }
     hospitals = {h.id: h.code for h in uow.hospitals.all()} if any(r.hospital_id for r in rows) else {}
     return [
         ClaimView(

@@ -225,6 +225,12 @@ class RelativeRepository:
         row = self.conn.execute(self._select().where(relatives.c.id == pk)).first()
         return _relative(row) if row else None
 
+    def by_ids(self, pks: Sequence[int]) -> list[RelativeRow]:
+        """Relatives by row id (removed ones too)."""
+        if not pks:
+            return []
+        return [_relative(r) for r in self.conn.execute(self._select().where(relatives.c.id.in_(pks)))]
+
     def for_station(self, station_id: int | None, status: str | None) -> list[RelativeRow]:
         """Relatives a station reviews (every station's when None), optionally in one status, oldest first."""
         query = self._select().where(relatives.c.removed_at.is_(None))
