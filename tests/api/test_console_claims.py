@@ -103,6 +103,8 @@ def test_overdue_claims_are_filtered_and_the_volumes_count_each_station(
     monkeypatch.setattr(svc, "now", lambda: later)
     overdue = client.get("/console/claims?overdue=1&lang=en")
     assert overdue.text.count("data-claim") == 2 and "Overdue" in overdue.text
+    jiangsu = client.get("/console/claims?overdue=1&province=32")  # following one province's escalations
+    assert jiangsu.text.count("data-claim") == 1 and ">32000001<" in jiangsu.text
     volumes = client.get("/console/claims-volumes")
     assert volumes.status_code == 200
     assert "32000001" in volumes.text and "33000001" in volumes.text and "National" in volumes.text

@@ -509,11 +509,17 @@ class QueueItem:
 
 
 def queue(
-    uow: UnitOfWork, station_id: int | None, *, status: str | None = None, only_overdue: bool = False
+    uow: UnitOfWork,
+    station_id: int | None,
+    *,
+    status: str | None = None,
+    only_overdue: bool = False,
+    province: str | None = None,
 ) -> list[QueueItem]:
-    """Shares a station reviews (every station's for None), soonest due first; filtered by status/overdue."""
+    """Shares a station reviews (every station's for None), soonest due first; filtered by status, overdue
+    and the province that pays (an administrator following a province's escalations)."""
     at = naive_utc(now())
-    shares = uow.claims.queue(station_id, status or None, at if only_overdue else None)
+    shares = uow.claims.queue(station_id, status or None, at if only_overdue else None, province)
     rows = uow.claims.by_ids(list({s.claim_id for s in shares}))
     views = dict(zip((r.id for r in rows), _views(uow, rows, at), strict=True))
     return [QueueItem(_share_view(s), views[s.claim_id]) for s in shares]

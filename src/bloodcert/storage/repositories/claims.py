@@ -424,9 +424,14 @@ class ClaimRepository:
         return int(self.conn.execute(query).scalar_one())
 
     def queue(
-        self, station_id: int | None, status: str | None, due_before: datetime | None
+        self,
+        station_id: int | None,
+        status: str | None,
+        due_before: datetime | None,
+        province: str | None = None,
     ) -> list[ShareRow]:
-        """Shares a station reviews (every station's when None), by due date: one status, or only overdue."""
+        """Shares a station reviews (every station's when None), by due date: one status, or only overdue;
+        optionally only those a province's stations pay."""
         query = (
             select(*_SHARE_COLUMNS)
             .join(stations, stations.c.id == claim_shares.c.station_id)
@@ -436,6 +441,8 @@ class ClaimRepository:
             query = query.where(claim_shares.c.station_id == station_id)
         if status:
             query = query.where(claim_shares.c.status == status)
+        if province:
+            query = query.where(claim_shares.c.province.startswith(province[:2]))
         if due_before is not None:
             query = query.where(
                 claims.c.due_at <= due_before, claim_shares.c.status.in_(("submitted", "need_info"))

@@ -7,6 +7,7 @@ Operators review their own station's shares and registrations; administrators se
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,10 +40,11 @@ def claims_queue(request: Request[Any, Any, Any]) -> Template:
     status = q.get("status") if q.get("status") in STATUSES else None
     only_overdue = q.get("overdue") == "1"
     station = (q.get("station") or "")[:16]
+    province = q.get("province") if re.fullmatch(r"[0-9]{2}", q.get("province") or "") else None
     principal = staff_of(request)
     with AppState.of(request).db.reading() as uow:
         scope = svc.console_scope(uow, principal, station)
-        items = svc.queue(uow, scope, status=status, only_overdue=only_overdue)
+        items = svc.queue(uow, scope, status=status, only_overdue=only_overdue, province=province)
     audit_read(request, principal.actor, "read:claims", f"{len(items)} shares")
     return console_page(
         request,
@@ -52,6 +54,7 @@ def claims_queue(request: Request[Any, Any, Any]) -> Template:
         chosen=status or "",
         overdue=only_overdue,
         station=station,
+        province=province or "",
     )
 
 

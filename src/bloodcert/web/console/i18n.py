@@ -256,6 +256,7 @@ CONSOLE_MESSAGES.update(
         "decision_recorded": ("决定已记录。", "The decision is recorded."),
         "median_decision": ("办理时长中位数", "Median time to decision"),
         "national_total": ("全国", "National"),
+        "province_code": ("付费省份代码（2 位）", "Paying province (2 digits)"),
     }
 )
 
