@@ -40,6 +40,7 @@ GENEROUS_LIMITS = tuple(
         "refused",
         "render",
         "render_session",
+        "upload",
     )
 )
 DATA_KEY = bytes(range(100, 132))

@@ -901,3 +901,24 @@ def main() -> None:
     except AppError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         sys.exit(1)
+
+
+claims_app = typer.Typer(help="Online claims of blood fees and their review deadlines.", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+
+@claims_app.command("escalate")
+def claims_escalate() -> None:
+    """Escalate every open claim past its due date to its provinces' administrators (each once).
+
+    Run it from cron (hourly); the console and the donor see a claim as overdue either way.
+    """
+    from bloodcert.services import claims
+    from bloodcert.services.relatives import Actor
+
+    settings = _settings()
+    db = _database(settings)
+    who = Actor("system", None, settings.index_key, settings.audit_key, _now())
+    with db.transaction() as uow:
+        done = claims.escalate_overdue(uow, who)
+    typer.echo(f"escalated {len(done)} overdue claims")

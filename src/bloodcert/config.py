@@ -99,6 +99,10 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # `bloodcert serve` logs JSON lines at this level; `info` adds one access line per request.
     log_level: str = "warning"
+    # Online claims: working days a station has to decide its share, and the holiday calendar they skip
+    # (a TOML file shaped like bloodcert/data/holidays/cn.toml; None: the shipped one).
+    claim_due_working_days: int = 10
+    holiday_calendar: Path | None = None
     providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
@@ -132,6 +136,8 @@ class Settings:
             metrics_port=_metrics_port(env),
             metrics_host=_get(env, "METRICS_HOST") or "127.0.0.1",
             log_level=_choice(env, "LOG_LEVEL", ("debug", "info", "warning", "error"), "warning"),
+            claim_due_working_days=_positive(env, "CLAIM_DUE_WORKING_DAYS", 10),
+            holiday_calendar=Path(calendar) if (calendar := _get(env, "HOLIDAY_CALENDAR")) else None,
             providers=ProviderSettings.from_env(env),
         )
 
@@ -204,6 +210,15 @@ def _metrics_port(env: Mapping[str, str]) -> int | None:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError(f"{PREFIX}METRICS_PORT must be a port number (1-65535)")
     return int(value)
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = _get(env, name)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number of at least 1")
+    return int(text)
 
 
 def _retention(env: Mapping[str, str]) -> int:

@@ -534,3 +534,33 @@ def test_db_prune_forgets_console_login_failures_too_old_to_count(env: Env) -> N
     assert result.exit_code == 0, result.output
     assert env.scalar("SELECT count(*) FROM staff_login_failures") == 1
     assert env.scalar("SELECT hex(client_hash) FROM staff_login_failures") == (b"n" * 32).hex().upper()
+
+
+# --- claims escalate ---------------------------------------------------------------------------------------
+
+
+def test_claims_escalate_escalates_an_overdue_claim_once(env: Env) -> None:
+    with sqlite3.connect(env.db_path) as conn:
+        conn.execute(
+            "INSERT INTO persons (id, merge_hash, identity_hash, name_hash, id_type, id_number, name, abo,"
+            " donation_count, whole_blood_ml, platelet_units, plasma_ml, created_at, updated_at)"
+            " VALUES (1, x'01', x'02', x'03', 'resident_id', x'00', x'00', 'A', 0, 0, 0, 0,"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        for public_id, due in (("cl_overdue", "2026-01-10 00:00:00"), ("cl_in_time", "2999-01-01 00:00:00")):
+            conn.execute(
+                "INSERT INTO claims (public_id, person_id, relationship, hospital_name, hospital_region,"
+                " invoice_no, invoice_key, transfused_on, items, billed_fen, status, due_at, created_at,"
+                " updated_at) VALUES (?, 1, 'self', 'h', '310104', ?, ?, '2025-12-01', '[]', 100, 'submitted',"
+                " ?, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                (public_id, public_id, public_id, due),
+            )
+    first = invoke(env, "claims", "escalate")
+    assert first.exit_code == 0, first.output
+    assert "escalated 1 overdue claims" in first.stdout
+    assert "escalated 0 overdue claims" in invoke(env, "claims", "escalate").stdout
+    assert (
+        env.scalar("SELECT group_concat(public_id) FROM claims WHERE escalated_at IS NOT NULL")
+        == "cl_overdue"
+    )
+    assert env.scalar("SELECT count(*) FROM claim_events WHERE kind = 'escalated'") == 1

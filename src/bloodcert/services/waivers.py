@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from bloodcert.domain.claims import hospital_invoice_key
 from bloodcert.domain.clock import BEIJING, beijing_midnight_utc, naive_utc
 from bloodcert.domain.identity import IdType, normalize_id_number, validate_id_number
 from bloodcert.domain.keyed import identity_hash_of, name_hash_of
@@ -204,9 +205,15 @@ def claim(db: Database, ctx: Context, request: SignedRequest) -> Claimed:
                     f"invoice {req.invoice_no} was claimed with another body", slug="invoice_conflict"
                 )
             return Claimed(False, _waiver_of(uow, existing)), f"waiver {existing.waiver_id} replayed"
+        online = uow.claims.holding_invoice(hospital_invoice_key(key.hospital_id, req.invoice_no))
+        if online is not None:
+            raise Conflict(
+                f"invoice {req.invoice_no} was claimed online (claim {online.public_id}, {online.status})",
+                slug="invoice_conflict",
+            )
         evaluation = _evaluate(uow, ctx, req, lock=True)
         if not evaluation.quote.eligible:
-            raise _not_eligible(evaluation.quote.reasons)
+            raise not_eligible(evaluation.quote.reasons)
         waiver = _record(uow, ctx, key, req, evaluation)
         return Claimed(True, waiver), f"waiver {waiver.waiver_id}"
 
@@ -305,13 +312,13 @@ def parse_request(body: bytes, ctx: Context) -> WaiverRequest:
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object")
     problems: list[ProblemField] = []
-    invoice_no = _text(data, "invoice_no", MAX_INVOICE_NO, problems)
-    patient = _party(data, "patient", problems)
-    donor = _party(data, "donor", problems)
-    relationship = _choice(data, "relationship", RELATIONSHIPS, problems)
-    proof = _choice(data, "proof", PROOFS, problems)
-    transfused_on = _transfusion_day(data, ctx, problems)
-    items = _items(data, problems)
+    invoice_no = parse_text(data, "invoice_no", MAX_INVOICE_NO, problems)
+    patient = parse_party(data, "patient", problems)
+    donor = parse_party(data, "donor", problems)
+    relationship = parse_choice(data, "relationship", RELATIONSHIPS, problems)
+    proof = parse_choice(data, "proof", PROOFS, problems)
+    transfused_on = parse_transfusion_day(data, ctx.book, ctx.at, problems)
+    items = parse_items(data, problems)
     if patient and donor and relationship:
         _check_parties(patient, donor, relationship, problems)
     if problems:
@@ -324,7 +331,10 @@ def parse_request(body: bytes, ctx: Context) -> WaiverRequest:
     return WaiverRequest(invoice_no, patient, donor, relationship, proof, transfused_on, tuple(items))
 
 
-def _text(data: dict[str, Any], name: str, limit: int, problems: list[ProblemField], field: str = "") -> str:
+def parse_text(
+    data: dict[str, Any], name: str, limit: int, problems: list[ProblemField], field: str = ""
+) -> str:
+    """A required string field of at most `limit` characters."""
     value = data.get(name)
     field = field or name
     if value is None or value == "":
@@ -338,7 +348,10 @@ def _text(data: dict[str, Any], name: str, limit: int, problems: list[ProblemFie
     return value.strip()
 
 
-def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], problems: list[ProblemField]) -> str:
+def parse_choice(
+    data: dict[str, Any], name: str, allowed: tuple[str, ...], problems: list[ProblemField]
+) -> str:
+    """A required field holding one of `allowed`."""
     value = data.get(name)
     if value is None:
         problems.append(ProblemField(name, "missing_field", f"{name} is required"))
@@ -349,17 +362,18 @@ def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], problems:
     return str(value)
 
 
-def _party(data: dict[str, Any], name: str, problems: list[ProblemField]) -> Party | None:
+def parse_party(data: dict[str, Any], name: str, problems: list[ProblemField]) -> Party | None:
+    """A person named by ID type, checked ID number and name."""
     value = data.get(name)
     if not isinstance(value, dict):
         problems.append(ProblemField(name, "missing_field", f"{name} must be an object"))
         return None
     before = len(problems)
-    id_type = _choice(value, "id_type", tuple(IdType), [])
+    id_type = parse_choice(value, "id_type", tuple(IdType), [])
     if not id_type:
         problems.append(ProblemField(f"{name}.id_type", "invalid_value", "unknown or missing ID type"))
-    raw_number = _text(value, "id_number", 40, problems, f"{name}.id_number")
-    person_name = _text(value, "name", 50, problems, f"{name}.name")
+    raw_number = parse_text(value, "id_number", 40, problems, f"{name}.id_number")
+    person_name = parse_text(value, "name", 50, problems, f"{name}.name")
     number = normalize_id_number(raw_number) if raw_number else ""
     if id_type and number:
         for p in validate_id_number(
@@ -369,7 +383,10 @@ def _party(data: dict[str, Any], name: str, problems: list[ProblemField]) -> Par
     return Party(id_type, number, person_name) if len(problems) == before else None
 
 
-def _transfusion_day(data: dict[str, Any], ctx: Context, problems: list[ProblemField]) -> date | None:
+def parse_transfusion_day(
+    data: dict[str, Any], book: RuleBook, at: datetime, problems: list[ProblemField]
+) -> date | None:
+    """`transfused_at`: a day, not in the future, on which some waiver rule was in force."""
     value = data.get("transfused_at")
     if not isinstance(value, str):
         problems.append(ProblemField("transfused_at", "missing_field", "transfused_at is a date YYYY-MM-DD"))
@@ -382,10 +399,10 @@ def _transfusion_day(data: dict[str, Any], ctx: Context, problems: list[ProblemF
     if len(value) != 10:
         problems.append(ProblemField("transfused_at", "invalid_format", "transfused_at is a date YYYY-MM-DD"))
         return None
-    if day > ctx.at.astimezone(BEIJING).date():
+    if day > at.astimezone(BEIJING).date():
         problems.append(ProblemField("transfused_at", "future_date", "the transfusion date is in the future"))
         return None
-    earliest = ctx.book.earliest()
+    earliest = book.earliest()
     if earliest is None or day < earliest:
         problems.append(
             ProblemField("transfused_at", "invalid_value", f"no waiver rule was in force before {earliest}")
@@ -394,7 +411,8 @@ def _transfusion_day(data: dict[str, Any], ctx: Context, problems: list[ProblemF
     return day
 
 
-def _items(data: dict[str, Any], problems: list[ProblemField]) -> list[Item]:
+def parse_items(data: dict[str, Any], problems: list[ProblemField]) -> list[Item]:
+    """`items`: the transfused components and what each cost, as on the hospital bill."""
     value = data.get("items")
     if not isinstance(value, list) or not value:
         problems.append(ProblemField("items", "missing_field", "items must list at least one component"))
@@ -470,36 +488,65 @@ def _check_parties(patient: Party, donor: Party, relationship: str, problems: li
 
 
 @dataclass(frozen=True, slots=True)
-class _Evaluation:
+class Evaluation:
+    """A quote, the donor it rests on, and the draws a claim would append to the ledger."""
+
     quote: Quote
     person_id: int | None
     draws: tuple[Draw, ...]
 
 
-def _refused(*reasons: Reason) -> _Evaluation:
-    return _Evaluation(Quote(False, 0, 0, False, reasons, ()), None, ())
+def refused(*reasons: Reason) -> Evaluation:
+    """An evaluation that waives nothing, for these reasons."""
+    return Evaluation(Quote(False, 0, 0, False, reasons, ()), None, ())
 
 
-def _evaluate(uow: UnitOfWork, ctx: Context, req: WaiverRequest, *, lock: bool) -> _Evaluation:
+def _evaluate(uow: UnitOfWork, ctx: Context, req: WaiverRequest, *, lock: bool) -> Evaluation:
     identity = identity_hash_of(ctx.index_key, IdType(req.donor.id_type), req.donor.id_number)
     matches = uow.waivers.persons_with_identity(identity, name_hash_of(ctx.index_key, req.donor.name))
     mine = [m.person_id for m in matches if m.name_matches]
     if not mine:
-        return _refused(Reason("unknown_donor", "no donor with this ID and name"))
+        return refused(Reason("unknown_donor", "no donor with this ID and name"))
     if len(matches) > 1:
-        return _refused(
+        return refused(
             Reason("identity_under_review", "this ID is held by more than one record, under review")
         )
     if req.relationship != "self" and req.proof == "none":
-        return _refused(Reason("proof_required", "a relative's waiver needs proof of the relationship"))
-    person_id = mine[0]
+        return refused(Reason("proof_required", "a relative's waiver needs proof of the relationship"))
+    if req.proof == "registered_relative" and not uow.relatives.approved_match(
+        mine[0],
+        identity_hash_of(ctx.index_key, IdType(req.patient.id_type), req.patient.id_number),
+        req.relationship,
+    ):
+        return refused(
+            Reason(
+                "relative_not_registered",
+                "the donor has no approved registration of this patient as a " + req.relationship,
+            )
+        )
+    return evaluate(uow, ctx.book, mine[0], req.relationship, req.transfused_on, req.items, lock=lock)
+
+
+def evaluate(  # noqa: PLR0917 - the pools of a donor, for a relationship, on a day, for items
+    uow: UnitOfWork,
+    book: RuleBook,
+    person_id: int,
+    relationship: str,
+    on: date,
+    items: Sequence[Item],
+    *,
+    lock: bool,
+) -> Evaluation:
+    """What the donor's pools would waive of these items for this relationship on a day: the one plan that
+    the hospital counter and online claims share. With `lock`, the pools are held until the transaction
+    ends, so that the draws can be appended without another claim planning against the same balance."""
     if lock:
         uow.waivers.lock_pools_of(person_id)
     donations = uow.waivers.counted_donations(person_id)
-    report = entitlements(ctx.book, donations, relationship=req.relationship, on=req.transfused_on)
+    report = entitlements(book, donations, relationship=relationship, on=on)
     drawn = {(d.jurisdiction, d.pool): d for d in uow.waivers.drawn(person_id)}
     balances = [_balance(e, drawn) for e in report.entitlements]
-    draws = plan(req.items, balances)
+    draws = plan(items, balances)
     reasons = [*report.reasons, *(r for e in report.entitlements for r in e.reasons)]
     if report.entitlements and not draws:
         reasons.append(Reason("pool_exhausted", "the pools that apply are used up"))
@@ -512,7 +559,12 @@ def _evaluate(uow: UnitOfWork, ctx: Context, req: WaiverRequest, *, lock: bool) 
         reasons=tuple(reasons),
         basis=tuple(_basis_of(b) for b in balances),
     )
-    return _Evaluation(result, person_id, tuple(draws))
+    return Evaluation(result, person_id, tuple(draws))
+
+
+def remaining_of(uow: UnitOfWork, person_id: int) -> dict[tuple[str, str], tuple[int, int]]:
+    """What each of a person's limited pools has given so far (ml, fen), by (jurisdiction, pool)."""
+    return {(d.jurisdiction, d.pool): (d.ml, d.fen) for d in uow.waivers.drawn(person_id)}
 
 
 def _balance(entitlement: Entitlement, drawn: dict[tuple[str, str], Any]) -> Balance:
@@ -533,15 +585,20 @@ def _basis_of(balance: Balance) -> Basis:
     )
 
 
-def _not_eligible(reasons: tuple[Reason, ...]) -> NotEligible:
-    fields = {"proof_required": "proof", "relationship_not_covered": "relationship"}
+def not_eligible(reasons: tuple[Reason, ...]) -> NotEligible:
+    """The 422 for a request that waives nothing, with its reasons as field errors."""
+    fields = {
+        "proof_required": "proof",
+        "relative_not_registered": "proof",
+        "relationship_not_covered": "relationship",
+    }
     errors = [ProblemField(fields.get(r.code, "donor"), r.code, r.message) for r in reasons]
     codes = ", ".join(dict.fromkeys(r.code for r in reasons))
     return NotEligible(f"nothing can be waived: {codes}", errors=errors)
 
 
 def _record(
-    uow: UnitOfWork, ctx: Context, key: HospitalKeyRow, req: WaiverRequest, evaluation: _Evaluation
+    uow: UnitOfWork, ctx: Context, key: HospitalKeyRow, req: WaiverRequest, evaluation: Evaluation
 ) -> Waiver:
     """Append the waiver and its draws; the answer is built from what was written, not read back."""
     assert evaluation.person_id is not None
@@ -568,7 +625,7 @@ def _record(
         created_at=now,
     )
     pk = uow.waivers.add(new)
-    uow.waivers.append([_entry(pk, evaluation.person_id, d, now) for d in evaluation.draws])
+    uow.waivers.append([entry_of(d, evaluation.person_id, now, waiver_pk=pk) for d in evaluation.draws])
     codes = uow.waivers.station_codes([d.payer_station_id for d in evaluation.draws])
     basis = tuple(
         Basis(
@@ -599,7 +656,10 @@ def _record(
     )
 
 
-def _entry(waiver_pk: int, person_id: int, d: Draw, now: datetime) -> LedgerEntry:
+def entry_of(
+    d: Draw, person_id: int, now: datetime, *, waiver_pk: int | None = None, share_pk: int | None = None
+) -> LedgerEntry:
+    """The ledger line of a draw, for a hospital waiver or for an approved claim share."""
     return LedgerEntry(
         waiver_pk,
         person_id,
@@ -614,6 +674,7 @@ def _entry(waiver_pk: int, person_id: int, d: Draw, now: datetime) -> LedgerEntr
         d.remaining_before_ml,
         d.remaining_before_fen,
         now,
+        share_pk,
     )
 
 
@@ -781,6 +842,20 @@ def donor_entitlements(
                             row.reversed_at is not None,
                         )
                     )
+        for c in uow.claims.approved_draws([person_id]):
+            draws.append(
+                DrawView(
+                    c.jurisdiction,
+                    c.pool,
+                    c.hospital_name,
+                    c.transfused_on,
+                    c.created_at,
+                    c.relationship,
+                    c.ml,
+                    c.fen,
+                    False,
+                )
+            )
     return DonorEntitlements(on, tuple(provinces), tuple(draws))
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 
-from bloodcert.storage.crypto import EncryptedDate, EncryptedJSON, EncryptedText
+from bloodcert.storage.crypto import EncryptedBytes, EncryptedDate, EncryptedJSON, EncryptedText
 
 metadata = MetaData(
     naming_convention={
@@ -443,7 +443,8 @@ waiver_ledger = Table(
     "waiver_ledger",
     metadata,
     Column("id", Id, primary_key=True),
-    Column("waiver_id", Id, ForeignKey("waivers.id"), nullable=False, index=True),
+    # Exactly one of the two: a waiver at the hospital counter, or a station's approved share of a claim.
+    Column("waiver_id", Id, ForeignKey("waivers.id"), nullable=True, index=True),
     Column("person_id", Id, ForeignKey("persons.id"), nullable=False),
     Column("jurisdiction", String(4), nullable=False),
     Column("pool", String(12), nullable=False),  # self | relatives
@@ -456,6 +457,7 @@ waiver_ledger = Table(
     Column("remaining_before_ml", Integer, nullable=True),
     Column("remaining_before_fen", BigInteger, nullable=True),
     Column("created_at", DateTime, nullable=False),
+    Column("claim_share_id", Id, ForeignKey("claim_shares.id"), nullable=True, index=True),
     Index("ix_waiver_ledger_pool", "person_id", "jurisdiction", "pool"),
     Index("ix_waiver_ledger_station_created", "station_id", "created_at"),
 )
@@ -574,4 +576,105 @@ health_checks = Table(
     Column("pass_expires_at", DateTime, nullable=True),
     Column("answered_at", DateTime, nullable=False),
     Index("ix_health_checks_site_day", "site_id", "day"),
+)
+
+# Relatives a donor registered (登记亲属), with a proof document, reviewed by the station that holds most of
+# the donor's donations. Approved and not removed: `proof: registered_relative` at any hospital.
+relatives = Table(
+    "relatives",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("public_id", String(32), nullable=False, unique=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False, index=True),
+    Column("relationship", String(16), nullable=False),
+    Column("id_type", String(32), nullable=False),
+    Column("id_number", EncryptedText("relatives.id_number"), nullable=False),
+    Column("name", EncryptedText("relatives.name"), nullable=False),
+    Column("identity_hash", LargeBinary(32), nullable=False, index=True),
+    Column("status", String(12), nullable=False),  # pending | approved | rejected | need_info
+    Column("message", EncryptedText("relatives.message"), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("decided_at", DateTime, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("removed_at", DateTime, nullable=True),
+)
+
+# Online claims (线上申请): one per invoice the donor claims. `invoice_key` names the invoice whichever way it
+# came (a registered hospital's id, or a free-text hospital's region and name), so that one invoice is never
+# settled twice.
+claims = Table(
+    "claims",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("public_id", String(32), nullable=False, unique=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("relative_id", Id, ForeignKey("relatives.id"), nullable=True),
+    Column("relationship", String(16), nullable=False),
+    Column("hospital_id", Id, ForeignKey("hospitals.id"), nullable=True),
+    Column("hospital_name", String(100), nullable=False),
+    Column("hospital_region", String(6), nullable=False),
+    Column("invoice_no", String(64), nullable=False),
+    Column("invoice_key", String(200), nullable=False, index=True),
+    Column("transfused_on", Date, nullable=False),
+    Column("items", Text, nullable=False),  # JSON, as the donor gave them
+    Column("billed_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("due_at", DateTime, nullable=False, index=True),
+    Column("escalated_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("decided_at", DateTime, nullable=True),
+)
+
+# One station's part of a claim: the draws it pays (`plan`, JSON, as planned when the claim was filed) and
+# its review. An approved share's draws are lines of the waiver ledger.
+claim_shares = Table(
+    "claim_shares",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("claim_id", Id, ForeignKey("claims.id"), nullable=False, index=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False, index=True),
+    Column("province", String(4), nullable=False),
+    Column("plan", Text, nullable=False),
+    Column("planned_ml", Integer, nullable=False),
+    Column("planned_fen", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),  # submitted | approved | rejected | need_info
+    Column("approved_ml", Integer, nullable=True),
+    Column("approved_fen", BigInteger, nullable=True),
+    Column("payout_reference", String(64), nullable=True),
+    Column("decided_at", DateTime, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    UniqueConstraint("claim_id", "station_id", name="uq_claim_shares_claim_station"),
+)
+
+# Uploaded documents (invoices, itemised bills, proofs of kinship), encrypted with the data key. `token` is
+# the only way to name one in a URL: random, never a row id.
+claim_files = Table(
+    "claim_files",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token", String(48), nullable=False, unique=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("claim_id", Id, ForeignKey("claims.id"), nullable=True, index=True),
+    Column("relative_id", Id, ForeignKey("relatives.id"), nullable=True, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("media_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", LargeBinary(32), nullable=False),
+    Column("content", EncryptedBytes("claim_files.content"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# A claim's timeline: filed, each decision with its message, the donor's answers, escalation.
+claim_events = Table(
+    "claim_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("claim_id", Id, ForeignKey("claims.id"), nullable=False, index=True),
+    Column("share_id", Id, ForeignKey("claim_shares.id"), nullable=True),
+    Column("actor", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("message", EncryptedText("claim_events.message"), nullable=True),
+    Column("created_at", DateTime, nullable=False),
 )

@@ -13,6 +13,7 @@ from bloodcert.storage.crypto import attach_cipher
 from bloodcert.storage.engine import make_engine, writer_queue
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
+from bloodcert.storage.repositories.claims import ClaimRepository, RelativeRepository
 from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.health_checks import HealthCheckRepository
 from bloodcert.storage.repositories.history import HistoryRepository
@@ -58,6 +59,8 @@ class UnitOfWork:
         self.honours = HonourRepository(conn)
         self.sites = SiteRepository(conn)
         self.health_checks = HealthCheckRepository(conn)
+        self.relatives = RelativeRepository(conn)
+        self.claims = ClaimRepository(conn)
 
     @property
     def dialect(self) -> str:

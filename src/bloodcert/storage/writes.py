@@ -19,6 +19,10 @@ from sqlalchemy import Table
 from bloodcert.storage.tables import (
     audit_log,
     certificates,
+    claim_events,
+    claim_files,
+    claim_shares,
+    claims,
     donation_versions,
     donations,
     donors,
@@ -26,6 +30,7 @@ from bloodcert.storage.tables import (
     import_runs,
     persons,
     quality_issues,
+    relatives,
     signing_keys,
     station_keys,
     stations,
@@ -239,10 +244,11 @@ class NewWaiver(msgspec.Struct, frozen=True):
 class LedgerEntry(msgspec.Struct, frozen=True):
     """One append-only line of the waiver ledger: a draw, or a reversal with negated amounts.
 
-    `waiver_id` is the waiver's row id (the column's name), not its public `wv_…` id.
+    `waiver_id` is a hospital waiver's row id (the column's name), not its public `wv_…` id; a line of an
+    approved online claim's share has None there and the share's row id in `claim_share_id`.
     """
 
-    waiver_id: int
+    waiver_id: int | None
     person_id: int
     jurisdiction: str
     pool: str
@@ -255,6 +261,7 @@ class LedgerEntry(msgspec.Struct, frozen=True):
     remaining_before_ml: int | None
     remaining_before_fen: int | None
     created_at: datetime
+    claim_share_id: int | None = None
 
 
 class NewHealthCheck(msgspec.Struct, frozen=True):
@@ -280,7 +287,99 @@ def column_values(row: msgspec.Struct) -> dict[str, Any]:
 
 
 # Which table each write row goes to (a test checks the fields against the columns).
+
+
+class NewRelative(msgspec.Struct, frozen=True):
+    """A relative a donor registers; ID number, name and message are encrypted by the column types."""
+
+    public_id: str
+    person_id: int
+    station_id: int
+    relationship: str
+    id_type: str
+    id_number: str
+    name: str
+    identity_hash: bytes
+    status: str
+    created_at: datetime
+    message: str | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    removed_at: datetime | None = None
+
+
+class NewClaim(msgspec.Struct, frozen=True):
+    """An online claim as filed."""
+
+    public_id: str
+    person_id: int
+    relative_id: int | None
+    relationship: str
+    hospital_id: int | None
+    hospital_name: str
+    hospital_region: str
+    invoice_no: str
+    invoice_key: str
+    transfused_on: date
+    items: str
+    billed_fen: int
+    status: str
+    due_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    escalated_at: datetime | None = None
+    decided_at: datetime | None = None
+
+
+class NewClaimShare(msgspec.Struct, frozen=True):
+    """One paying station's share of a claim, with its planned draws (JSON)."""
+
+    claim_id: int
+    station_id: int
+    province: str
+    plan: str
+    planned_ml: int
+    planned_fen: int
+    status: str
+    approved_ml: int | None = None
+    approved_fen: int | None = None
+    payout_reference: str | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+
+
+class NewClaimFile(msgspec.Struct, frozen=True):
+    """An uploaded document, stored encrypted; reached only through its random token."""
+
+    token: str
+    person_id: int
+    claim_id: int | None
+    relative_id: int | None
+    kind: str
+    media_type: str
+    size: int
+    sha256: bytes
+    content: bytes
+    created_at: datetime
+
+
+class NewClaimEvent(msgspec.Struct, frozen=True):
+    """A line of a claim's timeline."""
+
+    claim_id: int
+    share_id: int | None
+    actor: str
+    kind: str
+    message: str | None
+    created_at: datetime
+
+
 WRITE_ROWS: dict[type[Any], Table] = {
+    NewRelative: relatives,
+    NewClaim: claims,
+    NewClaimShare: claim_shares,
+    NewClaimFile: claim_files,
+    NewClaimEvent: claim_events,
     NewPerson: persons,
     NewDonor: donors,
     DonationState: donations,

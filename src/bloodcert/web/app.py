@@ -18,6 +18,7 @@ from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
 from bloodcert.web.api import (
     certificates,
+    claims,
     donor,
     entitlements,
     health,
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             donor.auth_router,
             donor.me_router,
             entitlements.entitlements_handler,
+            claims.donor_router,
+            claims.station_router,
             honours.honours_router,
             sites.appointments_router,
             *sites.public_handlers,

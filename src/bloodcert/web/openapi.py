@@ -25,9 +25,13 @@ from bloodcert.domain.records import (
     TEST_RESULTS,
     Status,
 )
+from bloodcert.web.api import claims
 
 # Statuses beyond the success ones that operations under a path prefix answer (most specific first).
 ERRORS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("/api/v1/station/claims", (400, 401, 404, 409, 413, 429, 503)),
+    ("/api/v1/me/claims", (400, 401, 404, 409, 413, 415, 422, 429)),
+    ("/api/v1/me/relatives", (400, 401, 404, 409, 413, 415, 422, 429)),
     ("/api/v1/station/sites", (400, 401, 404, 409, 413, 429, 503)),
     ("/api/v1/station/", (400, 401, 413, 429, 503)),
     ("/api/v1/hospital/", (400, 401, 404, 409, 413, 422, 429, 503)),
@@ -52,6 +56,7 @@ TITLES = {
     404: "Not found (also for another donor's data)",
     409: "Conflict with an earlier request or the current state (`invoice_conflict`, `slot_full`, …)",
     413: "Body or batch too large",
+    415: "A body or file of a type not taken here (files are recognised by their content)",
     422: "Well formed but not allowed (`not_eligible`, with reasons in `errors` or `eligible_from`)",
     428: "Captcha required",
     429: "Too many requests (see Retry-After)",
@@ -90,6 +95,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     doc = copy.deepcopy(schema)
     doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
     _describe_station_batch(doc)
+    claims.describe_bodies(doc)
     for path, item in doc.get("paths", {}).items():
         statuses = next((codes for prefix, codes in ERRORS if path.startswith(prefix)), ())
         for method, operation in item.items():

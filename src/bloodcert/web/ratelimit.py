@@ -54,6 +54,14 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/api/v1/hospital/", "hospital"),
     ("GET", "/api/v1/auth/providers/", "provider"),
     ("POST", "/console/login", "console_login"),
+    # Uploads of documents (claims, relatives' proofs, answers), up to 50 MiB each.
+    ("POST", "/api/v1/me/claims", "upload"),
+    ("POST", "/api/v1/me/claims/", "upload"),
+    ("POST", "/api/v1/me/relatives", "upload"),
+    ("POST", "/api/v1/me/relatives/", "upload"),
+    ("POST", "/me/claims/", "upload"),
+    ("POST", "/me/relatives", "upload"),
+    ("POST", "/me/relatives/", "upload"),
 )
 LOGIN_PAGE = ("POST", "/")
 # Counted in the database when there is no Redis (see the module's docstring).
@@ -74,6 +82,8 @@ DEFAULT_LIMITS: Mapping[str, str] = {
     # A certificate drawn as SVG or PDF costs tens to hundreds of milliseconds of CPU.
     "render": "60/minute",
     "render_session": "20/minute",
+    # Documents a donor uploads (and the claim form's quotes): counted per session, or per client without one.
+    "upload": "60/hour",
 }
 RENDER_PREFIX = "/api/v1/me/certificates/"
 RENDER_SUFFIXES = (".svg", ".pdf")
@@ -187,6 +197,8 @@ def _route(method: str, path: str) -> str | None:
 
 def _key(scope: Scope, name: str) -> str:
     key = client_address(scope)
+    if name == "upload":
+        return _session_of(scope["headers"]) or key
     if name in ("station", "hospital"):
         # A station's (or hospital's) limit follows its key id as well, so that one cannot starve the others.
         for header, value in scope["headers"]:

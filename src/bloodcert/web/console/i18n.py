@@ -325,6 +325,44 @@ CONSOLE_MESSAGES.update(
     }
 )
 
+# Online claims and registered relatives: the review queues, decisions and volumes.
+CONSOLE_MESSAGES.update(
+    {
+        "nav_claims": ("线上申请", "Claims"),
+        "claims_queue_title": ("线上申请审核", "Claims to review"),
+        "relatives_queue_title": ("亲属登记审核", "Relatives to review"),
+        "claim_volumes_title": ("申请量与办理时长", "Claim volumes and time to decision"),
+        "claim": ("申请", "Claim"),
+        "share_status": ("状态", "Status"),
+        "all": ("全部", "All"),
+        "only_overdue": ("只看逾期", "Overdue only"),
+        "filter": ("筛选", "Filter"),
+        "planned_yuan": ("应付（元）", "Due to pay (yuan)"),
+        "approved_yuan": ("已批准（元）", "Approved (yuan)"),
+        "billed_yuan": ("费用（元）", "Billed (yuan)"),
+        "due_at": ("办结期限（UTC）", "Due (UTC)"),
+        "overdue_badge": ("逾期", "Overdue"),
+        "escalated": ("已提请督办", "Escalated"),
+        "no_claims": ("没有符合条件的申请。", "No claim matches."),
+        "no_relatives": ("没有待审核的登记。", "No registration here."),
+        "shares": ("分摊", "Shares"),
+        "decide": ("审核决定", "Decision"),
+        "decision": ("决定", "Decision"),
+        "decision_approve": ("批准", "Approve"),
+        "decision_reject": ("不予批准", "Reject"),
+        "decision_need_info": ("要求补充材料", "Ask for more"),
+        "decision_message": (
+            "理由或说明（不予批准和要求补充时必填）",
+            "Reason (required to reject or ask for more)",
+        ),
+        "payout_reference": ("付款流水号（批准时）", "Payout reference (bank transfer id)"),
+        "decision_recorded": ("决定已记录。", "The decision is recorded."),
+        "median_decision": ("办理时长中位数", "Median time to decision"),
+        "national_total": ("全国", "National"),
+        "province_code": ("付费省份代码（2 位）", "Paying province (2 digits)"),
+    }
+)
+
 ALL_MESSAGES = {**MESSAGES, **CONSOLE_MESSAGES}
 
 
