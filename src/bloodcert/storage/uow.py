@@ -19,6 +19,7 @@ from bloodcert.storage.repositories.honours import HonourRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
+from bloodcert.storage.repositories.notifications import NotificationRepository
 from bloodcert.storage.repositories.persons import PersonRepository
 from bloodcert.storage.repositories.quality import QualityRepository
 from bloodcert.storage.repositories.rate_counters import RateCounterRepository
@@ -56,6 +57,7 @@ class UnitOfWork:
         self.waivers = WaiverRepository(conn)
         self.honours = HonourRepository(conn)
         self.sites = SiteRepository(conn)
+        self.notifications = NotificationRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bloodcert.domain.donation_rules import kind_label, measured_in_units
+from bloodcert.web.pages.notify_words import WORDS as NOTIFY_WORDS
 
 DEFAULT_LANG = "zh"
 LANGS = ("zh", "en")
@@ -495,3 +496,4 @@ MESSAGES.update(
         "rel_spouse_parent": ("配偶的父母", "spouse's parents"),
     }
 )
+MESSAGES.update(NOTIFY_WORDS)
