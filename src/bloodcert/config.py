@@ -64,7 +64,7 @@ class ProviderSettings:
 
 @dataclass(frozen=True, slots=True)
 class NotifySettings:
-    """Donor messages: quiet hours (Beijing time, "HH:MM"), caps, retries, survey links and the channels.
+    """Donor messages: quiet hours (Beijing time, "HH:MM"), caps, retries and the channels.
 
     A channel is on when its credentials are set: SMS (Alibaba Cloud), WeChat and Alipay subscription
     messages (the mini-programs' app ids and keys, and one template each).
@@ -75,7 +75,6 @@ class NotifySettings:
     daily_cap: int = 3
     max_attempts: int = 5
     callups_per_month: int = 2
-    survey_days: int = 14
     sms_access_key_id: str | None = None
     sms_access_key_secret: str | None = field(default=None, repr=False)
     sms_sign_name: str | None = None
@@ -96,7 +95,6 @@ class NotifySettings:
             daily_cap=int(_get(env, "NOTIFY_DAILY_CAP") or 3),
             max_attempts=int(_get(env, "NOTIFY_MAX_ATTEMPTS") or 5),
             callups_per_month=int(_get(env, "NOTIFY_CALLUPS_PER_MONTH") or 2),
-            survey_days=int(_get(env, "SURVEY_DAYS") or 14),
             sms_access_key_id=_get(env, "SMS_ACCESS_KEY_ID"),
             sms_access_key_secret=_get(env, "SMS_ACCESS_KEY_SECRET"),
             sms_sign_name=_get(env, "SMS_SIGN_NAME"),

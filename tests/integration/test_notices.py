@@ -51,9 +51,10 @@ def test_a_reported_donation_is_told_once_even_when_the_station_corrects_it(
     _report(db, signing, [record])
     _report(db, signing, [record])  # the same batch again: unchanged
     _report(db, signing, [{**record, "version": 2, "volume_ml": 300}])  # a correction
-    assert _titles(db) == ["A new donation on your record"]
+    assert _titles(db) == ["A new donation on your record", "How was your donation?"]
     with db.reading() as uow:
-        [entry] = notify.inbox(uow, [1], "zh")
+        entry, survey = notify.inbox(uow, [1], "zh")[::-1]
+    assert survey.link is not None and survey.link.startswith("/survey/")
     assert entry.link is not None and entry.link.startswith("/me/certificates/")
     assert "测试血站33000001" in entry.body and "如果您不记得这次献血" in entry.body
 

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 
 from bloodcert.domain.donation_rules import Kind, earliest_next, kind_label
 from bloodcert.domain.notifications import Event, Topic
-from bloodcert.services.notifications import raise_events
+from bloodcert.services import surveys
+from bloodcert.services.notifications import raise_events, stored_preferences
 from bloodcert.storage.uow import UnitOfWork
 
 # A daily sweep looks this far back, so that a missed day or two still tells everyone (once: dedup keys).
@@ -64,6 +65,31 @@ def records_arrived(uow: UnitOfWork, arrivals: Sequence[Arrival], now: datetime)
             ),
         )
         for a in arrivals
+    ]
+    raise_events(uow, events, now)
+    _ask_about(uow, arrivals, now)
+
+
+def _ask_about(uow: UnitOfWork, arrivals: Sequence[Arrival], now: datetime) -> None:
+    """Send the satisfaction survey of each new donation to the donors who want surveys."""
+    stored = uow.notifications.preferences(a.person_id for a in arrivals)
+    wanting = [a for a in arrivals if stored_preferences(stored.get(a.person_id)).wants(Topic.SURVEY)]
+    tokens = surveys.invite(
+        uow, [surveys.Invite(a.person_id, a.donation_id, a.station_id) for a in wanting], now
+    )
+    events = [
+        (
+            a.person_id,
+            Event(
+                Topic.SURVEY,
+                "survey.invite",
+                f"survey:{a.donation_id}",
+                {"station": a.station_name, **_day(a.donated_on)},
+                f"/survey/{tokens[a.donation_id]}",
+            ),
+        )
+        for a in wanting
+        if a.donation_id in tokens
     ]
     raise_events(uow, events, now)
 

@@ -45,7 +45,7 @@ SEND_BATCH = 200
 
 def preferences_of(uow: UnitOfWork, person_id: int) -> Preferences:
     """The donor's preferences, or the defaults when they never chose."""
-    return _preferences(uow.notifications.preferences([person_id]).get(person_id))
+    return stored_preferences(uow.notifications.preferences([person_id]).get(person_id))
 
 
 def policy_of(settings: NotifySettings) -> Policy:
@@ -65,7 +65,8 @@ def settings_of(uow: UnitOfWork, person_id: int) -> tuple[Preferences, dict[str,
     return preferences_of(uow, person_id), linked
 
 
-def _preferences(row: PreferenceRow | None) -> Preferences:
+def stored_preferences(row: PreferenceRow | None) -> Preferences:
+    """Preferences as stored, or the defaults for a donor who never chose."""
     if row is None:
         return Preferences()
     return Preferences(choices_from_json(row.choices), row.phone, row.home_region)
@@ -115,7 +116,8 @@ def raise_events(
         return []
     stamp = naive_utc(now)
     prefs = {
-        pid: _preferences(row) for pid, row in uow.notifications.preferences(p for p, _ in events).items()
+        pid: stored_preferences(row)
+        for pid, row in uow.notifications.preferences(p for p, _ in events).items()
     }
     wanted = [(pid, e) for pid, e in events if prefs.get(pid, Preferences()).wants(e.topic)]
     taken = uow.notifications.taken_keys((pid, e.dedup_key) for pid, e in wanted)
@@ -215,7 +217,7 @@ def take_due(
     stamp = naive_utc(now)
     due = uow.notifications.due(stamp, limit)
     persons = {d.person_id for d in due}
-    prefs = {pid: _preferences(row) for pid, row in uow.notifications.preferences(persons).items()}
+    prefs = {pid: stored_preferences(row) for pid, row in uow.notifications.preferences(persons).items()}
     sent_today = uow.notifications.sent_since(persons, beijing_midnight_utc(beijing_day(now)))
     available = set(channels)
     jobs: list[Job] = []

@@ -27,6 +27,8 @@ from bloodcert.storage.repositories.sites import SiteRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
+from bloodcert.storage.repositories.supply import SupplyRepository
+from bloodcert.storage.repositories.surveys import SurveyRepository
 from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
 
 # The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
@@ -58,6 +60,8 @@ class UnitOfWork:
         self.honours = HonourRepository(conn)
         self.sites = SiteRepository(conn)
         self.notifications = NotificationRepository(conn)
+        self.supply = SupplyRepository(conn)
+        self.surveys = SurveyRepository(conn)
 
     @property
     def dialect(self) -> str:

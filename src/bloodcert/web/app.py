@@ -24,6 +24,7 @@ from bloodcert.web.api import (
     providers,
     sites,
     station,
+    supply,
 )
 from bloodcert.web.clients import ProxyHeadersMiddleware, trusted_networks
 from bloodcert.web.problems import EXCEPTION_HANDLERS, BoundedRequest
@@ -77,6 +78,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             sites.appointments_router,
             *sites.public_handlers,
             sites.station_router,
+            supply.station_router,
+            supply.get_supply,
+            supply.get_satisfaction,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,

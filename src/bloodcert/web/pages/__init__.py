@@ -25,9 +25,12 @@ from bloodcert.web.pages import (
     entitlements,
     history,
     honours,
+    learn,
     login,
     notifications,
     sites,
+    supply,
+    survey,
     verify,
 )
 from bloodcert.web.pages.render import page, template_config
@@ -69,6 +72,9 @@ router = Router(
         demo_login.demo_login_submit,
         *sites.handlers,
         *notifications.handlers,
+        *supply.handlers,
+        *learn.handlers,
+        *survey.handlers,
     ],
     exception_handlers={AppError: _error_page, HTTPException: _error_page},
     include_in_schema=False,
