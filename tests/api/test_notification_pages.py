@@ -90,3 +90,16 @@ def test_another_donor_sees_only_their_own_messages(web: Any) -> None:
     _log_in(web)
     mine = re.findall(r'name="id" value="(\d+)"', web.get("/me/inbox").text)
     assert mine and set(mine).isdisjoint(wang)
+
+
+def test_the_survey_link_in_the_inbox_takes_one_answer(web: Any) -> None:
+    _log_in(web)
+    link = re.search(r'href="(/survey/[A-Za-z0-9_-]+)"', web.get("/me/inbox").text)[1]  # type: ignore[index]
+    web.cookies.clear()  # the link works without a login, as from an SMS
+    form = web.get(link + "?lang=en")
+    assert "How satisfied are you with your donation at 测试血站33000001?" in text(form.text)
+    answer = {"_csrf_token": csrf_token(web, link), "score": "5", "comment": "很好"}
+    assert "Thank you for your answer!" in text(web.post(link + "?lang=en", data=answer).text)
+    again = web.post(link + "?lang=en", data=answer)
+    assert again.status_code == 410 and "already been answered" in text(again.text)
+    assert web.get(link).status_code == 410
