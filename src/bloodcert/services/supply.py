@@ -22,8 +22,10 @@ from bloodcert.domain.clock import BEIJING, beijing_midnight_utc, naive_utc
 from bloodcert.domain.donation_rules import Kind
 from bloodcert.domain.notifications import LEVEL_WORDS, Channel, Event, Topic
 from bloodcert.domain.regions import province_name
+from bloodcert.domain.staff import StaffPrincipal
 from bloodcert.domain.supply import Candidate, Level, area_of, calls_up, reached
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
+from bloodcert.services.console import Caller, station_of
 from bloodcert.services.notifications import preferences_of, raise_events, save_preferences
 from bloodcert.services.sites import decode
 from bloodcert.storage.repositories.supply import CallupRow, LevelRow
@@ -209,3 +211,48 @@ def stop_callups_of(uow: UnitOfWork, person_id: int, now: datetime) -> None:
     prefs = preferences_of(uow, person_id)
     choices = {**prefs.choices, Topic.CALLUP: frozenset[Channel]()}
     save_preferences(uow, person_id, type(prefs)(choices, prefs.phone, prefs.home_region), now)
+
+
+# ---- the console
+
+
+@dataclass(frozen=True, slots=True)
+class StationSupply:
+    """A station's levels in force and its call-ups, for its console screen."""
+
+    station: StationRow
+    levels: dict[str, str]  # "O+" → level
+    callups: list[CallupRow]
+
+
+def console_view(uow: UnitOfWork, principal: StaffPrincipal, code: str) -> StationSupply:
+    """What the station's supply screen shows, for a caller who may reach the station."""
+    station = station_of(uow, principal, code)
+    levels = {r.abo + ("-" if r.rhd == "negative" else "+"): r.level for r in uow.supply.current(station.id)}
+    return StationSupply(station, levels, uow.supply.callups_of_station(station.id))
+
+
+def publish_from_console(
+    uow: UnitOfWork,
+    caller: Caller,
+    code: str,
+    levels: Sequence[tuple[str, str, Level]],
+    *,
+    monthly_cap: int,
+    index_key: bytes,
+) -> Published | None:
+    """Publish levels for a station from its console screen (audited); None when none were chosen."""
+    station = station_of(uow, caller.principal, code)
+    if not levels:
+        return None
+    done = publish(
+        uow,
+        station,
+        levels,
+        actor=caller.principal.actor,
+        now=caller.now,
+        monthly_cap=monthly_cap,
+        index_key=index_key,
+    )
+    caller.record(uow, "supply:publish", station.code)
+    return done

@@ -111,5 +111,20 @@ WORDS: dict[str, tuple[str, str]] = {
         "献血者满意度：{mean} / 5（{count} 份评价）",
         "Donor satisfaction: {mean} / 5 ({count} answers)",
     ),
+    "supply_console_title": ("血液库存与召集", "Blood supply and call-ups"),
+    "supply_console_hint": (
+        "为每个血型选择当前库存状况；某血型变为偏紧或告急时，会召集附近愿意接收召集、当前可以献血的同型献血者。",
+        "Choose the stock of each type; a type turning low or critical calls up nearby donors of that type "
+        "who asked for call-ups and may donate now.",
+    ),
+    "supply_type": ("血型", "Type"),
+    "supply_now": ("库存", "Level"),
+    "supply_new": ("新的库存状况", "New level"),
+    "supply_publish": ("发布", "Publish"),
+    "supply_published": ("库存已发布。", "Levels published."),
+    "callups_title": ("召集记录", "Call-ups"),
+    "callups_reached": ("已通知", "Reached"),
+    "callups_booked": ("已预约", "Booked since"),
+    "callups_none": ("还没有召集。", "No call-ups yet."),
     "report_record": ("不是我的献血？立即报告", "Not my donation? Report it"),
 }
