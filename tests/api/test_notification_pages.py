@@ -103,3 +103,55 @@ def test_the_survey_link_in_the_inbox_takes_one_answer(web: Any) -> None:
     again = web.post(link + "?lang=en", data=answer)
     assert again.status_code == 410 and "already been answered" in text(again.text)
     assert web.get(link).status_code == 410
+
+
+def _bearer(web: Any, **who: Any) -> dict[str, str]:
+    token = web.post("/api/v1/auth/login", json=login_body(**who)).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_lists_my_messages_and_marks_one_read(web: Any) -> None:
+    me = _bearer(web)
+    listed = web.get("/api/v1/me/notifications?lang=en", headers=me)
+    assert listed.status_code == 200 and listed.headers["cache-control"] == "no-store"
+    body = listed.json()
+    assert body["unread"] == 2 and {m["topic"] for m in body["notifications"]} == {"record", "survey"}
+    first = body["notifications"][0]["id"]
+    assert (
+        web.post(
+            f"/api/v1/me/notifications/{first}/read", headers=_bearer(web, donor=LI_LEI, donation_no="L1")
+        ).status_code
+        == 204
+    )
+    assert web.get("/api/v1/me/notifications", headers=me).json()["unread"] == 2  # another donor cannot
+    web.post(f"/api/v1/me/notifications/{first}/read", headers=me)
+    assert web.get("/api/v1/me/notifications", headers=me).json()["unread"] == 1
+    web.cookies.clear()  # the logins set session cookies too
+    assert web.get("/api/v1/me/notifications").status_code == 401
+
+
+def test_the_api_replaces_my_preferences_and_masks_my_number(web: Any) -> None:
+    me = _bearer(web)
+    wanted = {
+        "choices": {"callup": ["inbox", "sms"], "survey": []},
+        "phone": "13800138000",
+        "home_region": "330100",
+    }
+    saved = web.put("/api/v1/me/notifications/preferences", json=wanted, headers=me)
+    assert saved.status_code == 200, saved.text
+    body = saved.json()
+    assert body["phone_masked"] == "138****8000" and body["home_region"] == "330100"
+    assert body["choices"]["callup"] == ["inbox", "sms"] and body["choices"]["survey"] == []
+    assert body["choices"]["security"] == ["inbox"] and body["choices"]["record"] == ["inbox"]
+    assert body["linked"] == {"wechat": False, "alipay": False}
+    assert web.get("/api/v1/me/notifications/preferences", headers=me).json() == body
+    bad = web.put(
+        "/api/v1/me/notifications/preferences",
+        json={**wanted, "phone": "123", "home_region": "999999"},
+        headers=me,
+    )
+    assert bad.status_code == 400 and {e["field"] for e in bad.json()["errors"]} == {"phone", "home_region"}
+    unknown = web.put(
+        "/api/v1/me/notifications/preferences", json={"choices": {"record": ["pigeon"]}}, headers=me
+    )
+    assert unknown.status_code == 400

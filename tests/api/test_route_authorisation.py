@@ -143,6 +143,7 @@ class World:
             "site_code": "WL01",
             "site_id": "1",
             "appointment_id": "1",
+            "notification_id": "1",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
 

@@ -103,6 +103,7 @@ def prefs_submit(request: Request[Any, Any, Any], data: FormBody) -> Template | 
         return _prefs_page(request, wanted, linked, error="prefs_phone_bad")
     with AppState.of(request).db.transaction() as uow:
         svc.save_preferences(uow, min(principal.person_ids), wanted, datetime.now(UTC))
+    audit_read(request, principal.actor, "update:notification_prefs")
     return Redirect("/me/notifications?saved=1", status_code=303)
 
 
