@@ -8,7 +8,7 @@ and the daily sweeps (`bloodcert notify sweep`) for eligibility and reminders.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -16,6 +16,7 @@ from bloodcert.domain.donation_rules import Kind, earliest_next, kind_label
 from bloodcert.domain.notifications import Event, Topic
 from bloodcert.services import surveys
 from bloodcert.services.notifications import raise_events, stored_preferences
+from bloodcert.storage.repositories.notifications import PreferenceRow
 from bloodcert.storage.uow import UnitOfWork
 
 # A daily sweep looks this far back, so that a missed day or two still tells everyone (once: dedup keys).
@@ -66,13 +67,17 @@ def records_arrived(uow: UnitOfWork, arrivals: Sequence[Arrival], now: datetime)
         )
         for a in arrivals
     ]
-    raise_events(uow, events, now)
-    _ask_about(uow, arrivals, now)
-
-
-def _ask_about(uow: UnitOfWork, arrivals: Sequence[Arrival], now: datetime) -> None:
-    """Send the satisfaction survey of each new donation to the donors who want surveys."""
+    if not arrivals:
+        return
     stored = uow.notifications.preferences(a.person_id for a in arrivals)
+    raise_events(uow, events, now, stored=stored)
+    _ask_about(uow, arrivals, now, stored)
+
+
+def _ask_about(
+    uow: UnitOfWork, arrivals: Sequence[Arrival], now: datetime, stored: Mapping[int, PreferenceRow]
+) -> None:
+    """Send the satisfaction survey of each new donation to the donors who want surveys."""
     wanting = [a for a in arrivals if stored_preferences(stored.get(a.person_id)).wants(Topic.SURVEY)]
     tokens = surveys.invite(
         uow, [surveys.Invite(a.person_id, a.donation_id, a.station_id) for a in wanting], now
@@ -91,7 +96,7 @@ def _ask_about(uow: UnitOfWork, arrivals: Sequence[Arrival], now: datetime) -> N
         for a in wanting
         if a.donation_id in tokens
     ]
-    raise_events(uow, events, now)
+    raise_events(uow, events, now, stored=stored)
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,24 +106,23 @@ def raise_events(
     now: datetime,
     *,
     also_sms: frozenset[int] = frozenset(),
+    stored: Mapping[int, PreferenceRow] | None = None,
 ) -> list[int]:
     """Put each (person, event) in the person's inbox and queue its deliveries; repeats are ignored.
 
     Returns the ids of the notifications added (an event already raised, or of a topic the donor does
-    not want, adds none).
+    not want, adds none). `stored`: the persons' stored preferences, when the caller has them already.
     """
     if not events:
         return []
     stamp = naive_utc(now)
-    prefs = {
-        pid: stored_preferences(row)
-        for pid, row in uow.notifications.preferences(p for p, _ in events).items()
-    }
-    wanted = [(pid, e) for pid, e in events if prefs.get(pid, Preferences()).wants(e.topic)]
-    taken = uow.notifications.taken_keys((pid, e.dedup_key) for pid, e in wanted)
+    if stored is None:
+        stored = uow.notifications.preferences(p for p, _ in events)
+    prefs = {pid: stored_preferences(row) for pid, row in stored.items()}
     fresh: dict[tuple[int, str], tuple[int, Event]] = {}
-    for pid, event in wanted:
-        if (pid, event.dedup_key) not in taken:
+    for pid, event in events:
+        if prefs.get(pid, Preferences()).wants(event.topic):
+            # A key raised before is left to the insert's ON CONFLICT DO NOTHING, which also settles a race.
             fresh.setdefault((pid, event.dedup_key), (pid, event))
     rows = [
         NewNotification(pid, e.topic.value, e.name, e.dedup_key, dict(e.params), e.link, stamp)

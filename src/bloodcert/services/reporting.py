@@ -200,8 +200,8 @@ def _arrivals(plan: _Plan) -> list[notices.Arrival]:
             c.report.donated_on,
             c.report.kind.value,
         )
-        for c in plan.certificates
-        if c.status == "active"
+        for result, c in plan.results
+        if c is not None and c.status == "active" and result.outcome == "created"  # corrections are no news
     ]
 
 
