@@ -118,3 +118,18 @@ def test_eligibility_is_told_on_the_first_day_for_each_kind_and_only_once(
         bodies = [e.body for e in notify.inbox(uow, [1], "en")]
     assert any("platelets" in b and "2026-09-01" in b for b in bodies)
     assert any("whole blood" in b and "2026-12-01" in b for b in bodies)
+
+
+def test_an_answered_request_is_told_once_per_new_status(db: Database) -> None:
+    person = create_person(db, 1)
+    with db.transaction() as uow:
+        for status in ("need_info", "need_info", "approved"):
+            notices.request_answered(
+                uow, person, what="claim", reference="7", status=status, link="/me/claims", now=NOW
+            )
+    with db.reading() as uow:
+        bodies = [e.body for e in reversed(notify.inbox(uow, [person], "en"))]
+    assert bodies == [
+        "Your blood-fee claim was answered: need_info.",
+        "Your blood-fee claim was answered: approved.",
+    ]

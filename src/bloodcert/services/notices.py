@@ -154,3 +154,22 @@ def eligible_again(uow: UnitOfWork, today: date, now: datetime) -> int:
                 key = f"eligible:{kind.value}:{first.isoformat()}"
                 events.append((person_id, Event(Topic.ELIGIBLE, "eligible.again", key, params, "/sites")))
     return len(raise_events(uow, events, now))
+
+
+# What a donor's request is called in the message; the features that answer requests call request_answered.
+REQUESTS = {
+    "claim": ("用血费用报销申请", "blood-fee claim"),
+    "correction": ("纠错申请", "correction request"),
+    "backfill": ("补录申请", "request to add a donation"),
+    "relative": ("亲属登记", "relative's registration"),
+}
+
+
+def request_answered(
+    uow: UnitOfWork, person_id: int, *, what: str, reference: str, status: str, link: str, now: datetime
+) -> None:
+    """Tell a donor that a request or claim of theirs was answered (`what` names its kind, REQUESTS)."""
+    zh, en = REQUESTS.get(what, (what, what))
+    params = {"what_zh": zh, "what_en": en, "status": status}
+    event = Event(Topic.ANSWER, "answer.updated", f"answer:{what}:{reference}:{status}", params, link)
+    raise_events(uow, [(person_id, event)], now)
