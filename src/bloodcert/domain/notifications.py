@@ -167,11 +167,11 @@ WORDS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ),
     ),
     "eligible.again": (
-        ("可以再次献血了", "从{day}起，您可以再次{kind}。感谢您的坚持！"),
+        ("可以再次献血了", "从{day}起，您可以再次献{kind}。感谢您的坚持！"),
         ("You may donate again", "From {day} you may give {kind} again. Thank you for coming back!"),
     ),
     "booking.confirmed": (
-        ("预约成功", "您已预约{day} {time}在{site}{kind}。"),
+        ("预约成功", "您已预约{day} {time}在{site}献血（{kind}）。"),
         ("Booking confirmed", "You are booked at {site} on {day} at {time} ({kind})."),
     ),
     "booking.changed": (

@@ -13,6 +13,8 @@ from litestar.response import Template
 
 from bloodcert.domain.supply import ABO_TYPES, RHD_TYPES
 from bloodcert.services import supply as svc
+from bloodcert.services.audit import AuditEvent
+from bloodcert.web.clients import client_of
 from bloodcert.web.pages.render import page
 from bloodcert.web.state import AppState
 
@@ -46,6 +48,9 @@ def callup_stop(request: Request[Any, Any, Any], token: Token) -> Template:
     state = AppState.of(request)
     with state.db.transaction() as uow:
         svc.stop_callups(uow, state.settings.index_key, token, datetime.now(UTC))
+    assert state.audit is not None
+    # The link names the donor by its token alone; the audit keeps that a call-up link changed a choice.
+    state.audit.record(AuditEvent("callup-link", "update:callups_stopped", None, client_of(request)))
     return page(request, "callup.html", token=token, region="", stopped=True)
 
 
