@@ -256,3 +256,18 @@ def publish_from_console(
     )
     caller.record(uow, "supply:publish", station.code)
     return done
+
+
+def seed_demo_levels(uow: UnitOfWork, now: datetime, index_key: bytes) -> int:
+    """Levels for each province's blood centre, for the demo's public supply page; returns how many."""
+    centres = [s for s in uow.stations.all() if s.region.endswith("0000")]
+    shapes = [Level.ADEQUATE, Level.ADEQUATE, Level.LOW, Level.ADEQUATE, Level.CRITICAL]
+    for i, station in enumerate(centres):
+        levels = [
+            (abo, rhd, shapes[(i + j) % len(shapes)] if rhd == "positive" else Level.LOW)
+            for j, (abo, rhd) in enumerate(
+                (a, r) for r in ("positive", "negative") for a in ("O", "A", "B", "AB")
+            )
+        ]
+        publish(uow, station, levels, actor="demo", now=now, monthly_cap=0, index_key=index_key)
+    return len(centres)
