@@ -195,3 +195,16 @@ def test_another_donor_cannot_mark_my_messages_read(db: Database) -> None:
     with db.reading() as uow:
         assert notify.unread_count(uow, [person]) == 1
         assert Channel.INBOX in Preferences().channels(Topic.SECURITY)
+
+
+def test_a_delivery_whose_sender_died_is_shown_failed_after_an_hour_not_sent_twice(db: Database) -> None:
+    person = create_person(db, 1)
+    _with_sms(db, person, Topic.RECORD)
+    _raise(db, person, [record_event()], at(30, 10))
+    with db.transaction() as uow:
+        jobs, _, _ = notify.take_due(uow, POLICY, at(30, 10), channels=[Channel.SMS])  # and then nothing
+    sim = sms_simulator()
+    soon = notify.deliver_due(db, sms_channels(sim), POLICY, at(30, 10, 30))
+    later = notify.deliver_due(db, sms_channels(sim), POLICY, at(30, 11, 1))
+    assert len(jobs) == 1 and soon.sent == later.sent == 0 and sim.sent == []
+    assert _statuses(db) == ["failed"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bloodcert.channels.base import ChannelError, MessageChannel, OutgoingMessage
 from bloodcert.config import NotifySettings
@@ -41,6 +41,7 @@ from bloodcert.storage.writes import NewDelivery, NewNotification
 INBOX_LIMIT = 100
 PREFS_LINK = "/me/notifications"
 SEND_BATCH = 200
+STALE_SENDING = timedelta(hours=1)
 
 
 def preferences_of(uow: UnitOfWork, person_id: int) -> Preferences:
@@ -214,6 +215,9 @@ def take_due(
 ) -> tuple[list[Job], int, int]:
     """Take the deliveries that may go now, postpone or drop the others: (jobs, postponed, dropped)."""
     stamp = naive_utc(now)
+    # A sender that died between taking and recording leaves its deliveries "sending": after an hour they
+    # are shown as failed rather than sent again, since the provider may have delivered them.
+    uow.notifications.give_up_stale(stamp - STALE_SENDING, stamp)
     due = uow.notifications.due(stamp, limit)
     persons = {d.person_id for d in due}
     prefs = {pid: stored_preferences(row) for pid, row in uow.notifications.preferences(persons).items()}

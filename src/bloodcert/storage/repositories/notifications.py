@@ -265,6 +265,17 @@ class NotificationRepository:
             update(notification_deliveries).where(d.id == delivery_id).values(updated_at=now, **values)
         )
 
+    def give_up_stale(self, before: datetime, now: datetime) -> int:
+        """Mark failed the deliveries taken for sending before `before` and never answered."""
+        d = notification_deliveries.c
+        return int(
+            self.conn.execute(
+                update(notification_deliveries)
+                .where(d.status == "sending", d.updated_at < before)
+                .values(status="failed", last_error="no_answer", updated_at=now)
+            ).rowcount
+        )
+
     def drop_queued(self, person_id: int, channels: Iterable[str], topic: str, now: datetime) -> int:
         """Drop a person's queued deliveries of a topic through channels the donor left."""
         d, n = notification_deliveries.c, notifications.c
