@@ -155,3 +155,8 @@ def test_the_api_replaces_my_preferences_and_masks_my_number(web: Any) -> None:
         "/api/v1/me/notifications/preferences", json={"choices": {"record": ["pigeon"]}}, headers=me
     )
     assert unknown.status_code == 400
+
+
+def test_registering_wechat_needs_the_channel_configured(web: Any) -> None:
+    refused = web.post("/api/v1/me/notifications/wechat", json={"js_code": "abc"}, headers=_bearer(web))
+    assert refused.status_code == 409 and refused.json()["type"].endswith("channel_unavailable")

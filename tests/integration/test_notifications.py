@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from bloodcert.channels.wechat import WeChatChannel, WeChatMessageConfig
 from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.notifications import Channel, Event, Policy, Preferences, Topic, choices_from_json
+from bloodcert.errors import Conflict, ValidationFailed
 from bloodcert.services import notifications as notify
 from bloodcert.storage.tables import notification_deliveries
 from bloodcert.storage.uow import Database
 from tests.notify_helpers import create_person, sms_channels, sms_simulator
+from tests.simulators.wechat import WeChatUser
+from tests.simulators.wechat_messages import WeChatMessageSimulator
 
 POLICY = Policy(daily_cap=3, max_attempts=3)
 PHONE = "13800138000"
@@ -208,3 +213,26 @@ def test_a_delivery_whose_sender_died_is_shown_failed_after_an_hour_not_sent_twi
     later = notify.deliver_due(db, sms_channels(sim), POLICY, at(30, 11, 1))
     assert len(jobs) == 1 and soon.sent == later.sent == 0 and sim.sent == []
     assert _statuses(db) == ["failed"]
+
+
+def test_a_wechat_message_reaches_the_openid_the_mini_program_registered(db: Database) -> None:
+    sim = WeChatMessageSimulator({"wxmini0000000001": "minisecret"}, template_id="TPL-1")
+    sim.add_user(WeChatUser("fang"))
+    channel = WeChatChannel(
+        WeChatMessageConfig("wxmini0000000001", "minisecret", "TPL-1"), httpx.Client(transport=sim.transport)
+    )
+    person = create_person(db, 1)
+    with db.transaction() as uow:
+        notify.save_preferences(
+            uow, person, Preferences(choices_from_json({"record": ["wechat"]})), at(1, 12)
+        )
+    notify.link_wechat(db, channel, person, sim.login("wxmini0000000001", "fang"), at(30, 9))
+    openid = sim.openid("wxmini0000000001", "fang")
+    sim.subscribe(openid)
+    _raise(db, person, [record_event()], at(30, 10))
+    run = notify.deliver_due(db, {Channel.WECHAT: channel}, POLICY, at(30, 10))
+    assert run.sent == 1 and sim.sent[0]["touser"] == openid and _statuses(db) == ["sent"]
+    with pytest.raises(ValidationFailed):
+        notify.link_wechat(db, channel, person, "made-up", at(30, 11))
+    with pytest.raises(Conflict):
+        notify.link_wechat(db, None, person, "any", at(30, 11))

@@ -214,3 +214,13 @@ def test_an_answer_signed_by_someone_else_is_not_believed(
     with pytest.raises(ChannelError) as refused:
         _alipay(alipay_sim, app_key, pem.decode("ascii")).send(_message("2088000000000001"))
     assert (refused.value.code, refused.value.retryable) == ("bad_signature", False)
+
+
+def test_a_mini_program_login_code_gives_the_openid_once(wechat_sim: WeChatMessageSimulator) -> None:
+    channel = _wechat(wechat_sim)
+    code = wechat_sim.login(MINI, "fang")
+    assert channel.openid_of(code) == wechat_sim.openid(MINI, "fang")
+    for bad, expected in ((code, "wechat_40163"), ("made-up", "wechat_40029")):
+        with pytest.raises(ChannelError) as refused:
+            channel.openid_of(bad)
+        assert (refused.value.code, refused.value.retryable) == (expected, False)

@@ -83,6 +83,26 @@ class WeChatChannel:
             answer = self._post(body, fresh=True)
         return _msgid(answer)
 
+    def openid_of(self, js_code: str) -> str:
+        """The donor's openid under this mini-program, from a fresh `wx.login()` code (jscode2session).
+
+        Subscription messages go to this openid; a login's linked account may be a unionid, which WeChat
+        does not accept as `touser`, and an openid the client merely claimed could be someone else's.
+        """
+        params = {
+            "appid": self._config.app_id,
+            "secret": self._config.app_secret,
+            "js_code": js_code,
+            "grant_type": "authorization_code",
+        }
+        url = self._config.api_base + "/sns/jscode2session"
+        answer = _json(self._call(lambda: self._http.get(url, params=params)))
+        openid = answer.get("openid")
+        if not isinstance(openid, str) or not openid:
+            code = int(answer.get("errcode", 0) or 0)
+            raise ChannelError(f"wechat_{code}", retryable=code in RETRYABLE)
+        return openid
+
     def _post(self, body: dict[str, Any], *, fresh: bool) -> dict[str, Any]:
         token = self._access_token(fresh=fresh)
         url = self._config.api_base + "/cgi-bin/message/subscribe/send"

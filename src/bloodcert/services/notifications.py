@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bloodcert.channels.base import ChannelError, MessageChannel, OutgoingMessage
+from bloodcert.channels.wechat import WeChatChannel
 from bloodcert.config import NotifySettings
 from bloodcert.domain.clock import BEIJING, beijing_midnight_utc, naive_utc
 from bloodcert.domain.notifications import (
@@ -34,6 +35,7 @@ from bloodcert.domain.notifications import (
     retry_delay,
     words_of,
 )
+from bloodcert.errors import Conflict, ProblemField, ValidationFailed
 from bloodcert.storage.repositories.notifications import DeliveryRow, NotificationRow, PreferenceRow
 from bloodcert.storage.uow import Database, UnitOfWork
 from bloodcert.storage.writes import NewDelivery, NewNotification
@@ -63,6 +65,7 @@ def policy_of(settings: NotifySettings) -> Policy:
 def settings_of(uow: UnitOfWork, person_id: int) -> tuple[Preferences, dict[str, bool]]:
     """The donor's preferences, and which app channels have a linked account to reach."""
     linked = {c.value: bool(uow.notifications.linked_subjects(person_id, c.value)) for c in EXTERNAL[1:]}
+    linked[Channel.WECHAT.value] |= bool(uow.notifications.wechat_openid(person_id))
     return preferences_of(uow, person_id), linked
 
 
@@ -255,8 +258,19 @@ def _address(uow: UnitOfWork, row: DeliveryRow, prefs: Preferences) -> str | Non
         if row.event == "security.phone_changed" and "old_phone" in row.params:
             return row.params["old_phone"]
         return prefs.phone
+    if row.channel == Channel.WECHAT.value:
+        registered = uow.notifications.wechat_openid(row.person_id)
+        if registered:
+            return registered
     subjects = uow.notifications.linked_subjects(row.person_id, row.channel)
     return subjects[0] if subjects else None
+
+
+def register_wechat(uow: UnitOfWork, person_id: int, openid: str, now: datetime) -> None:
+    """Keep the mini-program openid (verified by WeChat from a wx.login code) that WeChat messages go to."""
+    if person_id not in uow.notifications.preferences([person_id]):
+        save_preferences(uow, person_id, preferences_of(uow, person_id), now)
+    uow.notifications.set_wechat_openid(person_id, openid, naive_utc(now))
 
 
 def _message(row: DeliveryRow, address: str, now: datetime) -> OutgoingMessage:
@@ -323,3 +337,18 @@ def deliver_due(
     with db.transaction() as uow:
         sent, retried, failed = record(uow, outcomes, attempts, policy, now)
     return DeliveryRun(sent, retried, failed, postponed, dropped)
+
+
+def link_wechat(
+    db: Database, channel: MessageChannel | None, person_id: int, js_code: str, now: datetime
+) -> None:
+    """Ask WeChat whose mini-program login code this is, and send the donor's WeChat messages there."""
+    if not isinstance(channel, WeChatChannel):
+        raise Conflict("WeChat messages are not configured here", slug="channel_unavailable")
+    try:
+        openid = channel.openid_of(js_code)  # before the transaction: no provider call holds it open
+    except ChannelError as exc:
+        problem = ProblemField("js_code", "invalid_value", "WeChat did not accept this login code")
+        raise ValidationFailed(f"WeChat refused the code ({exc.code})", errors=[problem]) from None
+    with db.transaction() as uow:
+        register_wechat(uow, person_id, openid, now)

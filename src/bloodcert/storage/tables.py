@@ -561,6 +561,7 @@ notification_preferences = Table(
     Column("person_id", Id, ForeignKey("persons.id"), primary_key=True),
     Column("choices", Text, nullable=False),  # JSON
     Column("phone", EncryptedText("notification_preferences.phone"), nullable=True),
+    Column("wechat_openid", EncryptedText("notification_preferences.wechat_openid"), nullable=True),
     Column("home_region", String(6), nullable=True),
     Column("updated_at", DateTime, nullable=False),
 )

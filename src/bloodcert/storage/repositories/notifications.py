@@ -122,6 +122,21 @@ class NotificationRepository:
         if not done:
             self.conn.execute(insert(notification_preferences).values(person_id=row.person_id, **values))
 
+    def set_wechat_openid(self, person_id: int, openid: str, now: datetime) -> None:
+        """Keep the openid subscription messages go to (the preferences row exists by then)."""
+        c = notification_preferences.c
+        self.conn.execute(
+            update(notification_preferences)
+            .where(c.person_id == person_id)
+            .values(wechat_openid=openid, updated_at=now)
+        )
+
+    def wechat_openid(self, person_id: int) -> str | None:
+        """The openid the donor registered from the mini-program, if any."""
+        c = notification_preferences.c
+        found = self.conn.execute(select(c.wechat_openid).where(c.person_id == person_id)).scalar()
+        return str(found) if found else None
+
     def linked_subjects(self, person_id: int, provider: str) -> list[str]:
         """The platform accounts (openid / user id) linked to this person's verified ID, newest first."""
         p = persons.c

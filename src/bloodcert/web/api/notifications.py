@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
 
+import httpx
 import msgspec
 from litestar import Request, Router, get, post, put
 from litestar.connection import ASGIConnection
@@ -13,6 +14,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter, QueryParameter
 
+from bloodcert.channels.registry import channels_from_settings
 from bloodcert.domain.notifications import Channel, Preferences, Topic
 from bloodcert.domain.regions import is_known_region
 from bloodcert.errors import ProblemField, ValidationFailed
@@ -153,9 +155,22 @@ def set_preferences(request: Request[Any, Any, Any], data: JSONBody[PreferencesI
     return _out(prefs, linked)
 
 
+class WeChatIn(msgspec.Struct, forbid_unknown_fields=True):
+    js_code: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+@post("/wechat", status_code=204, sync_to_thread=True)
+def link_wechat(request: Request[Any, Any, Any], data: JSONBody[WeChatIn]) -> None:
+    """From the mini-program: a fresh `wx.login()` code, so that WeChat messages reach this donor."""
+    state = AppState.of(request)
+    with httpx.Client(timeout=10.0) as http:
+        channel = channels_from_settings(state.settings, http).get(Channel.WECHAT)
+        svc.link_wechat(state.db, channel, min(_me(request).person_ids), data.js_code, datetime.now(UTC))
+
+
 notifications_router = Router(
     path="/api/v1/me/notifications",
-    route_handlers=[my_messages, mark_read, my_preferences, set_preferences],
+    route_handlers=[my_messages, mark_read, my_preferences, set_preferences, link_wechat],
     guards=[_signed_in],
     cache_control=CacheControlHeader(no_store=True),
     tags=["donor"],

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("person_id", Id, nullable=False),
         sa.Column("choices", sa.Text(), nullable=False),
         sa.Column("phone", sa.LargeBinary(), nullable=True),  # sealed by storage.crypto.EncryptedText
+        sa.Column("wechat_openid", sa.LargeBinary(), nullable=True),  # sealed likewise
         sa.Column("home_region", sa.String(length=6), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         _fk("notification_preferences", "person_id", "persons"),
