@@ -894,6 +894,46 @@ def waiver_rules_show(
         typer.echo("")
 
 
+notify_app = typer.Typer(help="Donor messages: delivery and the daily sweeps.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("send")
+def notify_send() -> None:
+    """Send the messages that are due through SMS, WeChat and Alipay; run it from cron every minute."""
+    import httpx
+
+    from bloodcert.channels.registry import channels_from_settings
+    from bloodcert.services import notifications
+
+    settings = _settings()
+    db = _database(settings)
+    with httpx.Client(timeout=10.0) as http:
+        channels = channels_from_settings(settings, http)
+        run = notifications.deliver_due(db, channels, notifications.policy_of(settings.notify), _now())
+    typer.echo(
+        f"sent {run.sent}, retrying {run.retried}, failed {run.failed}, "
+        f"waiting {run.postponed}, dropped {run.dropped}"
+    )
+
+
+@notify_app.command("sweep")
+def notify_sweep() -> None:
+    """Tell donors who may donate again, and remind tomorrow's bookings; run it once a day (any hour)."""
+    from datetime import timedelta
+
+    from bloodcert.domain.clock import BEIJING
+    from bloodcert.services import notices
+
+    db = _database(_settings())
+    now = _now()
+    today = now.astimezone(BEIJING).date()
+    with db.transaction() as uow:
+        eligible = notices.eligible_again(uow, today, now)
+        reminded = notices.booking_reminders(uow, today + timedelta(days=1), now)
+    typer.echo(f"eligible again: {eligible}; booking reminders: {reminded}")
+
+
 def main() -> None:
     """Entry point: run the CLI, turning domain errors into one clear line and exit code 1."""
     try:

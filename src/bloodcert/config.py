@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time as clock_time
 from pathlib import Path
 
 from bloodcert.private_files import write_private
@@ -62,6 +63,60 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """Donor messages: quiet hours (Beijing time, "HH:MM"), caps, retries and the channels.
+
+    A channel is on when its credentials are set: SMS (Alibaba Cloud), WeChat and Alipay subscription
+    messages (the mini-programs' app ids and keys, and one template each).
+    """
+
+    quiet_start: clock_time = clock_time(21, 0)
+    quiet_end: clock_time = clock_time(8, 0)
+    daily_cap: int = 3
+    max_attempts: int = 5
+    callups_per_month: int = 2
+    sms_access_key_id: str | None = None
+    sms_access_key_secret: str | None = field(default=None, repr=False)
+    sms_sign_name: str | None = None
+    sms_template_code: str | None = None
+    sms_endpoint: str | None = None
+    wechat_message_app_id: str | None = None
+    wechat_message_app_secret: str | None = field(default=None, repr=False)
+    wechat_template_id: str | None = None
+    alipay_template_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
+        """Read the BLOODCERT_NOTIFY_*, SMS_* and *_TEMPLATE_ID variables."""
+        start, end = _get(env, "NOTIFY_QUIET_START"), _get(env, "NOTIFY_QUIET_END")
+        return cls(
+            quiet_start=_clock_time("NOTIFY_QUIET_START", start, clock_time(21, 0)),
+            quiet_end=_clock_time("NOTIFY_QUIET_END", end, clock_time(8, 0)),
+            daily_cap=int(_get(env, "NOTIFY_DAILY_CAP") or 3),
+            max_attempts=int(_get(env, "NOTIFY_MAX_ATTEMPTS") or 5),
+            callups_per_month=int(_get(env, "NOTIFY_CALLUPS_PER_MONTH") or 2),
+            sms_access_key_id=_get(env, "SMS_ACCESS_KEY_ID"),
+            sms_access_key_secret=_get(env, "SMS_ACCESS_KEY_SECRET"),
+            sms_sign_name=_get(env, "SMS_SIGN_NAME"),
+            sms_template_code=_get(env, "SMS_TEMPLATE_CODE"),
+            sms_endpoint=_get(env, "SMS_ENDPOINT"),
+            wechat_message_app_id=_get(env, "WECHAT_MESSAGE_APP_ID"),
+            wechat_message_app_secret=_get(env, "WECHAT_MESSAGE_APP_SECRET"),
+            wechat_template_id=_get(env, "WECHAT_TEMPLATE_ID"),
+            alipay_template_id=_get(env, "ALIPAY_TEMPLATE_ID"),
+        )
+
+
+def _clock_time(name: str, value: str | None, default: clock_time) -> clock_time:
+    if not value:
+        return default
+    try:
+        return clock_time.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be a time of day, HH:MM (Beijing time)") from exc
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Every knob of the platform. Build it with `Settings.from_env()` or directly in tests."""
 
@@ -104,6 +159,7 @@ class Settings:
     claim_due_working_days: int = 10
     holiday_calendar: Path | None = None
     providers: ProviderSettings = field(default_factory=ProviderSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def key_dir(self) -> Path:
@@ -139,6 +195,7 @@ class Settings:
             claim_due_working_days=_positive(env, "CLAIM_DUE_WORKING_DAYS", 10),
             holiday_calendar=Path(calendar) if (calendar := _get(env, "HOLIDAY_CALENDAR")) else None,
             providers=ProviderSettings.from_env(env),
+            notify=NotifySettings.from_env(env),
         )
 
 

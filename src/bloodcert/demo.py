@@ -16,6 +16,7 @@ from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import root_key_fingerprint, rotate_keys, signing_of
 from bloodcert.services.importing import import_file
 from bloodcert.services.stations import add_station_key, new_ed25519_key, seed_builtin_stations
+from bloodcert.services.supply import seed_demo_levels
 from bloodcert.services.synthetic import Generator
 from bloodcert.storage.migrate import upgrade
 from bloodcert.storage.uow import Database
@@ -60,6 +61,8 @@ def seed_demo(*, persons: int, echo: Callable[[str], Any], data_dir: Path = Path
     summary = import_file(
         db, records_path, station_code=None, index_key=settings.index_key, signing=signing_of(settings)
     )
+    with db.transaction() as uow:
+        seed_demo_levels(uow, now, settings.index_key)  # the public supply page has something to show
     db.dispose()
     donor = first["donor"]
     login = (

@@ -73,6 +73,15 @@ PUBLIC = {
     ("GET", "/.well-known/bloodcert/status/{list_id:str}"),
     ("GET", "/console/login"),
     ("POST", "/console/login"),
+    ("GET", "/supply"),  # every province's blood supply by type
+    ("GET", "/api/v1/supply"),
+    ("GET", "/api/v1/satisfaction"),  # stations' survey scores
+    ("GET", "/learn"),  # health education
+    ("GET", "/learn/{topic:str}"),
+    ("GET", "/callups/{token:str}"),  # a call-up's link: the token names the donor, no login
+    ("POST", "/callups/{token:str}/stop"),
+    ("GET", "/survey/{token:str}"),  # the single-use survey link
+    ("POST", "/survey/{token:str}"),
 }
 PUBLIC_PREFIXES = ("/static/", "/api/v1/schema", "/api/v1/auth/providers")
 
@@ -134,6 +143,7 @@ class World:
             "site_code": "WL01",
             "site_id": "1",
             "appointment_id": "1",
+            "notification_id": "1",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
 

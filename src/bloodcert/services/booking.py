@@ -16,6 +16,7 @@ from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.donation_rules import MAX_AGE, MAX_AGE_FIRST_TIME, Kind, kind_label
 from bloodcert.domain.eligibility import age_refusal, eligible_from
 from bloodcert.errors import Conflict, NotEligible, NotFound, ProblemField
+from bloodcert.services import notices
 from bloodcert.storage.repositories.sites import AppointmentRow, SlotRow
 from bloodcert.storage.uow import UnitOfWork
 
@@ -89,7 +90,19 @@ def book(uow: UnitOfWork, person_ids: tuple[int, ...], slot_id: int, kind: Kind,
     check_eligible(uow, person_ids, kind, slot.day)
     if not uow.sites.take_place(slot.id):
         raise Conflict("this slot is full", slug="slot_full")
-    return uow.sites.add_appointment(slot.id, min(person_ids), kind.value, now.replace(tzinfo=None))
+    appointment_id = uow.sites.add_appointment(slot.id, min(person_ids), kind.value, now.replace(tzinfo=None))
+    _tell(uow, "confirmed", (appointment_id, min(person_ids), kind.value), slot, now)
+    return appointment_id
+
+
+def _tell(
+    uow: UnitOfWork, what: str, appointment: tuple[int, int, str], slot: SlotRow, now: datetime
+) -> None:
+    appointment_id, person_id, kind = appointment
+    site = uow.sites.by_id(slot.site_id)
+    name = site.site.name if site else ""
+    facts = notices.BookingFacts(appointment_id, person_id, name, slot.day, slot.starts_at, kind)
+    notices.booking_changed(uow, facts, what, now)
 
 
 def _mine(uow: UnitOfWork, person_ids: tuple[int, ...], appointment_id: int) -> AppointmentRow:
@@ -114,6 +127,7 @@ def reschedule(
             raise Conflict("this slot is full", slug="slot_full")
         uow.sites.give_back_place(current.slot_id)
         uow.sites.move(current.id, slot.id, now.replace(tzinfo=None))
+        _tell(uow, "changed", (current.id, current.person_id, current.kind), slot, now)
     return _mine(uow, person_ids, appointment_id)
 
 
@@ -122,6 +136,9 @@ def cancel(uow: UnitOfWork, person_ids: tuple[int, ...], appointment_id: int, no
     current = _mine(uow, person_ids, appointment_id)
     uow.sites.set_status(current.id, "cancelled", now.replace(tzinfo=None))
     uow.sites.give_back_place(current.slot_id)
+    slot = uow.sites.slot(current.slot_id)
+    if slot is not None:
+        _tell(uow, "cancelled", (current.id, current.person_id, current.kind), slot, now)
 
 
 def my_appointments(uow: UnitOfWork, person_ids: tuple[int, ...]) -> MyAppointments:

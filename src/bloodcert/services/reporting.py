@@ -25,6 +25,7 @@ from bloodcert.domain.identity import (
 )
 from bloodcert.domain.keyed import blind_index, identity_hash_of, name_hash_of
 from bloodcert.domain.records import Checked, DonationReport, DonorFacts, RecordWarning, Status, check_record
+from bloodcert.services import notices
 from bloodcert.services.certificates import CertificateIssuer, Signing, SignStart
 from bloodcert.storage.rows import DonationRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
@@ -182,7 +183,26 @@ def ingest(
     for submission, ready in zip(submissions, prepared, strict=True):
         _plan_record(plan, submission, ready)
     _write(uow, plan, signing, sign)
+    if source == "api":  # back-filled history is no news; a station reporting today's donations is
+        notices.records_arrived(uow, _arrivals(plan), now)
     return [_resolved(result, slot) for result, slot in plan.results]
+
+
+def _arrivals(plan: _Plan) -> list[notices.Arrival]:
+    """The batch's new certificates, for the donors' messages."""
+    return [
+        notices.Arrival(
+            _id(c.person.id),
+            _id(c.donation.id),
+            c.station.id,
+            c.station.name,
+            c.number or "",
+            c.report.donated_on,
+            c.report.kind.value,
+        )
+        for result, c in plan.results
+        if c is not None and c.status == "active" and result.outcome == "created"  # corrections are no news
+    ]
 
 
 def _hashes(index_key: bytes, report: DonationReport) -> tuple[bytes, bytes]:

@@ -678,3 +678,105 @@ claim_events = Table(
     Column("message", EncryptedText("claim_events.message"), nullable=True),
     Column("created_at", DateTime, nullable=False),
 )
+
+# A donor's choice of channels per topic ({topic: [channel, …]}), the SMS number and the home region.
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("person_id", Id, ForeignKey("persons.id"), primary_key=True),
+    Column("choices", Text, nullable=False),  # JSON
+    Column("phone", EncryptedText("notification_preferences.phone"), nullable=True),
+    Column("wechat_openid", EncryptedText("notification_preferences.wechat_openid"), nullable=True),
+    Column("home_region", String(6), nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# The inbox: one row per event and person; the same event raised again finds its key taken.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False),
+    Column("topic", String(16), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("dedup_key", String(120), nullable=False),
+    Column("params", EncryptedJSON("notifications.params"), nullable=False),
+    Column("link", String(300), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("read_at", DateTime, nullable=True),
+    UniqueConstraint("person_id", "dedup_key", name="uq_notifications_person_dedup"),
+    Index("ix_notifications_person_created", "person_id", "created_at"),
+)
+
+# Each message's way out through a provider: queued → sending → sent | failed | dropped, with retries.
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("notification_id", Id, ForeignKey("notifications.id"), nullable=False, index=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("sent_at", DateTime, nullable=True),
+    Column("last_error", String(120), nullable=True),
+    Column("provider_ref", String(64), nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_notification_deliveries_person_sent", "person_id", "sent_at"),
+)
+
+# Stations' stock by ABO and RhD, append-only: the latest report per type is the level in force.
+supply_levels = Table(
+    "supply_levels",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False),
+    Column("abo", String(2), nullable=False),
+    Column("rhd", String(8), nullable=False),
+    Column("level", String(8), nullable=False),  # adequate | low | critical
+    Column("reported_at", DateTime, nullable=False),
+    Column("reported_by", String(64), nullable=False),
+    Index("ix_supply_levels_station_type", "station_id", "abo", "rhd", "reported_at"),
+)
+
+# A call-up a low level set off, and whom it reached (the cap per donor and month counts these).
+callups = Table(
+    "callups",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False, index=True),
+    Column("abo", String(2), nullable=False),
+    Column("rhd", String(8), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("area", String(6), nullable=False),
+    Column("reached", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+callup_recipients = Table(
+    "callup_recipients",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("callup_id", Id, ForeignKey("callups.id"), nullable=False),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("sent_at", DateTime, nullable=False),
+    UniqueConstraint("callup_id", "person_id", name="uq_callup_recipients_callup_person"),
+)
+
+# The satisfaction survey after a donation: a single-use link (only its hash is kept) that expires.
+survey_invitations = Table(
+    "survey_invitations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=False, unique=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("answered_at", DateTime, nullable=True),
+    Column("score", SmallInteger, nullable=True),
+    Column("comment", EncryptedText("survey_invitations.comment"), nullable=True),
+)

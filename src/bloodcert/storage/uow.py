@@ -21,6 +21,7 @@ from bloodcert.storage.repositories.honours import HonourRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
+from bloodcert.storage.repositories.notifications import NotificationRepository
 from bloodcert.storage.repositories.persons import PersonRepository
 from bloodcert.storage.repositories.quality import QualityRepository
 from bloodcert.storage.repositories.rate_counters import RateCounterRepository
@@ -28,6 +29,8 @@ from bloodcert.storage.repositories.sites import SiteRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
+from bloodcert.storage.repositories.supply import SupplyRepository
+from bloodcert.storage.repositories.surveys import SurveyRepository
 from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
 
 # The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
@@ -61,6 +64,9 @@ class UnitOfWork:
         self.health_checks = HealthCheckRepository(conn)
         self.relatives = RelativeRepository(conn)
         self.claims = ClaimRepository(conn)
+        self.notifications = NotificationRepository(conn)
+        self.supply = SupplyRepository(conn)
+        self.surveys = SurveyRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -18,6 +18,8 @@ from sqlalchemy import Table
 
 from bloodcert.storage.tables import (
     audit_log,
+    callup_recipients,
+    callups,
     certificates,
     claim_events,
     claim_files,
@@ -28,6 +30,8 @@ from bloodcert.storage.tables import (
     donors,
     health_checks,
     import_runs,
+    notification_deliveries,
+    notifications,
     persons,
     quality_issues,
     relatives,
@@ -35,6 +39,8 @@ from bloodcert.storage.tables import (
     station_keys,
     stations,
     status_lists,
+    supply_levels,
+    survey_invitations,
     waiver_ledger,
     waivers,
 )
@@ -281,6 +287,79 @@ class NewHealthCheck(msgspec.Struct, frozen=True):
     answered_at: datetime
 
 
+class NewNotification(msgspec.Struct, frozen=True):
+    """An inbox entry for one event and person."""
+
+    person_id: int
+    topic: str
+    event: str
+    dedup_key: str
+    params: dict[str, str]
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+class NewDelivery(msgspec.Struct, frozen=True):
+    """A message queued for one provider channel."""
+
+    notification_id: int
+    person_id: int
+    channel: str
+    next_attempt_at: datetime
+    updated_at: datetime
+    status: str = "queued"
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    provider_ref: str | None = None
+
+
+class NewSupplyLevel(msgspec.Struct, frozen=True):
+    """A station's report of its stock of one ABO/RhD type."""
+
+    station_id: int
+    abo: str
+    rhd: str
+    level: str
+    reported_at: datetime
+    reported_by: str
+
+
+class NewCallup(msgspec.Struct, frozen=True):
+    """A call-up a low level set off, with how many donors it reached."""
+
+    station_id: int
+    abo: str
+    rhd: str
+    level: str
+    area: str
+    reached: int
+    created_at: datetime
+
+
+class NewCallupRecipient(msgspec.Struct, frozen=True):
+    """A donor a call-up reached."""
+
+    callup_id: int
+    person_id: int
+    sent_at: datetime
+
+
+class NewSurveyInvitation(msgspec.Struct, frozen=True):
+    """A single-use survey link for one donation (only the token's hash is kept)."""
+
+    token_hash: bytes
+    donation_id: int
+    person_id: int
+    station_id: int
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None = None
+    score: int | None = None
+    comment: str | None = None
+
+
 def column_values(row: msgspec.Struct) -> dict[str, Any]:
     """A write row as {column: value}, for single-row statements."""
     return msgspec.structs.asdict(row)
@@ -395,4 +474,10 @@ WRITE_ROWS: dict[type[Any], Table] = {
     NewWaiver: waivers,
     LedgerEntry: waiver_ledger,
     NewHealthCheck: health_checks,
+    NewNotification: notifications,
+    NewDelivery: notification_deliveries,
+    NewSupplyLevel: supply_levels,
+    NewCallup: callups,
+    NewCallupRecipient: callup_recipients,
+    NewSurveyInvitation: survey_invitations,
 }

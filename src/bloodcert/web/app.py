@@ -25,9 +25,11 @@ from bloodcert.web.api import (
     health_checks,
     honours,
     hospital,
+    notifications,
     providers,
     sites,
     station,
+    supply,
 )
 from bloodcert.web.clients import ProxyHeadersMiddleware, trusted_networks
 from bloodcert.web.problems import EXCEPTION_HANDLERS, BoundedRequest
@@ -82,10 +84,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             claims.station_router,
             honours.honours_router,
             sites.appointments_router,
+            notifications.notifications_router,
             *sites.public_handlers,
             sites.station_router,
             health_checks.donor_router,
             health_checks.station_router,
+            supply.station_router,
+            supply.get_supply,
+            supply.get_satisfaction,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,

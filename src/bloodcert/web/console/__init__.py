@@ -12,7 +12,7 @@ from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 
 from bloodcert.errors import AppError, Forbidden, NotFound, Unauthorized
-from bloodcert.web.console import claims, honours, login, screens, sites, stations, waivers
+from bloodcert.web.console import claims, honours, login, screens, sites, stations, supply, waivers
 from bloodcert.web.console.auth import STAFF_COOKIE, audit_denial, cleared_cookie, staff_guard
 from bloodcert.web.console.render import console_page
 from bloodcert.web.problems import too_many
@@ -68,6 +68,7 @@ router = Router(
         *sites.routes,
         *honours.routes,
         *claims.routes,
+        *supply.routes,
     ],
     guards=[staff_guard],
     exception_handlers={AppError: _error_page, HTTPException: _error_page},

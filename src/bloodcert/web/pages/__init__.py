@@ -27,8 +27,12 @@ from bloodcert.web.pages import (
     health_checks,
     history,
     honours,
+    learn,
     login,
+    notifications,
     sites,
+    supply,
+    survey,
     verify,
 )
 from bloodcert.web.pages.render import page, template_config
@@ -71,6 +75,10 @@ router = Router(
         *sites.handlers,
         *health_checks.handlers,
         *claims.handlers,
+        *notifications.handlers,
+        *supply.handlers,
+        *learn.handlers,
+        *survey.handlers,
     ],
     exception_handlers={AppError: _error_page, HTTPException: _error_page},
     include_in_schema=False,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bloodcert.domain.donation_rules import kind_label, measured_in_units
+from bloodcert.web.pages.notify_words import WORDS as NOTIFY_WORDS
 
 DEFAULT_LANG = "zh"
 LANGS = ("zh", "en")
@@ -686,3 +687,5 @@ MESSAGES.update(
         "claim_error_form": ("请检查填写的内容。", "Please check the form."),
     }
 )
+
+MESSAGES.update(NOTIFY_WORDS)

@@ -21,7 +21,7 @@ from bloodcert.domain.donation_rules import Kind
 from bloodcert.domain.regions import mainland_provinces
 from bloodcert.domain.sites import compass, haversine_km
 from bloodcert.errors import AppError, Conflict, NotEligible, NotFound
-from bloodcert.services import booking
+from bloodcert.services import booking, surveys
 from bloodcert.services import sites as svc
 from bloodcert.web.auth import audit_read, donor
 from bloodcert.web.pages.render import page, words_of
@@ -98,6 +98,7 @@ def _site_page(
 ) -> Template:
     with AppState.of(request).db.reading() as uow:
         site, slots = svc.site_slots(uow, site_id, day)
+        scores = surveys.published_scores(uow, [site.station_id])
     periods = [f"{a.strftime('%H:%M')}–{b.strftime('%H:%M')}" for a, b in site.site.hours_on(day)]
     return page(
         request,
@@ -109,6 +110,7 @@ def _site_page(
         kinds=list(Kind),
         error=error,
         today=datetime.now(BEIJING).date(),
+        score=scores[0] if scores else None,
     )
 
 

@@ -1,0 +1,1 @@
+"""Channels that carry notifications to donors: SMS, WeChat and Alipay subscription messages."""
