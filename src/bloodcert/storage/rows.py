@@ -86,6 +86,20 @@ class QualityIssueRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedIssueRow:
+    """A closed data-quality issue: how (fixed | accepted), why, by whom and when."""
+
+    id: int
+    donation_no: str | None
+    code: str
+    status: str
+    close_note: str | None
+    closed_by: str | None
+    closed_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ImportRunRow:
     id: int
     fingerprint: str
