@@ -93,6 +93,8 @@ class Settings:
     issuer: str = "CN-NHC"
     cert_alg: str = "ES256"  # or SM2-SM3 (needs the `sm` extra)
     public_base_url: str = "http://127.0.0.1:8000"
+    # Calendar days a station has to answer a donor's correction or back-fill request before it escalates.
+    correction_due_days: int = 15
     providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
@@ -123,6 +125,7 @@ class Settings:
             issuer=_get(env, "ISSUER") or "CN-NHC",
             cert_alg=_get(env, "CERT_ALG") or "ES256",
             public_base_url=(_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            correction_due_days=_due_days(env),
             providers=ProviderSettings.from_env(env),
         )
 
@@ -186,6 +189,13 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
                 f"{PREFIX}TRUSTED_PROXIES takes addresses or CIDR blocks (10.0.0.0/8); {entry!r} is neither"
             ) from exc
     return entries
+
+
+def _due_days(env: Mapping[str, str]) -> int:
+    days = int(_get(env, "CORRECTION_DUE_DAYS") or 15)
+    if not 1 <= days <= 90:
+        raise ValueError("BLOODCERT_CORRECTION_DUE_DAYS must be 1–90 (calendar days)")
+    return days
 
 
 def _retention(env: Mapping[str, str]) -> int:

@@ -134,6 +134,8 @@ class World:
             "site_code": "WL01",
             "site_id": "1",
             "appointment_id": "1",
+            "correction_id": "1",
+            "issue_id": "1",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
 

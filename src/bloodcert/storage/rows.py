@@ -354,3 +354,43 @@ class HonourCardRow:
     serial: str
     issued_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionRow:
+    """A donor's request as stations, administrators and the donor see it."""
+
+    id: int
+    person_id: int
+    station_id: int
+    station_code: str
+    station_name: str
+    province: str
+    kind: str
+    donation_id: int | None
+    donation_no: str | None
+    field: str | None
+    proposed: str | None
+    donated_on: date | None
+    site: str | None
+    status: str
+    due_at: datetime
+    escalated_at: datetime | None
+    resolved_donation_id: int | None
+    resolved_donation_no: str | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionMessageRow:
+    """One entry of a request's conversation."""
+
+    id: int
+    correction_id: int
+    author: str
+    actor: str
+    action: str
+    message: str
+    created_at: datetime

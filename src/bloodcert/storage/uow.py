@@ -13,6 +13,7 @@ from bloodcert.storage.crypto import attach_cipher
 from bloodcert.storage.engine import make_engine
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
+from bloodcert.storage.repositories.corrections import CorrectionRepository
 from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.repositories.honours import HonourRepository
@@ -56,6 +57,7 @@ class UnitOfWork:
         self.waivers = WaiverRepository(conn)
         self.honours = HonourRepository(conn)
         self.sites = SiteRepository(conn)
+        self.corrections = CorrectionRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -16,6 +16,7 @@ from bloodcert.storage.uow import Database
 from bloodcert.web import console, openapi, pages, ratelimit
 from bloodcert.web.api import (
     certificates,
+    corrections,
     donor,
     entitlements,
     health,
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             sites.appointments_router,
             *sites.public_handlers,
             sites.station_router,
+            corrections.donor_router,
+            corrections.station_router,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,

@@ -53,6 +53,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/api/v1/hospital/", "hospital"),
     ("GET", "/api/v1/auth/providers/", "provider"),
     ("POST", "/console/login", "console_login"),
+    ("POST", "/api/v1/me/corrections", "correction"),
 )
 LOGIN_PAGE = ("POST", "/")
 # Counted in the database when there is no Redis (see the module's docstring).
@@ -73,6 +74,8 @@ DEFAULT_LIMITS: Mapping[str, str] = {
     # A certificate drawn as SVG or PDF costs tens to hundreds of milliseconds of CPU.
     "render": "60/minute",
     "render_session": "20/minute",
+    # Donors' correction and back-fill requests: each one is work for a station.
+    "correction": "20/hour",
 }
 RENDER_PREFIX = "/api/v1/me/certificates/"
 RENDER_SUFFIXES = (".svg", ".pdf")
