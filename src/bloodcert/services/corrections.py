@@ -25,6 +25,7 @@ from bloodcert.domain.corrections import (
     parse_answer,
 )
 from bloodcert.domain.identity import mask_id_number
+from bloodcert.domain.staff import Role, StaffPrincipal, reaches_province, require_role
 from bloodcert.errors import Conflict, NotFound, ProblemField, ValidationFailed
 from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent
@@ -333,3 +334,46 @@ def _say(uow: UnitOfWork, cid: int, actor: Actor, action: str, text: str, stamp:
 
 def _audit(uow: UnitOfWork, actor: Actor, action: str, obj: str, now: datetime) -> None:
     audit.append(uow, actor.audit_key, AuditEvent(actor.name, action, obj, actor.client), now)
+
+
+# ---- the console -----------------------------------------------------------------------------------------
+
+CONSOLE_ROLES = (Role.NATIONAL_ADMIN, Role.PROVINCIAL_ADMIN, Role.STATION_OPERATOR)
+
+
+def console_requests(uow: UnitOfWork, principal: StaffPrincipal, status: str | None) -> list[Request]:
+    """The requests the caller reaches: every one (national), the province's, or the own station's."""
+    require_role(principal, CONSOLE_ROLES)
+    if principal.role is Role.STATION_OPERATOR:
+        assert principal.station_id is not None
+        return of_station(uow, principal.station_id, status)
+    province = principal.province if principal.role is Role.PROVINCIAL_ADMIN else None
+    return of_province(uow, province, status)
+
+
+def console_answer(
+    uow: UnitOfWork,
+    principal: StaffPrincipal,
+    correction_id: int,
+    *,
+    action: str,
+    message: str,
+    donation_no: str | None,
+    client: str,
+    audit_key: bytes,
+    now: datetime,
+) -> CorrectionRow:
+    """Answer a request from the console: an operator for their station, an administrator within reach."""
+    require_role(principal, CONSOLE_ROLES)
+    row = uow.corrections.get(correction_id)
+    if row is None or not _reaches(principal, row):
+        raise NotFound("no such request")
+    author = "station" if principal.role is Role.STATION_OPERATOR else "staff"
+    actor = Actor(author, principal.actor, client, audit_key)
+    return answer(uow, row, action=action, message=message, donation_no=donation_no, actor=actor, now=now)
+
+
+def _reaches(principal: StaffPrincipal, row: CorrectionRow) -> bool:
+    if principal.role is Role.STATION_OPERATOR:
+        return principal.station_id == row.station_id
+    return reaches_province(principal, row.province)

@@ -191,6 +191,7 @@ class NewStaffUser:
     password_hash: str
     totp_secret: str
     created_at: datetime
+    province: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +265,7 @@ class StaffUserRow:
     locked_until: datetime | None
     created_at: datetime
     disabled_at: datetime | None
+    province: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
