@@ -136,6 +136,7 @@ class World:
             "appointment_id": "1",
             "correction_id": "1",
             "issue_id": "1",
+            "decision_id": "1",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
 

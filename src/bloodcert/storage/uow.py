@@ -18,6 +18,7 @@ from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.repositories.honours import HonourRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
+from bloodcert.storage.repositories.identity_review import IdentityReviewRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
 from bloodcert.storage.repositories.persons import PersonRepository
@@ -58,6 +59,7 @@ class UnitOfWork:
         self.honours = HonourRepository(conn)
         self.sites = SiteRepository(conn)
         self.corrections = CorrectionRepository(conn)
+        self.identity_review = IdentityReviewRepository(conn)
 
     @property
     def dialect(self) -> str:

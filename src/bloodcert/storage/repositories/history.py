@@ -63,6 +63,7 @@ class _SessionPerson(msgspec.Struct):
     session_person_id: int | None
     person_id: int | None
     same_name: bool | None
+    settled_at: datetime | None
 
 
 _SESSION_PERSON = ReadModel(
@@ -72,6 +73,7 @@ _SESSION_PERSON = ReadModel(
         "session_person_id": donor_sessions.c.person_id,
         "person_id": persons.c.id,
         "same_name": (persons.c.name_hash == donor_sessions.c.name_hash).label("same_name"),
+        "settled_at": persons.c.identity_settled_at,
     },
 )
 
@@ -110,7 +112,12 @@ _DONATION = Query(HISTORY, _HISTORY_FROM.where(donations.c.id == bindparam("dona
 _SESSION = Query(
     _SESSION_PERSON,
     _SESSION_PERSON.select()
-    .select_from(donor_sessions.outerjoin(persons, persons.c.identity_hash == donor_sessions.c.identity_hash))
+    .select_from(
+        donor_sessions.outerjoin(
+            persons,
+            (persons.c.identity_hash == donor_sessions.c.identity_hash) & persons.c.merged_into.is_(None),
+        )
+    )
     .where(donor_sessions.c.token_hash == bindparam("token_hash"))
     .order_by(persons.c.id),
 )
@@ -142,7 +149,8 @@ class HistoryRepository:
 
         A session with a person (a donation-number login) reaches that person only; one without (a real-name
         platform login) reaches every person under its ID + name. Shared means another person carries the
-        same ID number (another name or ABO type): an identity under review.
+        same ID number (another name or ABO type): an identity under review, until an administrator merges
+        them (the merged person is left out) or decides they are different people (settled).
         """
         rows = _SESSION.all(self.raw, self.dialect, token_hash=token_hash)
         if not rows:
@@ -163,7 +171,9 @@ class HistoryRepository:
             mine = [row.person_id for row in rows if row.person_id is not None and row.same_name]
         else:
             mine = [person for person in same_id if person == session.person_id]
-        return session, mine, len(same_id) > 1
+        # Decided by an administrator to be different people: no longer under review.
+        unsettled = any(row.person_id is not None and row.settled_at is None for row in rows)
+        return session, mine, len(same_id) > 1 and unsettled
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
         """The merged persons a donor is: same ID type + number and name, any ABO type."""
