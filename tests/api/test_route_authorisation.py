@@ -56,6 +56,8 @@ PUBLIC = {
     ("GET", "/regions"),
     ("GET", "/sites"),  # the site finder and a site's slots, as pages
     ("GET", "/sites/{site_id:int}"),  # GB/T 2260 names for the region selects
+    ("GET", "/stations"),  # stations' public scorecards (no personal data)
+    ("GET", "/stations/{code:str}"),
     ("GET", "/auth/demo"),  # the demo platform's page (demo mode only; 404 otherwise)
     ("POST", "/auth/demo"),
     ("GET", "/healthz"),

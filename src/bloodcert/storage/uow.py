@@ -24,6 +24,7 @@ from bloodcert.storage.repositories.nonces import NonceRepository
 from bloodcert.storage.repositories.persons import PersonRepository
 from bloodcert.storage.repositories.quality import QualityRepository
 from bloodcert.storage.repositories.rate_counters import RateCounterRepository
+from bloodcert.storage.repositories.scorecards import ScorecardRepository
 from bloodcert.storage.repositories.sites import SiteRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
@@ -60,6 +61,7 @@ class UnitOfWork:
         self.sites = SiteRepository(conn)
         self.corrections = CorrectionRepository(conn)
         self.identity_review = IdentityReviewRepository(conn)
+        self.scorecards = ScorecardRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -12,7 +12,16 @@ from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 
 from bloodcert.errors import AppError, Forbidden, NotFound, Unauthorized
-from bloodcert.web.console import conflicts, corrections, login, quality, screens, stations, waivers
+from bloodcert.web.console import (
+    conflicts,
+    corrections,
+    login,
+    quality,
+    scorecards,
+    screens,
+    stations,
+    waivers,
+)
 from bloodcert.web.console.auth import STAFF_COOKIE, audit_denial, cleared_cookie, staff_guard
 from bloodcert.web.console.render import console_page
 from bloodcert.web.problems import too_many
@@ -64,6 +73,7 @@ router = Router(
         *quality.routes,
         *corrections.routes,
         *conflicts.routes,
+        *scorecards.routes,
         screens.audit_page,
         screens.status_page,
         *waivers.routes,

@@ -19,7 +19,17 @@ from litestar.static_files import create_static_files_router
 
 from bloodcert.config import Settings
 from bloodcert.errors import AppError, NotFound, Unauthorized
-from bloodcert.web.pages import certificate, demo_login, entitlements, history, honours, login, sites, verify
+from bloodcert.web.pages import (
+    certificate,
+    demo_login,
+    entitlements,
+    history,
+    honours,
+    login,
+    scorecards,
+    sites,
+    verify,
+)
 from bloodcert.web.pages.render import page, template_config
 
 __all__ = ["csrf_config", "router", "static_files", "template_config"]
@@ -58,6 +68,7 @@ router = Router(
         demo_login.demo_login_page,
         demo_login.demo_login_submit,
         *sites.handlers,
+        *scorecards.handlers,
     ],
     exception_handlers={AppError: _error_page, HTTPException: _error_page},
     include_in_schema=False,

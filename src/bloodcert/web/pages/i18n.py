@@ -290,6 +290,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "honour_none": ("无", "None"),
     # sites and booking
     "nav_sites": ("献血点", "Donation sites"),
+    "nav_scorecards": ("血站信息公开", "Stations in public"),
+    "scorecards_title": ("血站信息公开", "Blood stations in public"),
+    "scorecards_lead": (
+        "各血站近 12 个月的报送质量：献血量、报送延迟、退回率，以及献血者纠错与补录申请的处理情况。",
+        "How each station kept its records over the last 12 months: donations, reporting delay, "
+        "rejections, and how it answered donors' correction and back-fill requests.",
+    ),
+    "scorecards_note": (
+        "数据由平台根据报送记录自动计算，每 5 分钟更新，不含任何个人信息。延迟以天计。",
+        "Computed by the platform from the records reported, updated every 5 minutes, with no personal "
+        "data. Delays are in days.",
+    ),
+    "scorecards_none": ("没有符合条件的血站。", "No station matches."),
+    "scorecard_station": ("血站", "Station"),
+    "scorecard_region": ("地区", "Region"),
+    "scorecard_donations": ("近 12 个月献血次数", "Donations, 12 months"),
+    "scorecard_median_delay": ("报送延迟中位数（天）", "Median reporting delay (days)"),
+    "scorecard_p90_delay": ("报送延迟 90 分位（天）", "90th percentile delay (days)"),
+    "scorecard_rejection_rate": ("退回率", "Rejection rate"),
+    "scorecard_open_requests": ("未结申请", "Open requests"),
+    "scorecard_overdue_requests": ("逾期申请", "Overdue requests"),
+    "scorecard_resolve_days": ("申请办结中位天数", "Median days to close a request"),
+    "scorecard_months": ("每月献血次数", "Donations per month"),
+    "scorecard_month": ("月份", "Month"),
+    "scorecard_donations_month": ("献血次数", "Donations"),
+    "scorecard_sites": ("献血点", "Donation sites"),
+    "scorecard_no_sites": ("尚未登记献血点。", "No donation site registered yet."),
     "sites_title": ("查找献血点", "Find a donation site"),
     "sites_lead": (
         "按地区或距离查找献血屋、献血车和团体献血点。",
