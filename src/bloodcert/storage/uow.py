@@ -29,6 +29,7 @@ from bloodcert.storage.repositories.sites import SiteRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
+from bloodcert.storage.repositories.statistics import StatisticsRepository
 from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
 
 # The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
@@ -62,6 +63,7 @@ class UnitOfWork:
         self.corrections = CorrectionRepository(conn)
         self.identity_review = IdentityReviewRepository(conn)
         self.scorecards = ScorecardRepository(conn)
+        self.statistics = StatisticsRepository(conn)
 
     @property
     def dialect(self) -> str:

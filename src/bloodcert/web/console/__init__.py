@@ -20,6 +20,7 @@ from bloodcert.web.console import (
     scorecards,
     screens,
     stations,
+    statistics,
     waivers,
 )
 from bloodcert.web.console.auth import STAFF_COOKIE, audit_denial, cleared_cookie, staff_guard
@@ -74,6 +75,7 @@ router = Router(
         *corrections.routes,
         *conflicts.routes,
         *scorecards.routes,
+        *statistics.routes,
         screens.audit_page,
         screens.status_page,
         *waivers.routes,
