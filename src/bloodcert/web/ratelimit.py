@@ -54,6 +54,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/api/v1/auth/providers/", "provider"),
     ("POST", "/console/login", "console_login"),
     ("POST", "/api/v1/me/corrections", "correction"),
+    ("POST", "/me/corrections", "correction"),
 )
 LOGIN_PAGE = ("POST", "/")
 # Counted in the database when there is no Redis (see the module's docstring).

@@ -21,6 +21,7 @@ from bloodcert.config import Settings
 from bloodcert.errors import AppError, NotFound, Unauthorized
 from bloodcert.web.pages import (
     certificate,
+    corrections,
     demo_login,
     entitlements,
     history,
@@ -69,6 +70,7 @@ router = Router(
         demo_login.demo_login_submit,
         *sites.handlers,
         *scorecards.handlers,
+        *corrections.handlers,
     ],
     exception_handlers={AppError: _error_page, HTTPException: _error_page},
     include_in_schema=False,
