@@ -292,6 +292,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_sites": ("献血点", "Donation sites"),
     "nav_scorecards": ("血站信息公开", "Stations in public"),
     "nav_corrections": ("纠错与补录", "Corrections"),
+    "corrections_link": (
+        "记录有误或缺少献血记录？纠错与补录",
+        "A record wrong or missing? Corrections and back-fills",
+    ),
     "corrections_title": ("纠错与补录", "Corrections and missing donations"),
     "corrections_lead": (
         "记录有误，或有献血未被记录？在这里告诉献血的血站。血站须在 15 天内答复，逾期由省级管理员督办。",
