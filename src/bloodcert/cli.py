@@ -106,6 +106,25 @@ def db_prune() -> None:
     typer.echo(f"pruned {pruned.nonces} nonces and {pruned.rate_windows} ended rate-limit windows")
 
 
+corrections_app = typer.Typer(help="Donors' correction and back-fill requests.", no_args_is_help=True)
+app.add_typer(corrections_app, name="corrections")
+
+
+@corrections_app.command("escalate")
+def corrections_escalate() -> None:
+    """Escalate open requests past their due time to the province's administrators.
+
+    Listing requests escalates them too; run this from cron so that it happens when nobody looks.
+    """
+    from bloodcert.services.corrections import escalate_overdue
+
+    settings = _settings()
+    db = _database(settings)
+    with db.transaction() as uow:
+        count = escalate_overdue(uow, _now(), settings.audit_key)
+    typer.echo(f"escalated {count} requests")
+
+
 def _write_private_key(key_out: Path, private_pem: bytes) -> None:
     """Write a new private key, created exclusively and private from the first byte."""
     key_out.parent.mkdir(parents=True, exist_ok=True)
