@@ -3,6 +3,7 @@ with a donation the station reported, escalated past the due time, followed by t
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -194,3 +195,30 @@ def test_past_its_due_time_a_request_is_escalated_and_the_station_can_still_answ
     assert [c["id"] for c in listed] == [cid]
     no = {"action": "rejected", "message": "查无此次献血记录"}
     assert signed(client, sh, "POST", f"/api/v1/station/corrections/{cid}", no).json()["status"] == "rejected"
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_photo_of_the_paper_certificate_reaches_the_station_and_no_other(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    zj, sh = two_stations(db, signing)
+    auth = bearer(log_in(client))
+    body = {"kind": "missing_donation", "station_code": SH, "donated_on": "2019-06-01", "message": "x"}
+    bad = file(client, auth, **body, photo=base64.b64encode(b"GIF89a" + b"\x00" * 10).decode())
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "photo"
+    filed = file(client, auth, **body, photo=base64.b64encode(PNG).decode())
+    assert filed.status_code == 201, filed.text
+    cid = filed.json()["id"]
+    [mine] = client.get(BASE + "/api/v1/me/corrections", headers=auth).json()["corrections"]
+    assert mine["has_photo"] is True
+    photo = signed(client, sh, "GET", f"/api/v1/station/corrections/{cid}/photo")
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/png"
+    assert photo.content == PNG
+    assert signed(client, zj, "GET", f"/api/v1/station/corrections/{cid}/photo").status_code == 404
+    with db.reading() as uow:  # encrypted at rest
+        stored = uow.conn.exec_driver_sql("SELECT photo FROM corrections").scalar_one()
+    assert base64.b64encode(PNG) not in bytes(stored)

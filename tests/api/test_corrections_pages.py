@@ -70,3 +70,26 @@ def test_a_donor_answers_a_station_s_question_on_the_page(client: Any, db: Datab
         f"/me/corrections/{request.id}/reply", data={"_csrf_token": csrf[1], "message": "证号 123"}
     )
     assert reply.status_code == 200 and "已补充说明" in reply.text
+
+
+def test_a_back_fill_form_carries_a_photo_of_the_paper_certificate(client: Any, db: Database) -> None:
+    page = client.get("/me/corrections")
+    csrf = CSRF.search(page.text)
+    assert csrf and 'enctype="multipart/form-data"' in page.text
+    form = {"_csrf_token": csrf[1], "kind": "missing_donation", "donated_on": "2019-06-01"}
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 200
+    done = client.post(
+        "/me/corrections",
+        data={**form, "station_code": "33000001", "message": "附献血证"},
+        files={"photo": ("card.png", png, "image/png")},
+    )
+    assert done.status_code == 200 and "已附纸质献血证照片" in done.text
+    with db.reading() as uow:
+        [request] = corrections.of_province(uow, "33", "open")
+        assert corrections.photo(uow, request.row) == ("image/png", png)
+    wrong = client.post(
+        "/me/corrections",
+        data={**form, "station_code": "33000001", "message": "x"},
+        files={"photo": ("card.gif", b"GIF89a" + b"\x00" * 20, "image/gif")},
+    )
+    assert wrong.status_code == 400 and "照片" in wrong.text

@@ -280,6 +280,9 @@ LARGE_BODIES = {
     ("POST", "/api/v1/station/donations"): 2 * 1024 * 1024,
     # A mobile site's schedule: up to 400 dated stops, each with a place name of up to 100 characters.
     ("PUT", "/api/v1/station/sites/{site_code:str}"): 256 * 1024,
+    # A donor's request with a photo of the paper certificate (up to 1 MiB, base64 in JSON).
+    ("POST", "/api/v1/me/corrections"): 2 * 1024 * 1024,
+    ("POST", "/me/corrections"): 2 * 1024 * 1024,
 }
 
 

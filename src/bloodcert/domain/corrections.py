@@ -12,6 +12,8 @@ its due time is `escalated` to the province's administrators; the station can st
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -231,3 +233,28 @@ def parse_answer(action: str, message: str, donation_no: str | None) -> tuple[An
     if problems:
         raise ValidationFailed("the answer is not complete", errors=problems)
     return answer, text, number
+
+
+MAX_PHOTO_BYTES = 1024 * 1024
+_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def check_photo(value: object) -> tuple[str, str] | None:
+    """An optional photo of the paper certificate: base64 of a JPEG or PNG of at most 1 MiB.
+
+    Returns (media type, base64 as given, without whitespace); None when there is none.
+    """
+    if value is None or value == "":
+        return None
+    problem = ProblemField("photo", "invalid_value", "a JPEG or PNG of at most 1 MiB, base64-encoded")
+    if not isinstance(value, str) or len(value) > (MAX_PHOTO_BYTES * 4) // 3 + 8:
+        raise ValidationFailed("the photo is not usable", errors=[problem])
+    text = "".join(value.split())
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed("the photo is not usable", errors=[problem]) from None
+    kind = next((media for magic, media in _MAGIC if raw.startswith(magic)), None)
+    if kind is None or len(raw) > MAX_PHOTO_BYTES:
+        raise ValidationFailed("the photo is not usable", errors=[problem])
+    return kind, text

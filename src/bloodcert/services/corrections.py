@@ -6,6 +6,7 @@ Every step appends to the request's conversation and to the audit log, in the st
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from bloodcert.domain.corrections import (
     after_answer,
     after_reply,
     check_draft,
+    check_photo,
     parse_answer,
 )
 from bloodcert.domain.identity import mask_id_number
@@ -111,6 +113,7 @@ def file_request(
         volume_ml=body.get("volume_ml"),
         today=now.astimezone(BEIJING).date(),
     )
+    photo = check_photo(body.get("photo"))
     person_id, donation_id, station = _route(uow, principal, draft)
     stamp = naive_utc(now)
     site = draft.site
@@ -131,6 +134,8 @@ def file_request(
             due_at=deadlines.due_at(stamp, due_days),
             created_at=stamp,
             updated_at=stamp,
+            photo=photo[1] if photo else None,
+            photo_type=photo[0] if photo else None,
         )
     )
     _say(uow, cid, actor, "filed", draft.message, stamp)
@@ -377,3 +382,20 @@ def _reaches(principal: StaffPrincipal, row: CorrectionRow) -> bool:
     if principal.role is Role.STATION_OPERATOR:
         return principal.station_id == row.station_id
     return reaches_province(principal, row.province)
+
+
+def photo(uow: UnitOfWork, row: CorrectionRow) -> tuple[str, bytes]:
+    """The request's photo as (media type, bytes); NotFound without one."""
+    found = uow.corrections.photo_of(row.id)
+    if found is None:
+        raise NotFound("this request has no photo")
+    return found[0], base64.b64decode(found[1])
+
+
+def console_request(uow: UnitOfWork, principal: StaffPrincipal, correction_id: int) -> CorrectionRow:
+    """One request the console user reaches."""
+    require_role(principal, CONSOLE_ROLES)
+    row = uow.corrections.get(correction_id)
+    if row is None or not _reaches(principal, row):
+        raise NotFound("no such request")
+    return row

@@ -383,6 +383,7 @@ class CorrectionRow:
     closed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    photo_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

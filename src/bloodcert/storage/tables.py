@@ -582,6 +582,9 @@ corrections = Table(
     Column("proposed", EncryptedText("corrections.proposed"), nullable=True),
     Column("donated_on", Date, nullable=True),
     Column("site", String(100), nullable=True),
+    # An optional photo of the paper certificate (base64 of a JPEG or PNG), encrypted: it names the donor.
+    Column("photo", EncryptedText("corrections.photo"), nullable=True),
+    Column("photo_type", String(16), nullable=True),
     Column("status", String(12), nullable=False),  # open | need_info | resolved | rejected | escalated
     Column("due_at", DateTime, nullable=False),
     Column("escalated_at", DateTime, nullable=True),

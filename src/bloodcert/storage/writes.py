@@ -232,6 +232,8 @@ class NewCorrection(msgspec.Struct, frozen=True):
     escalated_at: datetime | None = None
     resolved_donation_id: int | None = None
     closed_at: datetime | None = None
+    photo: str | None = None
+    photo_type: str | None = None
 
 
 class NewCorrectionMessage(msgspec.Struct, frozen=True):

@@ -37,6 +37,7 @@ _COLUMNS = (
     corrections.c.closed_at,
     corrections.c.created_at,
     corrections.c.updated_at,
+    corrections.c.photo_type,
 )
 
 
@@ -209,3 +210,10 @@ class CorrectionRepository:
         ).all()
         centre = next((r for r in rows if r[1] == "blood_centre"), rows[0] if rows else None)
         return int(centre[0]) if centre else None
+
+    def photo_of(self, correction_id: int) -> tuple[str, str] | None:
+        """A request's photo: (media type, base64), or None without one."""
+        row = self.conn.execute(
+            select(corrections.c.photo_type, corrections.c.photo).where(corrections.c.id == correction_id)
+        ).first()
+        return (str(row[0]), str(row[1])) if row and row[0] and row[1] else None

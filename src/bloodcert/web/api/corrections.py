@@ -42,6 +42,7 @@ class CorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
     donated_on: Annotated[str, msgspec.Meta(max_length=10)] | None = None
     site: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     volume_ml: int | None = None
+    photo: Annotated[str, msgspec.Meta(max_length=1_400_000)] | None = None
 
 
 class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -89,6 +90,7 @@ class CorrectionOut(msgspec.Struct):
     escalated_at: str | None
     resolved_donation_no: str | None
     created_at: str
+    has_photo: bool
     messages: list[MessageOut]
     donor: HolderOut | None = None
 
@@ -118,6 +120,7 @@ def _out(request: svc.Request) -> CorrectionOut:
         escalated_at=_iso(r.escalated_at),
         resolved_donation_no=r.resolved_donation_no,
         created_at=_iso(r.created_at) or "",
+        has_photo=r.photo_type is not None,
         # A station's or an administrator's name is theirs to show; a donor is "donor" to the station.
         messages=[
             MessageOut(m.author, m.action, m.message, _iso(m.created_at) or "") for m in request.messages
@@ -147,10 +150,15 @@ def _donor_actor(request: Request[Any, Any, Any]) -> svc.Actor:
     return svc.Actor("donor", _me(request).actor, client_of(request), state.settings.audit_key)
 
 
-@post("", status_code=201, sync_to_thread=True)
+# A photo of the paper certificate (up to 1 MiB, base64) makes the body larger than a form's.
+MAX_BODY = 2 * 1024 * 1024
+
+
+@post("", status_code=201, sync_to_thread=True, request_max_body_size=MAX_BODY)
 def file_correction(request: Request[Any, Any, Any], data: JSONBody[CorrectionIn]) -> FiledOut:
     """File a request: a wrong record (which donation, which field, what it should be) or a missing
-    donation (the day, the station or the province, the site); routed to its station, due in 15 days."""
+    donation (the day, the station or the province, the site, optionally a photo of the paper certificate);
+    routed to its station, due in 15 days."""
     state = AppState.of(request)
     with state.db.transaction() as uow:
         row = svc.file_request(
@@ -258,9 +266,20 @@ async def answer_correction(request: Request[Any, Any, Any], correction_id: RowI
     return Response(_out(answered), headers={"Cache-Control": "no-store"})
 
 
+@get("/{correction_id:int}/photo", sync_to_thread=True, media_type="image/jpeg")
+def station_photo(request: Request[Any, Any, Any], correction_id: RowId) -> Response[bytes]:
+    """The photo of the paper certificate the donor attached to one of the calling station's requests."""
+    with AppState.of(request).db.transaction() as uow:
+        key = _station(uow, request, _signed(request, b""))
+        row = svc.station_request(uow, key.station_id, correction_id)
+        media, body = svc.photo(uow, row)
+    audit_read(request, f"station:{key.station_code}", "read:correction_photo", f"request {row.id}")
+    return Response(body, media_type=media, headers={"Cache-Control": "no-store"})
+
+
 station_router = Router(
     path="/api/v1/station/corrections",
-    route_handlers=[station_corrections, answer_correction],
+    route_handlers=[station_corrections, answer_correction, station_photo],
     tags=["station"],
     security=[{"stationSignature": []}],
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -76,4 +76,19 @@ def answer_correction(
     return Redirect("/console/corrections?done=answered", status_code=303)
 
 
-routes = [corrections_page, answer_correction]
+@get("/corrections/{correction_id:int}/photo", sync_to_thread=True, opt=ROLES)
+def correction_photo(request: Request[Any, Any, Any], correction_id: FromPath[int]) -> Response[bytes]:
+    """The photo of the paper certificate attached to a request the caller reaches."""
+    state = AppState.of(request)
+    principal = staff_of(request)
+    with state.db.reading() as uow:
+        row = svc.console_request(uow, principal, correction_id)
+        media, body = svc.photo(uow, row)
+    assert state.audit is not None
+    state.audit.record(
+        AuditEvent(principal.actor, "read:correction_photo", f"request {row.id}", client_of(request))
+    )
+    return Response(body, media_type=media, headers={"Cache-Control": "no-store"})
+
+
+routes = [corrections_page, answer_correction, correction_photo]

@@ -67,6 +67,7 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
         "Donation number reported or corrected (to resolve)",
     ),
     "correction_send": ("发送答复", "Send answer"),
+    "correction_photo": ("纸质献血证照片", "Photo of the paper certificate"),
     "no_corrections": ("没有符合条件的申请。", "No request matches."),
     "conflicts_title": ("身份冲突", "Identity conflicts"),
     "conflicts_lead": (

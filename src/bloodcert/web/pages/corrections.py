@@ -5,10 +5,12 @@ Every page works without JavaScript; the forms carry the CSRF token like every o
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
@@ -25,6 +27,10 @@ from bloodcert.web.state import AppState
 
 RowId = Annotated[int, Parameter(ge=1, le=2**53)]
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+# The request form may carry a photo of the paper certificate, so it is multipart (a plain form parses too).
+UploadBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+MAX_BODY = 2 * 1024 * 1024
+MAX_PHOTO = 1024 * 1024
 FORM_FIELDS = {
     "kind": 20,
     "message": 1000,
@@ -88,14 +94,26 @@ def corrections_page(request: Request[Any, Any, Any]) -> Template:
     return _page(request, donor(request))
 
 
-@post("/me/corrections", sync_to_thread=True, status_code=303)
-def file_submit(request: Request[Any, Any, Any], data: FormBody) -> Template | Redirect:
-    """File a request; the form comes back with the reasons when it is not complete."""
+def _photo(data: dict[str, Any]) -> str | None:
+    """The uploaded photo as base64 (the service checks it is a JPEG or PNG), None when none was chosen."""
+    upload = data.get("photo")
+    if not isinstance(upload, UploadFile):
+        return None
+    content = upload.file.read(MAX_PHOTO + 1)
+    return base64.b64encode(content).decode() if content else None
+
+
+@post("/me/corrections", sync_to_thread=True, status_code=303, request_max_body_size=MAX_BODY)
+def file_submit(request: Request[Any, Any, Any], data: UploadBody) -> Template | Redirect:
+    """File a request (with an optional photo of the paper certificate); the form comes back with the
+    reasons when it is not complete."""
     principal = donor(request)
     form = {name: _text(data, name, limit) for name, limit in FORM_FIELDS.items()}
     body: dict[str, object] = {k: v for k, v in form.items() if v and k != "volume_ml"}
     if form["volume_ml"]:
         body["volume_ml"] = int(form["volume_ml"]) if form["volume_ml"].isdigit() else form["volume_ml"]
+    if (photo := _photo(data)) is not None:
+        body["photo"] = photo
     state = AppState.of(request)
     try:
         with state.db.transaction() as uow:

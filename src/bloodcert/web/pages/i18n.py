@@ -363,6 +363,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "correction_field_donor.abo": ("ABO 血型", "ABO type"),
     "correction_field_donor.rhd": ("RhD 血型", "RhD type"),
     "correction_field_other": ("其他", "Other"),
+    "correction_field_photo": ("照片", "Photo"),
+    "correction_photo": ("纸质献血证照片（可选）", "Photo of the paper certificate (optional)"),
+    "correction_photo_hint": ("JPEG 或 PNG，不超过 1 MB。", "A JPEG or PNG of at most 1 MB."),
+    "correction_photo_attached": ("已附纸质献血证照片", "Photo of the paper certificate attached"),
     "report_wrong_record": ("记录有误", "Something wrong?"),
     "scorecards_title": ("血站信息公开", "Blood stations in public"),
     "scorecards_lead": (

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("proposed", sa.LargeBinary(), nullable=True),
         sa.Column("donated_on", sa.Date(), nullable=True),
         sa.Column("site", sa.String(length=100), nullable=True),
+        sa.Column("photo", sa.LargeBinary(), nullable=True),
+        sa.Column("photo_type", sa.String(length=16), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("due_at", sa.DateTime(), nullable=False),
         sa.Column("escalated_at", sa.DateTime(), nullable=True),
