@@ -222,3 +222,20 @@ def test_a_photo_of_the_paper_certificate_reaches_the_station_and_no_other(
     with db.reading() as uow:  # encrypted at rest
         stored = uow.conn.exec_driver_sql("SELECT photo FROM corrections").scalar_one()
     assert base64.b64encode(PNG) not in bytes(stored)
+
+
+def test_the_station_s_quality_issues_say_what_they_mean_and_what_to_do(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    signing: Signing,
+) -> None:
+    zj, _sh = two_stations(db, signing)
+    seed(
+        db,
+        signing,
+        [make_record(donation_no="V1", volume_ml=350, donated_at="2024-09-01T09:00:00+08:00")],
+        ZJ,
+    )
+    [issue] = signed(client, zj, "GET", "/api/v1/station/quality").json()["issues"]
+    assert issue["code"] == "nonstandard_volume"
+    assert issue["label_zh"] == "全血量非标准" and "400 ml" in issue["action_en"]

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
+from bloodcert.domain.quality import issue_codes
 from bloodcert.errors import PayloadTooLarge, ValidationFailed
 from bloodcert.services.reporting import RecordResult, report_donations
 from bloodcert.services.station_auth import SignedRequest, authenticate_station
@@ -56,6 +57,11 @@ class QualityIssueOut(msgspec.Struct):
     message: str
     created_at: datetime
     source: str
+    # What the code means and what to do about it (data/quality/issue_codes.toml).
+    label_zh: str = ""
+    label_en: str = ""
+    action_zh: str = ""
+    action_en: str = ""
 
 
 class QualityOut(msgspec.Struct):
@@ -150,6 +156,16 @@ def station_quality(
             limit=limit,
             offset=offset,
         )
-    issues = [QualityIssueOut(**dataclasses.asdict(i)) for i in report.issues]
+    codes = issue_codes()
+    issues = [
+        QualityIssueOut(
+            **dataclasses.asdict(i),
+            label_zh=codes.get(i.code).label_zh,
+            label_en=codes.get(i.code).label_en,
+            action_zh=codes.get(i.code).action_zh,
+            action_en=codes.get(i.code).action_en,
+        )
+        for i in report.issues
+    ]
     out = QualityOut(station=report.station_code, open=report.open, counts=report.counts, issues=issues)
     return Response(out, headers={"Cache-Control": "no-store"})
