@@ -18,7 +18,10 @@ from bloodcert.services.stations import seed_builtin_stations
 from bloodcert.services.synthetic import Generator
 from bloodcert.storage.uow import Database
 from tests.api.conftest import BASE
+from tests.api.console_helpers import secure_client
+from tests.api.test_console import signed_in
 from tests.conftest import INDEX_KEY
+from tests.factories import create_staff
 
 
 def _generate(db: Database, signing: Signing, now: datetime) -> list[tuple[dict[str, Any], str]]:
@@ -123,3 +126,26 @@ def test_the_cache_recomputes_only_after_its_time(db: Database, signing: Signing
     assert sum(c.donations for c in cache.get(db).values()) == 0
     moment[0] = 61.0
     assert sum(c.donations for c in cache.get(db).values()) > 0
+
+
+def test_the_console_shows_each_role_the_scorecards_it_reaches(
+    settings: Any, db: Database, signing: Signing
+) -> None:
+    _generate(db, signing, datetime.now(UTC))
+    with secure_client(settings, db) as client:
+        olga = create_staff(db, "olga", "station_operator", "33000001")
+        signed_in(client, db, olga)
+        mine = client.get("/console/scorecards")
+        assert mine.status_code == 200
+        assert "/console/stations/33000001/quality" in mine.text and "31000001" not in mine.text
+        petra = create_staff(db, "petra", "provincial_admin", province="31")
+        signed_in(client, db, petra)
+        province = client.get("/console/scorecards").text
+        assert "/console/stations/31000001/quality" in province and "33000001" not in province
+        ada = create_staff(db, "ada", "national_admin")
+        signed_in(client, db, ada)
+        national = client.get("/console/scorecards").text
+        assert "33000001" in national and "31000001" in national
+        audrey = create_staff(db, "audrey", "auditor")
+        signed_in(client, db, audrey)
+        assert client.get("/console/scorecards").status_code == 403
