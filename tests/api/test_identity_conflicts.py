@@ -98,6 +98,9 @@ def test_a_merge_moves_donations_reissues_certificates_recomputes_totals_and_is_
     assert verify(client, merged["auth"], new_cert) == (True, "ok", "王芳芳")
     assert client.post("/api/v1/verify", json={"qr": _qr(db, old_cert)}).json()["reason"] == "revoked"
     assert me(client, WANG_FANG, "W1")["status"] == 401  # the old name no longer holds the donation
+    # A session opened before the merge now reaches the kept person.
+    earlier = client.get("/api/v1/me", headers=old_me["auth"]).json()
+    assert (earlier["name"], earlier["summary"]["count"], earlier["under_review"]) == ("王芳芳", 3, False)
     assert "没有待处理的身份冲突" in client.get("/console/conflicts").text
     entry = [e for e in audit_entries(db) if e["action"].startswith("identity.")][-1]
     assert (entry["actor"], entry["action"]) == ("staff:ada", "identity.merge")

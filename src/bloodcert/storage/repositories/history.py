@@ -64,6 +64,7 @@ class _SessionPerson(msgspec.Struct):
     person_id: int | None
     same_name: bool | None
     settled_at: datetime | None
+    merged_into: int | None
 
 
 _SESSION_PERSON = ReadModel(
@@ -74,6 +75,7 @@ _SESSION_PERSON = ReadModel(
         "person_id": persons.c.id,
         "same_name": (persons.c.name_hash == donor_sessions.c.name_hash).label("same_name"),
         "settled_at": persons.c.identity_settled_at,
+        "merged_into": persons.c.merged_into,
     },
 )
 
@@ -112,12 +114,7 @@ _DONATION = Query(HISTORY, _HISTORY_FROM.where(donations.c.id == bindparam("dona
 _SESSION = Query(
     _SESSION_PERSON,
     _SESSION_PERSON.select()
-    .select_from(
-        donor_sessions.outerjoin(
-            persons,
-            (persons.c.identity_hash == donor_sessions.c.identity_hash) & persons.c.merged_into.is_(None),
-        )
-    )
+    .select_from(donor_sessions.outerjoin(persons, persons.c.identity_hash == donor_sessions.c.identity_hash))
     .where(donor_sessions.c.token_hash == bindparam("token_hash"))
     .order_by(persons.c.id),
 )
@@ -166,13 +163,17 @@ class HistoryRepository:
             r.ended_at,
             r.session_person_id,
         )
-        same_id = [row.person_id for row in rows if row.person_id is not None]
+        # A person an administrator merged into another no longer holds the ID; a session opened on it
+        # reaches the person it was merged into.
+        active = [row for row in rows if row.person_id is not None and row.merged_into is None]
+        same_id = [row.person_id for row in active if row.person_id is not None]
         if session.person_id is None:
-            mine = [row.person_id for row in rows if row.person_id is not None and row.same_name]
+            mine = [row.person_id for row in active if row.person_id is not None and row.same_name]
         else:
-            mine = [person for person in same_id if person == session.person_id]
+            reached = {row.merged_into or row.person_id for row in rows if row.person_id == session.person_id}
+            mine = [person for person in reached if person is not None]
         # Decided by an administrator to be different people: no longer under review.
-        unsettled = any(row.person_id is not None and row.settled_at is None for row in rows)
+        unsettled = any(row.settled_at is None for row in active)
         return session, mine, len(same_id) > 1 and unsettled
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
