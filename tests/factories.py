@@ -148,6 +148,7 @@ def create_staff(
     station_code: str | None = None,
     *,
     password: str = STAFF_PASSWORD,
+    province: str | None = None,
 ) -> StaffAccount:
     """A console account, made the way `bloodcert staff add` makes one."""
     from urllib.parse import parse_qs, urlsplit
@@ -162,6 +163,7 @@ def create_staff(
             station_code=station_code,
             password=password,
             now=datetime.now(UTC),
+            province=province,
         )
     secret = parse_qs(urlsplit(new.provisioning_uri).query)["secret"][0]
     return StaffAccount(username, role, station_code, password, secret, new.provisioning_uri)

@@ -34,11 +34,15 @@ SOURCE = Path(pylopdf_fonts_zh_cn.__file__).parent / "NotoSansSC-Regular.otf"
 TEXT_SOURCES = (
     PACKAGE / "web" / "templates",
     PACKAGE / "web" / "pages" / "i18n.py",
+    PACKAGE / "web" / "pages" / "notify_words.py",
     PACKAGE / "web" / "console" / "i18n.py",
     PACKAGE / "web" / "console" / "views.py",
     PACKAGE / "web" / "pages" / "views.py",
     PACKAGE / "identity" / "providers",
     PACKAGE / "domain" / "donation_rules.py",
+    # Rules of the field whose words the pages show: the health questions, the data-quality findings.
+    PACKAGE / "data" / "health_check",
+    PACKAGE / "data" / "quality",
     ROOT / "frontend" / "src",
 )
 # Always in: printable ASCII, and the punctuation and signs Chinese text and the stylesheet use.

@@ -106,6 +106,25 @@ def db_prune() -> None:
     typer.echo(f"pruned {pruned.nonces} nonces and {pruned.rate_windows} ended rate-limit windows")
 
 
+corrections_app = typer.Typer(help="Donors' correction and back-fill requests.", no_args_is_help=True)
+app.add_typer(corrections_app, name="corrections")
+
+
+@corrections_app.command("escalate")
+def corrections_escalate() -> None:
+    """Escalate open requests past their due time to the province's administrators.
+
+    Listing requests escalates them too; run this from cron so that it happens when nobody looks.
+    """
+    from bloodcert.services.corrections import escalate_overdue
+
+    settings = _settings()
+    db = _database(settings)
+    with db.transaction() as uow:
+        count = escalate_overdue(uow, _now(), settings.audit_key)
+    typer.echo(f"escalated {count} requests")
+
+
 def _write_private_key(key_out: Path, private_pem: bytes) -> None:
     """Write a new private key, created exclusively and private from the first byte."""
     key_out.parent.mkdir(parents=True, exist_ok=True)
@@ -617,9 +636,12 @@ app.add_typer(staff_app, name="staff")
 @staff_app.command("add")
 def staff_add(
     username: Annotated[str, typer.Option(help="3-32 of a-z 0-9 . _ -, starting with a letter.")],
-    role: Annotated[str, typer.Option(help="national_admin | station_operator | auditor")],
+    role: Annotated[str, typer.Option(help="national_admin | provincial_admin | station_operator | auditor")],
     password_file: Annotated[Path, typer.Option(help="File holding the password (12-128 characters).")],
     station: Annotated[str | None, typer.Option(help="Station code (station operators only).")] = None,
+    province: Annotated[
+        str | None, typer.Option(help="GB/T 2260 province, e.g. 33 (provincial administrators only).")
+    ] = None,
 ) -> None:
     """Create a console account; prints its TOTP provisioning URI (otpauth://...) last, once."""
     from bloodcert.services.staff import add_staff
@@ -631,10 +653,18 @@ def staff_add(
     db = _database(_settings())
     with db.transaction() as uow:
         new = add_staff(
-            uow, username=username, role=role, station_code=station, password=password, now=_now()
+            uow,
+            username=username,
+            role=role,
+            station_code=station,
+            password=password,
+            now=_now(),
+            province=province,
         )
-        _audit(uow, "staff.add", f"{new.user.username} {new.user.role} {new.user.station_code or ''}".strip())
+        bound = new.user.station_code or new.user.province or ""
+        _audit(uow, "staff.add", f"{new.user.username} {new.user.role} {bound}".strip())
     where = f" at station {new.user.station_code}" if new.user.station_code else ""
+    where += f" for province {new.user.province}" if new.user.province else ""
     typer.echo(f"added {new.user.username} ({new.user.role}{where}); the password file may be deleted now")
     typer.echo("enrol this in an authenticator app (shown only now; the secret is stored encrypted):")
     typer.echo(new.provisioning_uri)
@@ -650,7 +680,7 @@ def staff_list() -> None:
             state = "disabled" if user.disabled_at else "active"
             if not user.disabled_at and user.locked_until and user.locked_until > now:
                 state = f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
-            station = user.station_code or "-"
+            station = user.station_code or user.province or "-"
             typer.echo(f"{user.username}\t{user.role}\t{station}\t{user.created_at:%Y-%m-%d}\t{state}")
 
 

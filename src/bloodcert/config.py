@@ -158,6 +158,8 @@ class Settings:
     # (a TOML file shaped like bloodcert/data/holidays/cn.toml; None: the shipped one).
     claim_due_working_days: int = 10
     holiday_calendar: Path | None = None
+    # Calendar days a station has to answer a donor's correction or back-fill request before it escalates.
+    correction_due_days: int = 15
     providers: ProviderSettings = field(default_factory=ProviderSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
 
@@ -194,6 +196,7 @@ class Settings:
             log_level=_choice(env, "LOG_LEVEL", ("debug", "info", "warning", "error"), "warning"),
             claim_due_working_days=_positive(env, "CLAIM_DUE_WORKING_DAYS", 10),
             holiday_calendar=Path(calendar) if (calendar := _get(env, "HOLIDAY_CALENDAR")) else None,
+            correction_due_days=_due_days(env),
             providers=ProviderSettings.from_env(env),
             notify=NotifySettings.from_env(env),
         )
@@ -276,6 +279,13 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigError(f"{PREFIX}{name} must be a whole number of at least 1")
     return int(text)
+
+
+def _due_days(env: Mapping[str, str]) -> int:
+    days = int(_get(env, "CORRECTION_DUE_DAYS") or 15)
+    if not 1 <= days <= 90:
+        raise ValueError("BLOODCERT_CORRECTION_DUE_DAYS must be 1–90 (calendar days)")
+    return days
 
 
 def _retention(env: Mapping[str, str]) -> int:

@@ -56,6 +56,8 @@ PUBLIC = {
     ("GET", "/regions"),
     ("GET", "/sites"),  # the site finder and a site's slots, as pages
     ("GET", "/sites/{site_id:int}"),  # GB/T 2260 names for the region selects
+    ("GET", "/stations"),  # stations' public scorecards (no personal data)
+    ("GET", "/stations/{code:str}"),
     ("GET", "/auth/demo"),  # the demo platform's page (demo mode only; 404 otherwise)
     ("POST", "/auth/demo"),
     ("GET", "/healthz"),
@@ -144,6 +146,9 @@ class World:
             "site_id": "1",
             "appointment_id": "1",
             "notification_id": "1",
+            "correction_id": "1",
+            "issue_id": "1",
+            "decision_id": "1",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: samples.get(m.group(1), "x"), endpoint.path)
 
@@ -171,6 +176,8 @@ def world(settings: Settings, db: Database) -> Iterator[World]:
         "olga": create_staff(db, "olga", "station_operator", STATION_A),
         "oscar": create_staff(db, "oscar", "station_operator", STATION_B),
         "audrey": create_staff(db, "audrey", "auditor"),
+        # A provincial administrator of 上海 (31): station B's province, not station A's.
+        "petra": create_staff(db, "petra", "provincial_admin", province="31"),
     }
     with secure_client(settings, db) as client:
         yield World(client, db, station_a, personas, csrf_token(client))
@@ -217,7 +224,7 @@ def test_every_console_route_refuses_the_wrong_role_with_403_and_admits_the_righ
         for persona, account in world.personas.items():
             as_staff(world.client, world.session(persona))
             status = world.send(endpoint).status_code
-            other_station = bool(endpoint.handler.opt.get("station_scoped")) and persona == "oscar"
+            other_station = bool(endpoint.handler.opt.get("station_scoped")) and persona in ("oscar", "petra")
             expected_denied = Role(account.role) not in allowed or other_station
             if expected_denied != (status == 403) or status == 401:
                 outcomes[f"{endpoint} as {persona}"] = status
@@ -238,6 +245,20 @@ def test_a_station_operator_gets_403_for_every_route_about_another_station(world
         assert world.send(endpoint, station="99999999").status_code == 403, endpoint  # unknown: the same
         as_staff(world.client, world.session("oscar"))
         assert world.send(endpoint, station=STATION_A).status_code == 403, endpoint
+
+
+def test_a_provincial_administrator_reaches_the_province_s_stations_and_no_other(world: World) -> None:
+    scoped = [e for e in endpoints(world.client.app) if e.handler.opt.get("station_scoped")]
+    for endpoint in scoped:
+        as_staff(world.client, world.session("petra"))
+        assert world.send(endpoint, station=STATION_A).status_code == 403, endpoint
+        assert world.send(endpoint, station="99999999").status_code == 403, endpoint
+        allowed = Role.PROVINCIAL_ADMIN in endpoint.handler.opt["roles"]
+        status = world.send(endpoint, station=STATION_B).status_code
+        assert (status == 403) != allowed, (endpoint, status)
+    as_staff(world.client, world.session("petra"))
+    listed = world.client.get("/console/stations").text
+    assert STATION_B in listed and STATION_A not in listed
 
 
 def test_credentials_of_one_kind_open_nothing_of_another(world: World) -> None:
@@ -278,6 +299,9 @@ LARGE_BODIES = {
     ("POST", "/me/claims/{claim_id:str}/answer"): 5 * 10 * 1024 * 1024 + 64 * 1024,
     ("POST", "/me/relatives"): 10 * 1024 * 1024 + 64 * 1024,
     ("POST", "/me/relatives/{relative_id:str}/answer"): 10 * 1024 * 1024 + 64 * 1024,
+    # A donor's request with a photo of the paper certificate (up to 1 MiB, base64 in JSON).
+    ("POST", "/api/v1/me/corrections"): 2 * 1024 * 1024,
+    ("POST", "/me/corrections"): 2 * 1024 * 1024,
 }
 # Only uploads of documents may pass the station batch's 2 MiB.
 UPLOADS = {key for key, limit in LARGE_BODIES.items() if limit > 2 * 1024 * 1024}

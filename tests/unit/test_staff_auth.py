@@ -159,7 +159,7 @@ def test_an_operator_reaches_only_their_own_station_and_an_auditor_none() -> Non
 
 
 def test_an_unknown_role_is_refused_with_the_list() -> None:
-    with pytest.raises(ValidationFailed, match="national_admin, station_operator, auditor"):
+    with pytest.raises(ValidationFailed, match="national_admin, provincial_admin, station_operator, auditor"):
         parse_role("root")
 
 

@@ -1,6 +1,8 @@
 """Who may do what in the console (管理控制台): roles with separated duties, and the object-level rule.
 
 - A national administrator (`national_admin`) manages every station and its keys, and sees system status.
+- A provincial administrator (`provincial_admin`) is bound to one province (its GB/T 2260 code, two digits)
+  and sees that province's stations, donors' requests, identity conflicts and scorecards, and nothing else.
 - A station operator (`station_operator`) is bound to one station and sees and manages only that one.
 - An auditor (`auditor`) is the only role that reads the audit log, and does nothing else.
 
@@ -23,6 +25,7 @@ class Role(StrEnum):
     """A console role."""
 
     NATIONAL_ADMIN = "national_admin"
+    PROVINCIAL_ADMIN = "provincial_admin"
     STATION_OPERATOR = "station_operator"
     AUDITOR = "auditor"
 
@@ -40,6 +43,7 @@ class StaffPrincipal:
     station_id: int | None
     station_code: str | None
     session_id: int
+    province: str | None = None
 
     @property
     def actor(self) -> str:
@@ -71,10 +75,34 @@ def require_role(principal: StaffPrincipal, roles: Iterable[Role]) -> None:
         raise Forbidden("your role may not do this")
 
 
-def require_station(principal: StaffPrincipal, station_id: int) -> None:
-    """The object-level rule: an operator reaches only their own station; an administrator reaches all."""
+def reaches_station(principal: StaffPrincipal, station_id: int, region: str) -> bool:
+    """The object-level rule: a national administrator reaches every station, a provincial one the stations
+    of their province, an operator their own station only."""
     if principal.role is Role.NATIONAL_ADMIN:
-        return
-    if principal.role is Role.STATION_OPERATOR and principal.station_id == station_id:
-        return
-    raise Forbidden("this station is not yours")
+        return True
+    if principal.role is Role.PROVINCIAL_ADMIN:
+        return principal.province is not None and region[:2] == principal.province
+    return principal.role is Role.STATION_OPERATOR and principal.station_id == station_id
+
+
+def require_station(principal: StaffPrincipal, station_id: int, region: str = "") -> None:
+    """Forbidden unless the principal reaches the station (see `reaches_station`)."""
+    if not reaches_station(principal, station_id, region):
+        raise Forbidden("this station is not yours")
+
+
+def reaches_province(principal: StaffPrincipal, province: str) -> bool:
+    """A national administrator reaches every province, a provincial one their own."""
+    if principal.role is Role.NATIONAL_ADMIN:
+        return True
+    return principal.role is Role.PROVINCIAL_ADMIN and principal.province == province
+
+
+def check_province(value: str) -> str:
+    """A province: the two-digit GB/T 2260 prefix (e.g. 33 for 浙江)."""
+    code = value.strip()[:6]
+    if len(code) == 6 and code.endswith("0000"):
+        code = code[:2]
+    if len(code) != 2 or not code.isdigit():
+        raise ValidationFailed("a province is its two-digit GB/T 2260 code, e.g. 33")
+    return code

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bloodcert.domain.clock import BEIJING, naive_utc
 from bloodcert.domain.regions import full_name
-from bloodcert.domain.staff import Role, StaffPrincipal, require_role, require_station
+from bloodcert.domain.staff import Role, StaffPrincipal, reaches_station, require_role, require_station
 from bloodcert.errors import Forbidden, NotConfigured, NotFound
 from bloodcert.services import audit, stations
 from bloodcert.services.audit import AuditEvent
@@ -36,6 +36,8 @@ MONTHS = 12
 MAX_VERSIONS = 50_000
 ISSUES_SHOWN = 50
 KEY_EXPIRY_WARNING = timedelta(days=30)
+# Who registers and revokes stations' keys: not a provincial administrator, who oversees but does not operate.
+KEY_MANAGERS = (Role.NATIONAL_ADMIN, Role.STATION_OPERATOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +68,14 @@ class StationItem:
 
 
 def visible_stations(uow: UnitOfWork, principal: StaffPrincipal, query: str = "") -> list[StationItem]:
-    """The stations the caller may see (all for an administrator, their own for an operator)."""
-    require_role(principal, (Role.NATIONAL_ADMIN, Role.STATION_OPERATOR))
+    """The stations the caller may see (all for a national administrator, the province's for a provincial
+    one, their own for an operator)."""
+    require_role(principal, (Role.NATIONAL_ADMIN, Role.PROVINCIAL_ADMIN, Role.STATION_OPERATOR))
     counts = uow.station_stats.counts_by_station()
     wanted = query.strip().casefold()
     items = []
     for station in uow.stations.all():
-        if principal.role is Role.STATION_OPERATOR and station.id != principal.station_id:
+        if not reaches_station(principal, station.id, station.region):
             continue
         if wanted and wanted not in station.code.casefold() and wanted not in station.name.casefold():
             continue
@@ -84,15 +87,17 @@ def visible_stations(uow: UnitOfWork, principal: StaffPrincipal, query: str = ""
 def station_of(uow: UnitOfWork, principal: StaffPrincipal, code: str) -> StationRow:
     """The station named by a client-supplied code, if the caller may reach it.
 
-    An operator asking for any station but their own gets 403 whether or not it exists, so that the
-    answer does not tell them which codes are registered.
+    An operator (or a provincial administrator) asking for any station they do not reach gets 403
+    whether or not it exists, so that the answer does not tell them which codes are registered.
     """
     station = uow.stations.get_by_code(code.strip()[:16])
-    if principal.role is not Role.NATIONAL_ADMIN and (station is None or station.id != principal.station_id):
+    if principal.role is not Role.NATIONAL_ADMIN and (
+        station is None or not reaches_station(principal, station.id, station.region)
+    ):
         raise Forbidden("this station is not yours")
     if station is None:
         raise NotFound(f"no station with code {code[:16]}")
-    require_station(principal, station.id)
+    require_station(principal, station.id, station.region)
     return station
 
 
@@ -129,6 +134,7 @@ def add_station(
 
 def add_key(uow: UnitOfWork, caller: Caller, code: str, *, public_key_pem: bytes, alg: str) -> str:
     """Register a public key for a station the caller may reach; returns its key id."""
+    require_role(caller.principal, KEY_MANAGERS)
     station = station_of(uow, caller.principal, code)
     key_id = stations.add_station_key(
         uow, code=station.code, public_key_pem=public_key_pem, alg=alg, now=caller.now
@@ -139,6 +145,7 @@ def add_key(uow: UnitOfWork, caller: Caller, code: str, *, public_key_pem: bytes
 
 def revoke_key(uow: UnitOfWork, caller: Caller, code: str, key_id: str) -> None:
     """Revoke one of the station's keys; a key of another station is not found here."""
+    require_role(caller.principal, KEY_MANAGERS)
     station = station_of(uow, caller.principal, code)
     key = uow.stations.get_key(key_id[:64])
     if key is None or key.station_id != station.id:

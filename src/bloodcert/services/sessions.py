@@ -301,7 +301,7 @@ def resolve_staff(uow: UnitOfWork, token: str | None, now: datetime) -> StaffPri
     if due_for_touch(STAFF, session, stamp):
         uow.staff.touch_session(session.id, stamp)
     return StaffPrincipal(
-        user.id, user.username, Role(user.role), user.station_id, user.station_code, session.id
+        user.id, user.username, Role(user.role), user.station_id, user.station_code, session.id, user.province
     )
 
 

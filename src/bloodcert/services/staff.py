@@ -34,7 +34,8 @@ import pyotp
 
 from bloodcert.domain.clock import naive_utc
 from bloodcert.domain.keyed import blind_index
-from bloodcert.domain.staff import Role, check_username, parse_role
+from bloodcert.domain.regions import province_name
+from bloodcert.domain.staff import Role, check_province, check_username, parse_role
 from bloodcert.errors import Conflict, NotFound, ValidationFailed
 from bloodcert.services import passwords, sessions
 from bloodcert.services.sessions import STAFF, LoginContext, LoginOutcome, StaffOwner
@@ -82,19 +83,27 @@ def client_hash(index_key: bytes, client: str) -> bytes:
 
 
 def add_staff(
-    uow: UnitOfWork, *, username: str, role: str, station_code: str | None, password: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    username: str,
+    role: str,
+    station_code: str | None,
+    password: str,
+    now: datetime,
+    province: str | None = None,
 ) -> NewStaff:
-    """Create an account after checking its role, station and password; returns its TOTP URI."""
+    """Create an account after checking its role, station or province and password; returns its TOTP URI."""
     name = check_username(username)
     parsed = parse_role(role)
     station_id = _station_for_role(uow, parsed, station_code)
+    bound = _province_for_role(parsed, province)
     passwords.check(password, username=name)
     if uow.staff.user_by_username(name) is not None:
         raise Conflict(f"the username {name} is taken")
     secret = pyotp.random_base32()
     uow.staff.add_user(
         NewStaffUser(
-            name, parsed.value, station_id, passwords.hash_password(password), secret, naive_utc(now)
+            name, parsed.value, station_id, passwords.hash_password(password), secret, naive_utc(now), bound
         )
     )
     user = uow.staff.user_by_username(name)
@@ -116,6 +125,19 @@ def _station_for_role(uow: UnitOfWork, role: Role, station_code: str | None) -> 
     if station is None:
         raise NotFound(f"no station with code {station_code}")
     return station.id
+
+
+def _province_for_role(role: Role, province: str | None) -> str | None:
+    if role is not Role.PROVINCIAL_ADMIN:
+        if province:
+            raise ValidationFailed("only a provincial administrator is bound to a province")
+        return None
+    if not province:
+        raise ValidationFailed("a provincial administrator needs --province")
+    code = check_province(province)
+    if province_name(code) is None:
+        raise ValidationFailed(f"{code} is not a GB/T 2260 province", slug="unknown_region")
+    return code
 
 
 def disable_staff(uow: UnitOfWork, username: str, now: datetime) -> StaffUserRow:

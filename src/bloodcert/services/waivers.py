@@ -507,7 +507,7 @@ def _evaluate(uow: UnitOfWork, ctx: Context, req: WaiverRequest, *, lock: bool) 
     mine = [m.person_id for m in matches if m.name_matches]
     if not mine:
         return refused(Reason("unknown_donor", "no donor with this ID and name"))
-    if len(matches) > 1:
+    if len(matches) > 1 and not all(m.settled for m in matches):
         return refused(
             Reason("identity_under_review", "this ID is held by more than one record, under review")
         )

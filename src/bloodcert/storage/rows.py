@@ -86,6 +86,20 @@ class QualityIssueRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedIssueRow:
+    """A closed data-quality issue: how (fixed | accepted), why, by whom and when."""
+
+    id: int
+    donation_no: str | None
+    code: str
+    status: str
+    close_note: str | None
+    closed_by: str | None
+    closed_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ImportRunRow:
     id: int
     fingerprint: str
@@ -177,6 +191,7 @@ class NewStaffUser:
     password_hash: str
     totp_secret: str
     created_at: datetime
+    province: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +265,7 @@ class StaffUserRow:
     locked_until: datetime | None
     created_at: datetime
     disabled_at: datetime | None
+    province: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,3 +386,44 @@ class StationHealthCheckRow:
     id_number: str
     starts_at: str | None  # the booked slot, None for a walk-in
     appointment_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionRow:
+    """A donor's request as stations, administrators and the donor see it."""
+
+    id: int
+    person_id: int
+    station_id: int
+    station_code: str
+    station_name: str
+    province: str
+    kind: str
+    donation_id: int | None
+    donation_no: str | None
+    field: str | None
+    proposed: str | None
+    donated_on: date | None
+    site: str | None
+    status: str
+    due_at: datetime
+    escalated_at: datetime | None
+    resolved_donation_id: int | None
+    resolved_donation_no: str | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    photo_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionMessageRow:
+    """One entry of a request's conversation."""
+
+    id: int
+    correction_id: int
+    author: str
+    actor: str
+    action: str
+    message: str
+    created_at: datetime

@@ -83,6 +83,11 @@ persons = Table(
     Column("last_at", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Set when an administrator merged this person into another (services/identity_review.py): reports
+    # under this person's key then land on that one. No foreign key: added by a migration on SQLite too.
+    Column("merged_into", Id, nullable=True),
+    # Set when an administrator decided that the persons sharing this ID number are different people.
+    Column("identity_settled_at", DateTime, nullable=True),
 )
 
 # The donor as each station reported them; several rows may point at one person.
@@ -203,9 +208,14 @@ quality_issues = Table(
     Column("message", String(300), nullable=False),
     # A rejected record is kept whole here, so that a rejection never loses what the station sent.
     Column("record", EncryptedJSON("quality_issues.record"), nullable=True),
-    Column("status", String(8), nullable=False),  # open | resolved
+    Column("status", String(8), nullable=False),  # open | fixed | accepted
     Column("created_at", DateTime, nullable=False),
     Column("source", String(16), nullable=False),
+    # How an operator closed the issue: the corrected donation (fixed) or a note (accepted), by whom, when.
+    Column("fixed_donation_id", Id, nullable=True),
+    Column("close_note", String(300), nullable=True),
+    Column("closed_by", String(64), nullable=True),
+    Column("closed_at", DateTime, nullable=True),
     Index("ix_quality_issues_station_status", "station_id", "status"),
 )
 
@@ -352,8 +362,11 @@ staff_users = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("username", String(32), nullable=False, unique=True),
-    Column("role", String(20), nullable=False),  # national_admin | station_operator | auditor
+    Column(
+        "role", String(20), nullable=False
+    ),  # national_admin | provincial_admin | station_operator | auditor
     Column("station_id", Id, ForeignKey("stations.id"), nullable=True),
+    Column("province", String(2), nullable=True),  # a provincial administrator's GB/T 2260 province
     Column("password_hash", String(255), nullable=False),  # argon2id, PHC string with its parameters
     Column("totp_secret", EncryptedText("staff_users.totp_secret"), nullable=False),
     Column("last_totp_step", BigInteger, nullable=True),
@@ -779,4 +792,66 @@ survey_invitations = Table(
     Column("answered_at", DateTime, nullable=True),
     Column("score", SmallInteger, nullable=True),
     Column("comment", EncryptedText("survey_invitations.comment"), nullable=True),
+)
+
+# Donors' correction and back-fill requests (纠错与补录), routed to one station, due by `due_at`; past it
+# they are escalated to the province's administrators. What the donor proposes may name them: encrypted.
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("station_id", Id, ForeignKey("stations.id"), nullable=False),
+    Column("province", String(2), nullable=False),
+    Column("kind", String(20), nullable=False),  # wrong_record | missing_donation
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=True),
+    Column("field", String(32), nullable=True),
+    Column("proposed", EncryptedText("corrections.proposed"), nullable=True),
+    Column("donated_on", Date, nullable=True),
+    Column("site", String(100), nullable=True),
+    # An optional photo of the paper certificate (base64 of a JPEG or PNG), encrypted: it names the donor.
+    Column("photo", EncryptedText("corrections.photo"), nullable=True),
+    Column("photo_type", String(16), nullable=True),
+    Column("status", String(12), nullable=False),  # open | need_info | resolved | rejected | escalated
+    Column("due_at", DateTime, nullable=False),
+    Column("escalated_at", DateTime, nullable=True),
+    Column("resolved_donation_id", Id, ForeignKey("donations.id"), nullable=True),
+    Column("closed_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_corrections_station_status", "station_id", "status"),
+    Index("ix_corrections_province_status", "province", "status"),
+)
+
+# The conversation of a request, append-only: the donor's filing and replies, the station's answers,
+# escalation. `author` is donor | station | staff | system.
+correction_messages = Table(
+    "correction_messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("correction_id", Id, ForeignKey("corrections.id"), nullable=False, index=True),
+    Column("author", String(8), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column(
+        "action", String(12), nullable=False
+    ),  # filed | reply | resolved | rejected | need_info | escalated
+    Column("message", EncryptedText("correction_messages.message"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# An administrator's decision on an identity conflict (two persons under one ID number): the same person
+# (merge `other_person_id` into `person_id`) or different people (keep apart). Undone, never deleted.
+identity_decisions = Table(
+    "identity_decisions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("identity_hash", LargeBinary(32), nullable=False, index=True),
+    Column("person_id", Id, ForeignKey("persons.id"), nullable=False),
+    Column("other_person_id", Id, ForeignKey("persons.id"), nullable=False),
+    Column("decision", String(8), nullable=False),  # merge | separate
+    Column("evidence", EncryptedText("identity_decisions.evidence"), nullable=False),
+    Column("decided_by", String(64), nullable=False),
+    Column("decided_at", DateTime, nullable=False),
+    Column("undone_by", String(64), nullable=True),
+    Column("undone_at", DateTime, nullable=True),
 )

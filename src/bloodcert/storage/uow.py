@@ -14,21 +14,25 @@ from bloodcert.storage.engine import make_engine, writer_queue
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
 from bloodcert.storage.repositories.claims import ClaimRepository, RelativeRepository
+from bloodcert.storage.repositories.corrections import CorrectionRepository
 from bloodcert.storage.repositories.donations import DonationRepository
 from bloodcert.storage.repositories.health_checks import HealthCheckRepository
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.repositories.honours import HonourRepository
 from bloodcert.storage.repositories.identity import IdentityRepository
+from bloodcert.storage.repositories.identity_review import IdentityReviewRepository
 from bloodcert.storage.repositories.imports import ImportRunRepository
 from bloodcert.storage.repositories.nonces import NonceRepository
 from bloodcert.storage.repositories.notifications import NotificationRepository
 from bloodcert.storage.repositories.persons import PersonRepository
 from bloodcert.storage.repositories.quality import QualityRepository
 from bloodcert.storage.repositories.rate_counters import RateCounterRepository
+from bloodcert.storage.repositories.scorecards import ScorecardRepository
 from bloodcert.storage.repositories.sites import SiteRepository
 from bloodcert.storage.repositories.staff import StaffRepository
 from bloodcert.storage.repositories.station_stats import StationStatsRepository
 from bloodcert.storage.repositories.stations import StationRepository
+from bloodcert.storage.repositories.statistics import StatisticsRepository
 from bloodcert.storage.repositories.supply import SupplyRepository
 from bloodcert.storage.repositories.surveys import SurveyRepository
 from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
@@ -67,6 +71,10 @@ class UnitOfWork:
         self.notifications = NotificationRepository(conn)
         self.supply = SupplyRepository(conn)
         self.surveys = SurveyRepository(conn)
+        self.corrections = CorrectionRepository(conn)
+        self.identity_review = IdentityReviewRepository(conn)
+        self.scorecards = ScorecardRepository(conn)
+        self.statistics = StatisticsRepository(conn)
 
     @property
     def dialect(self) -> str:

@@ -25,10 +25,13 @@ from bloodcert.storage.tables import (
     claim_files,
     claim_shares,
     claims,
+    correction_messages,
+    corrections,
     donation_versions,
     donations,
     donors,
     health_checks,
+    identity_decisions,
     import_runs,
     notification_deliveries,
     notifications,
@@ -360,6 +363,54 @@ class NewSurveyInvitation(msgspec.Struct, frozen=True):
     comment: str | None = None
 
 
+class NewCorrection(msgspec.Struct, frozen=True):
+    """A donor's correction or back-fill request, routed to a station and due by `due_at`."""
+
+    person_id: int
+    station_id: int
+    province: str
+    kind: str
+    donation_id: int | None
+    field: str | None
+    proposed: str | None
+    donated_on: date | None
+    site: str | None
+    status: str
+    due_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    escalated_at: datetime | None = None
+    resolved_donation_id: int | None = None
+    closed_at: datetime | None = None
+    photo: str | None = None
+    photo_type: str | None = None
+
+
+class NewCorrectionMessage(msgspec.Struct, frozen=True):
+    """One entry of a request's conversation (the message is encrypted at rest)."""
+
+    correction_id: int
+    author: str
+    actor: str
+    action: str
+    message: str
+    created_at: datetime
+
+
+class NewIdentityDecision(msgspec.Struct, frozen=True):
+    """An administrator's decision on an identity conflict; the evidence is encrypted at rest."""
+
+    identity_hash: bytes
+    person_id: int
+    other_person_id: int
+    decision: str
+    evidence: str
+    decided_by: str
+    decided_at: datetime
+    undone_by: str | None = None
+    undone_at: datetime | None = None
+
+
 def column_values(row: msgspec.Struct) -> dict[str, Any]:
     """A write row as {column: value}, for single-row statements."""
     return msgspec.structs.asdict(row)
@@ -480,4 +531,7 @@ WRITE_ROWS: dict[type[Any], Table] = {
     NewCallup: callups,
     NewCallupRecipient: callup_recipients,
     NewSurveyInvitation: survey_invitations,
+    NewCorrection: corrections,
+    NewCorrectionMessage: correction_messages,
+    NewIdentityDecision: identity_decisions,
 }

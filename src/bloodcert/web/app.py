@@ -19,6 +19,7 @@ from bloodcert.web import console, openapi, pages, ratelimit
 from bloodcert.web.api import (
     certificates,
     claims,
+    corrections,
     donor,
     entitlements,
     health,
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             supply.station_router,
             supply.get_supply,
             supply.get_satisfaction,
+            corrections.donor_router,
+            corrections.station_router,
             providers.providers_router,
             openapi_document,
             openapi.reference_page,

@@ -62,6 +62,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/me/claims/", "upload"),
     ("POST", "/me/relatives", "upload"),
     ("POST", "/me/relatives/", "upload"),
+    ("POST", "/api/v1/me/corrections", "correction"),
+    ("POST", "/me/corrections", "correction"),
 )
 LOGIN_PAGE = ("POST", "/")
 # Counted in the database when there is no Redis (see the module's docstring).
@@ -84,6 +86,8 @@ DEFAULT_LIMITS: Mapping[str, str] = {
     "render_session": "20/minute",
     # Documents a donor uploads (and the claim form's quotes): counted per session, or per client without one.
     "upload": "60/hour",
+    # Donors' correction and back-fill requests: each one is work for a station.
+    "correction": "20/hour",
 }
 RENDER_PREFIX = "/api/v1/me/certificates/"
 RENDER_SUFFIXES = (".svg", ".pdf")

@@ -14,6 +14,7 @@ from bloodcert.identity.providers.base import IdentityProvider
 from bloodcert.identity.providers.registry import providers_from_settings
 from bloodcert.services.audit import AuditSink
 from bloodcert.services.certificates import Signing, signing_of
+from bloodcert.services.scorecards import ScorecardCache
 from bloodcert.services.station_auth import NonceStore
 from bloodcert.services.verification import OnlineVerifier
 from bloodcert.storage.uow import Database
@@ -36,6 +37,7 @@ class AppState:
     audit: AuditSink | None = None
     refusals: Refusals | None = None  # the per-client limit of 401s and 403s (web/ratelimit.py)
     renders: RenderCache | None = None  # rendered certificates by content (web/rendering.py)
+    scorecards: ScorecardCache = field(default_factory=ScorecardCache)  # stations' public figures
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppState:

@@ -63,6 +63,8 @@ class _SessionPerson(msgspec.Struct):
     session_person_id: int | None
     person_id: int | None
     same_name: bool | None
+    settled_at: datetime | None
+    merged_into: int | None
 
 
 _SESSION_PERSON = ReadModel(
@@ -72,6 +74,8 @@ _SESSION_PERSON = ReadModel(
         "session_person_id": donor_sessions.c.person_id,
         "person_id": persons.c.id,
         "same_name": (persons.c.name_hash == donor_sessions.c.name_hash).label("same_name"),
+        "settled_at": persons.c.identity_settled_at,
+        "merged_into": persons.c.merged_into,
     },
 )
 
@@ -142,7 +146,8 @@ class HistoryRepository:
 
         A session with a person (a donation-number login) reaches that person only; one without (a real-name
         platform login) reaches every person under its ID + name. Shared means another person carries the
-        same ID number (another name or ABO type): an identity under review.
+        same ID number (another name or ABO type): an identity under review, until an administrator merges
+        them (the merged person is left out) or decides they are different people (settled).
         """
         rows = _SESSION.all(self.raw, self.dialect, token_hash=token_hash)
         if not rows:
@@ -158,12 +163,18 @@ class HistoryRepository:
             r.ended_at,
             r.session_person_id,
         )
-        same_id = [row.person_id for row in rows if row.person_id is not None]
+        # A person an administrator merged into another no longer holds the ID; a session opened on it
+        # reaches the person it was merged into.
+        active = [row for row in rows if row.person_id is not None and row.merged_into is None]
+        same_id = [row.person_id for row in active if row.person_id is not None]
         if session.person_id is None:
-            mine = [row.person_id for row in rows if row.person_id is not None and row.same_name]
+            mine = [row.person_id for row in active if row.person_id is not None and row.same_name]
         else:
-            mine = [person for person in same_id if person == session.person_id]
-        return session, mine, len(same_id) > 1
+            reached = {row.merged_into or row.person_id for row in rows if row.person_id == session.person_id}
+            mine = [person for person in reached if person is not None]
+        # Decided by an administrator to be different people: no longer under review.
+        unsettled = any(row.settled_at is None for row in active)
+        return session, mine, len(same_id) > 1 and unsettled
 
     def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
         """The merged persons a donor is: same ID type + number and name, any ABO type."""

@@ -59,23 +59,27 @@ class PersonRepository:
         return PersonRow(**row._mapping) if row else None
 
     def ids_by_merge_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, int]:
-        """Merged persons by the blind index of their merge key."""
+        """Merged persons by the blind index of their merge key; a person an administrator merged into
+        another stands for that one, so that later reports under its key land there too."""
         wanted = list(set(hashes))
         if not wanted:
             return {}
         rows = self.conn.execute(
-            select(persons.c.merge_hash, persons.c.id).where(persons.c.merge_hash.in_(wanted))
+            select(persons.c.merge_hash, func.coalesce(persons.c.merged_into, persons.c.id)).where(
+                persons.c.merge_hash.in_(wanted)
+            )
         )
         return {bytes(h): int(i) for h, i in rows}
 
     def ids_by_identity_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, list[int]]:
-        """Every merged person per ID type + number; more than one means an identity conflict."""
+        """Every merged person per ID type + number (not those merged into another by an administrator);
+        more than one means an identity conflict."""
         wanted = list(set(hashes))
         found: dict[bytes, list[int]] = {}
         if wanted:
             rows = self.conn.execute(
                 select(persons.c.identity_hash, persons.c.id)
-                .where(persons.c.identity_hash.in_(wanted))
+                .where(persons.c.identity_hash.in_(wanted), persons.c.merged_into.is_(None))
                 .order_by(persons.c.id)
             )
             for h, i in rows:

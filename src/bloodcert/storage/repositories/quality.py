@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from bloodcert.storage.bulk import insert_rows
-from bloodcert.storage.rows import QualityIssueRow
+from bloodcert.storage.rows import ClosedIssueRow, QualityIssueRow
 from bloodcert.storage.tables import quality_issues
 from bloodcert.storage.writes import NewQualityIssue
 
@@ -60,3 +61,67 @@ class QualityRepository:
             .group_by(quality_issues.c.code)
         )
         return {str(code): int(n) for code, n in rows}
+
+    def get_of_station(self, station_id: int, issue_id: int) -> QualityIssueRow | None:
+        """One issue of a station (None for another station's: not told apart from a missing one)."""
+        row = self.conn.execute(
+            select(*_ISSUE_COLUMNS).where(
+                quality_issues.c.id == issue_id, quality_issues.c.station_id == station_id
+            )
+        ).first()
+        return QualityIssueRow(*row) if row else None
+
+    def close(
+        self,
+        issue_id: int,
+        *,
+        status: str,
+        fixed_donation_id: int | None,
+        note: str | None,
+        by: str,
+        at: datetime,
+    ) -> bool:
+        """Close an open issue (fixed or accepted); False when it was not open."""
+        result = self.conn.execute(
+            update(quality_issues)
+            .where(quality_issues.c.id == issue_id, quality_issues.c.status == "open")
+            .values(
+                status=status,
+                fixed_donation_id=fixed_donation_id,
+                close_note=note,
+                closed_by=by,
+                closed_at=at,
+            )
+        )
+        return result.rowcount == 1
+
+    def closed_of_station(self, station_id: int, *, limit: int) -> list[ClosedIssueRow]:
+        """A station's closed issues, most recently closed first: the history the open list leaves."""
+        rows = self.conn.execute(
+            select(
+                quality_issues.c.id,
+                quality_issues.c.donation_no,
+                quality_issues.c.code,
+                quality_issues.c.status,
+                quality_issues.c.close_note,
+                quality_issues.c.closed_by,
+                quality_issues.c.closed_at,
+                quality_issues.c.created_at,
+            )
+            .where(quality_issues.c.station_id == station_id, quality_issues.c.status != "open")
+            .order_by(quality_issues.c.closed_at.desc(), quality_issues.c.id.desc())
+            .limit(limit)
+        )
+        return [ClosedIssueRow(*r) for r in rows]
+
+
+_ISSUE_COLUMNS = (
+    quality_issues.c.id,
+    quality_issues.c.donation_no,
+    quality_issues.c.severity,
+    quality_issues.c.code,
+    quality_issues.c.field,
+    quality_issues.c.message,
+    quality_issues.c.created_at,
+    quality_issues.c.source,
+)

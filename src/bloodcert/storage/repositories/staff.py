@@ -25,6 +25,7 @@ _USER_COLUMNS = (
     staff_users.c.locked_until,
     staff_users.c.created_at,
     staff_users.c.disabled_at,
+    staff_users.c.province,
 )
 
 

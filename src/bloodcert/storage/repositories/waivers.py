@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
 
 from bloodcert.domain.waivers import CountedDonation
 from bloodcert.storage.bulk import insert_rows, insert_rows_returning_ids
@@ -52,6 +52,7 @@ class IdentityMatch:
 
     person_id: int
     name_matches: bool
+    settled: bool = False  # an administrator decided the persons under this ID are different people
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +150,10 @@ _WAIVER_COLUMNS = (
 
 
 # The claim path's reads, built once: building a statement costs more than running it on an index.
+# A person an administrator merged into another is no longer a holder of the ID (services/identity_review.py).
 _PERSONS_WITH_IDENTITY = (
-    select(persons.c.id, persons.c.name_hash)
-    .where(persons.c.identity_hash == bindparam("identity_hash"))
+    select(persons.c.id, persons.c.name_hash, persons.c.identity_settled_at)
+    .where(persons.c.identity_hash == bindparam("identity_hash"), persons.c.merged_into.is_(None))
     .order_by(persons.c.id)
 )
 _COUNTED_DONATIONS = (
@@ -177,7 +179,16 @@ _DRAWN = (
         func.coalesce(func.sum(waiver_ledger.c.ml), 0),
         func.coalesce(func.sum(waiver_ledger.c.fen), 0),
     )
-    .where(waiver_ledger.c.person_id == bindparam("person_id"), waiver_ledger.c.unlimited.is_(False))
+    .where(
+        # The draws of persons merged into this one count against it too (and go back when a merge is undone).
+        or_(
+            waiver_ledger.c.person_id == bindparam("person_id"),
+            waiver_ledger.c.person_id.in_(
+                select(persons.c.id).where(persons.c.merged_into == bindparam("person_id"))
+            ),
+        ),
+        waiver_ledger.c.unlimited.is_(False),
+    )
     .group_by(waiver_ledger.c.jurisdiction, waiver_ledger.c.pool)
 )
 _WAIVER_BY_INVOICE = (
@@ -286,7 +297,7 @@ class WaiverRepository:
     def persons_with_identity(self, identity_hash: bytes, name_hash: bytes) -> list[IdentityMatch]:
         """Every merged person with this ID type + number, and whether each has this name."""
         rows = self.conn.execute(_PERSONS_WITH_IDENTITY, {"identity_hash": identity_hash})
-        return [IdentityMatch(int(r[0]), bytes(r[1]) == name_hash) for r in rows]
+        return [IdentityMatch(int(r[0]), bytes(r[1]) == name_hash, r[2] is not None) for r in rows]
 
     def counted_donations(self, person_id: int) -> list[CountedDonation]:
         """A person's valid donations as the waiver rules count them, with the collecting station's region."""

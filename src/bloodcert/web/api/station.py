@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
+from bloodcert.domain.quality import issue_codes
 from bloodcert.errors import PayloadTooLarge, ValidationFailed
 from bloodcert.services.ingest_metrics import observe_results
 from bloodcert.services.reporting import RecordResult, report_donations
@@ -57,6 +58,11 @@ class QualityIssueOut(msgspec.Struct):
     message: str
     created_at: datetime
     source: str
+    # What the code means and what to do about it (data/quality/issue_codes.toml).
+    label_zh: str = ""
+    label_en: str = ""
+    action_zh: str = ""
+    action_en: str = ""
 
 
 class QualityOut(msgspec.Struct):
@@ -152,6 +158,16 @@ def station_quality(
             limit=limit,
             offset=offset,
         )
-    issues = [QualityIssueOut(**dataclasses.asdict(i)) for i in report.issues]
+    codes = issue_codes()
+    issues = [
+        QualityIssueOut(
+            **dataclasses.asdict(i),
+            label_zh=codes.get(i.code).label_zh,
+            label_en=codes.get(i.code).label_en,
+            action_zh=codes.get(i.code).action_zh,
+            action_en=codes.get(i.code).action_en,
+        )
+        for i in report.issues
+    ]
     out = QualityOut(station=report.station_code, open=report.open, counts=report.counts, issues=issues)
     return Response(out, headers={"Cache-Control": "no-store"})

@@ -12,7 +12,21 @@ from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 
 from bloodcert.errors import AppError, Forbidden, NotFound, Unauthorized
-from bloodcert.web.console import claims, honours, login, screens, sites, stations, supply, waivers
+from bloodcert.web.console import (
+    claims,
+    conflicts,
+    corrections,
+    honours,
+    login,
+    quality,
+    scorecards,
+    screens,
+    sites,
+    stations,
+    statistics,
+    supply,
+    waivers,
+)
 from bloodcert.web.console.auth import STAFF_COOKIE, audit_denial, cleared_cookie, staff_guard
 from bloodcert.web.console.render import console_page
 from bloodcert.web.problems import too_many
@@ -61,7 +75,11 @@ router = Router(
         stations.station_page,
         stations.add_key,
         stations.revoke_key,
-        screens.quality_page,
+        *quality.routes,
+        *corrections.routes,
+        *conflicts.routes,
+        *scorecards.routes,
+        *statistics.routes,
         screens.audit_page,
         screens.status_page,
         *waivers.routes,

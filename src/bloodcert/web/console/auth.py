@@ -33,9 +33,13 @@ def roles(*allowed: Role) -> dict[str, Any]:
     return {"roles": tuple(allowed)}
 
 
-def station_roles() -> dict[str, Any]:
-    """The `opt` of a route about one station (its `{code}`): administrators, and that station's operator."""
-    return {"roles": (Role.NATIONAL_ADMIN, Role.STATION_OPERATOR), "station_scoped": True}
+def station_roles(*, provincial: bool = True) -> dict[str, Any]:
+    """The `opt` of a route about one station (its `{code}`): the national administrators, the province's
+    administrators (unless `provincial` is False) and that station's operator."""
+    allowed: tuple[Role, ...] = (Role.NATIONAL_ADMIN, Role.PROVINCIAL_ADMIN, Role.STATION_OPERATOR)
+    if not provincial:
+        allowed = (Role.NATIONAL_ADMIN, Role.STATION_OPERATOR)
+    return {"roles": allowed, "station_scoped": True}
 
 
 PUBLIC: dict[str, Any] = {"public": True}

@@ -1,4 +1,4 @@
-"""The console's read-only screens: home, a station's data quality, the audit log and the system status."""
+"""The console's read-only screens: home, the audit log and the system status."""
 
 from __future__ import annotations
 
@@ -6,18 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get
-from litestar.params import FromPath
 from litestar.response import Template
 
 from bloodcert.domain.staff import Role
 from bloodcert.services import console as svc
 from bloodcert.services.audit import AuditEvent
 from bloodcert.web.clients import client_of
-from bloodcert.web.console import views
-from bloodcert.web.console.auth import ALL_ROLES, roles, station_roles
-from bloodcert.web.console.i18n import console_words
+from bloodcert.web.console.auth import ALL_ROLES, roles
 from bloodcert.web.console.render import console_page, staff_of
-from bloodcert.web.pages.render import lang_of
 from bloodcert.web.state import AppState
 
 
@@ -31,23 +27,6 @@ def _audit_read(request: Request[Any, Any, Any], action: str, obj: str | None) -
 def home_page(request: Request[Any, Any, Any]) -> Template:
     """Where each role starts: links to what that role may do, and nothing else."""
     return console_page(request, "console/home.html")
-
-
-@get("/stations/{code:str}/quality", sync_to_thread=True, opt=station_roles())
-def quality_page(request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
-    """A station's open issues, with a year of rejection rates and reporting delays as charts."""
-    with AppState.of(request).db.reading() as uow:
-        report = svc.quality_report(uow, staff_of(request), code, datetime.now(UTC))
-    _audit_read(request, "read:quality", report.station.code)
-    t = console_words(lang_of(request))
-    return console_page(
-        request,
-        "console/quality.html",
-        report=report,
-        rejection=views.rejection_chart(report.months, t),
-        delay=views.delay_chart(report.months, t),
-        shown=svc.ISSUES_SHOWN,
-    )
 
 
 @get("/audit", sync_to_thread=True, opt=roles(Role.AUDITOR))

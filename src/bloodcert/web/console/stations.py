@@ -58,7 +58,11 @@ def _list(
     )
 
 
-@get("/stations", sync_to_thread=True, opt=roles(Role.NATIONAL_ADMIN, Role.STATION_OPERATOR))
+@get(
+    "/stations",
+    sync_to_thread=True,
+    opt=roles(Role.NATIONAL_ADMIN, Role.PROVINCIAL_ADMIN, Role.STATION_OPERATOR),
+)
 def stations_page(request: Request[Any, Any, Any]) -> Template:
     """Every station for an administrator (50 a page, searchable); an operator's own station for them."""
     return _list(request)
@@ -99,7 +103,7 @@ def station_page(request: Request[Any, Any, Any], code: FromPath[str]) -> Templa
     return _detail(request, code)
 
 
-@post("/stations/{code:str}/keys", sync_to_thread=True, status_code=303, opt=station_roles())
+@post("/stations/{code:str}/keys", sync_to_thread=True, status_code=303, opt=station_roles(provincial=False))
 def add_key(request: Request[Any, Any, Any], code: FromPath[str], data: FormBody) -> Template | Redirect:
     """Register a public key for the station."""
     pem, alg = field(data, "public_key_pem", 4096), field(data, "alg", 32)
@@ -113,7 +117,10 @@ def add_key(request: Request[Any, Any, Any], code: FromPath[str], data: FormBody
 
 
 @post(
-    "/stations/{code:str}/keys/{key_id:str}/revoke", sync_to_thread=True, status_code=303, opt=station_roles()
+    "/stations/{code:str}/keys/{key_id:str}/revoke",
+    sync_to_thread=True,
+    status_code=303,
+    opt=station_roles(provincial=False),
 )
 def revoke_key(request: Request[Any, Any, Any], code: FromPath[str], key_id: FromPath[str]) -> Redirect:
     """Revoke one of the station's keys at once."""
