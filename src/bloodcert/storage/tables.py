@@ -85,7 +85,7 @@ persons = Table(
     Column("updated_at", DateTime, nullable=False),
     # Set when an administrator merged this person into another (services/identity_review.py): reports
     # under this person's key then land on that one. No foreign key: added by a migration on SQLite too.
-    Column("merged_into", Id, nullable=True),
+    Column("merged_into", Id, nullable=True, index=True),
     # Set when an administrator decided that the persons sharing this ID number are different people.
     Column("identity_settled_at", DateTime, nullable=True),
 )

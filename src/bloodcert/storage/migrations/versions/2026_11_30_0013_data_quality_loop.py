@@ -29,6 +29,8 @@ def upgrade() -> None:
     op.add_column("quality_issues", sa.Column("closed_by", sa.String(length=64), nullable=True))
     op.add_column("quality_issues", sa.Column("closed_at", sa.DateTime(), nullable=True))
     op.add_column("persons", sa.Column("merged_into", Id, nullable=True))
+    # Every waiver draw looks up the persons merged into the donor: without an index, a scan of all persons.
+    op.create_index(op.f("ix_persons_merged_into"), "persons", ["merged_into"])
     op.add_column("persons", sa.Column("identity_settled_at", sa.DateTime(), nullable=True))
     op.add_column("staff_users", sa.Column("province", sa.String(length=2), nullable=True))
     op.create_table(
@@ -108,6 +110,7 @@ def downgrade() -> None:
     op.drop_table("corrections")
     with op.batch_alter_table("staff_users") as batch:
         batch.drop_column("province")
+    op.drop_index(op.f("ix_persons_merged_into"), table_name="persons")
     with op.batch_alter_table("persons") as batch:
         batch.drop_column("identity_settled_at")
         batch.drop_column("merged_into")
