@@ -314,3 +314,15 @@ def test_uploads_are_limited_per_donor_session(settings: Any, db: Database, worl
         assert answers == [201, 201, 429]
         other = log_in(client)  # another session of the same donor has its own count
         assert file_claim(client, other, claim_part("R-9")).status_code != 429
+
+
+def test_each_station_decision_is_a_message_in_the_donors_inbox(client: Any, world: World) -> None:
+    zhejiang, jiangsu = world
+    me = log_in(client)
+    claim_id = file_claim(client, me, claim_part()).json()["id"]
+    decide(client, zhejiang, claim_id, {"decision": "approve", "payout_reference": "TX-1"})
+    decide(client, jiangsu, claim_id, {"decision": "need_info", "message": "请补充输血记录"})
+    inbox = client.get(BASE + "/api/v1/me/notifications?lang=en", headers=me).json()["notifications"]
+    answers = [m for m in inbox if m["topic"] == "answer"]
+    assert len(answers) == 2
+    assert all(m["link"] == "/me/claims" for m in answers)

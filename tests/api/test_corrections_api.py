@@ -133,6 +133,10 @@ def test_a_wrong_record_goes_to_its_station_and_a_question_is_answered_by_the_do
     assert (
         signed(client, zj, "POST", f"/api/v1/station/corrections/{cid}", done).json()["status"] == "resolved"
     )
+    inbox = client.get(BASE + "/api/v1/me/notifications", headers=auth).json()["notifications"]
+    answered = [m for m in inbox if m["topic"] == "answer"]
+    assert len(answered) == 2  # the question, then the resolution
+    assert all(m["link"] == "/me/corrections" for m in answered)
 
 
 def test_a_request_is_checked_before_it_is_filed(client: TestClient, db: Database, signing: Signing) -> None:  # type: ignore[type-arg]

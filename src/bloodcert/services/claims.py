@@ -50,7 +50,7 @@ from bloodcert.domain.staff import Role, StaffPrincipal, require_role
 from bloodcert.domain.waivers import Draw, Item, Pool, Reason, RuleBook
 from bloodcert.domain.workdays import HolidayCalendar, builtin_calendar, parse_calendar
 from bloodcert.errors import Conflict, NotFound, ProblemField, ValidationFailed
-from bloodcert.services import uploads, waivers
+from bloodcert.services import notices, uploads, waivers
 from bloodcert.services.relatives import Actor
 from bloodcert.storage.repositories.claims import ClaimRow, ClaimVolume, EventRow, FileMeta, ShareRow
 from bloodcert.storage.uow import UnitOfWork
@@ -581,6 +581,15 @@ def decide(  # noqa: PLR0917 - each argument is a separate part of the request
     )
     _update_status(uow, row.id, at)
     who.record(uow, f"claim.{req.decision.value}", f"{row.public_id} {share.station_code}")
+    notices.request_answered(
+        uow,
+        row.person_id,
+        what="claim",
+        reference=f"{row.public_id}:{share.station_code}",
+        status=DECIDED[req.decision],
+        link="/me/claims",
+        now=who.now,
+    )
     fresh = uow.claims.share_of_station(row.id, station_id)
     assert fresh is not None
     return QueueItem(_share_view(fresh), _views(uow, uow.claims.by_ids([row.id]), at)[0])

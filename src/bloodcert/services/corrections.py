@@ -29,7 +29,7 @@ from bloodcert.domain.corrections import (
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.staff import Role, StaffPrincipal, reaches_province, require_role
 from bloodcert.errors import Conflict, NotFound, ProblemField, ValidationFailed
-from bloodcert.services import audit
+from bloodcert.services import audit, notices
 from bloodcert.services.audit import AuditEvent
 from bloodcert.services.sessions import DonorPrincipal
 from bloodcert.storage.rows import CorrectionMessageRow, CorrectionRow, StationRow
@@ -284,6 +284,16 @@ def answer(
         raise Conflict("the request changed meanwhile; reload it")
     _say(uow, row.id, actor, parsed.value, text, stamp)
     _audit(uow, actor, f"correction.{parsed.value}", f"request {row.id}", now)
+    what = "backfill" if row.kind == Kind.MISSING_DONATION else "correction"
+    notices.request_answered(
+        uow,
+        row.person_id,
+        what=what,
+        reference=str(row.id),
+        status=status.value,
+        link="/me/corrections",
+        now=now,
+    )
     return _reloaded(uow, row.id)
 
 

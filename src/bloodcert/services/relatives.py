@@ -21,7 +21,7 @@ from bloodcert.domain.identity import IdType, mask_id_number
 from bloodcert.domain.keyed import identity_hash_of
 from bloodcert.domain.waivers import RELATIONSHIPS
 from bloodcert.errors import Conflict, NotFound, ProblemField, ValidationFailed
-from bloodcert.services import audit, uploads
+from bloodcert.services import audit, notices, uploads
 from bloodcert.services.audit import AuditEvent
 from bloodcert.services.waivers import NotEligible, parse_choice, parse_party
 from bloodcert.storage.repositories.claims import FileMeta, RelativeRow
@@ -213,6 +213,15 @@ def decide(  # noqa: PLR0917 - each argument is a separate part of the request
     if not uow.relatives.decide(row.id, DECIDED[chosen], text or None, who.actor, naive_utc(who.now)):
         raise Conflict("this registration was decided already", slug="already_decided")
     who.record(uow, f"relative.{chosen.value}", row.public_id)
+    notices.request_answered(
+        uow,
+        row.person_id,
+        what="relative",
+        reference=row.public_id,
+        status=DECIDED[chosen],
+        link="/me/relatives",
+        now=who.now,
+    )
     fresh = uow.relatives.by_id(row.id)
     assert fresh is not None
     return _views(uow, [fresh])[0]
