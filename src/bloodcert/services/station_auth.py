@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
 import http_sf
@@ -35,8 +37,13 @@ BODY_COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type")
 BODYLESS_COMPONENTS = ("@method", "@target-uri")
 
 
-def signature_algorithms() -> dict[str, type[HTTPSignatureAlgorithm]]:
-    """The algorithms stations may sign with; SM2-with-SM3 when the `sm` extra is installed."""
+@cache
+def signature_algorithms() -> Mapping[str, type[HTTPSignatureAlgorithm]]:
+    """The algorithms stations may sign with; SM2-with-SM3 when the `sm` extra is installed.
+
+    Looked up on every signed request, so worked out once: without the extra, each failed import of the
+    SM2 module would cost more than the lookup it serves.
+    """
     table: dict[str, type[HTTPSignatureAlgorithm]] = {
         "ed25519": algorithms.ED25519,
         "ecdsa-p256-sha256": algorithms.ECDSA_P256_SHA256,
@@ -44,9 +51,9 @@ def signature_algorithms() -> dict[str, type[HTTPSignatureAlgorithm]]:
     try:
         from bloodcert.certs.sm2 import SM2SM3Signature  # needs the optional `sm` extra (tongsuopy)
     except ImportError:
-        return table
+        return MappingProxyType(table)
     table["sm2-sm3"] = SM2SM3Signature
-    return table
+    return MappingProxyType(table)
 
 
 def key_id_for(public_key_pem: bytes, alg: str = "ed25519", prefix: str = "stk_") -> str:
