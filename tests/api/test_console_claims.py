@@ -122,3 +122,19 @@ def test_an_operator_approves_a_relatives_registration(client: Any, db: Database
     )
     assert done.status_code == 200
     assert "王建国" in client.get("/console/relatives?status=approved").text
+
+
+def test_a_provincial_administrator_follows_the_shares_of_their_province_and_decides_none(
+    client: Any, db: Database
+) -> None:
+    as_staff(client, staff_session(db, create_staff(db, "petra", "provincial_admin", province="33")))
+    queue = client.get("/console/claims")
+    assert queue.status_code == 200
+    assert "33000001" in queue.text and "32000001" not in queue.text  # Zhejiang's share, not Jiangsu's
+    claim_id = re.search(r'data-claim="(cl_[0-9a-f]+)"', queue.text)[1]  # type: ignore[index]
+    page = client.get(f"/console/claims/{claim_id}")
+    assert page.status_code == 200 and "decision-form" not in page.text
+    assert client.get("/console/claims?station=32000001").status_code == 403  # another province's station
+    as_staff(client, staff_session(db, create_staff(db, "pete", "provincial_admin", province="31")))
+    assert 'data-claim="' not in client.get("/console/claims").text  # Shanghai's stations pay no share
+    assert client.get(f"/console/claims/{claim_id}").status_code == 404

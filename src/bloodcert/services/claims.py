@@ -46,7 +46,7 @@ from bloodcert.domain.claims import (
 )
 from bloodcert.domain.clock import BEIJING, beijing_midnight_utc, naive_utc
 from bloodcert.domain.regions import is_known_region
-from bloodcert.domain.staff import Role, StaffPrincipal, require_role
+from bloodcert.domain.staff import Role, StaffPrincipal, require_role, require_station
 from bloodcert.domain.waivers import Draw, Item, Pool, Reason, RuleBook
 from bloodcert.domain.workdays import HolidayCalendar, builtin_calendar, parse_calendar
 from bloodcert.errors import Conflict, NotFound, ProblemField, ValidationFailed
@@ -508,27 +508,43 @@ class QueueItem:
     claim: ClaimView
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose shares a reviewer sees: one station's, one province's stations', or every one (both None)."""
+
+    station_id: int | None = None
+    province: str | None = None
+
+
 def queue(
     uow: UnitOfWork,
-    station_id: int | None,
+    scope: Scope,
     *,
     status: str | None = None,
     only_overdue: bool = False,
     province: str | None = None,
 ) -> list[QueueItem]:
-    """Shares a station reviews (every station's for None), soonest due first; filtered by status, overdue
-    and the province that pays (an administrator following a province's escalations)."""
+    """Shares in the scope, soonest due first; filtered by status, overdue and the province that pays (an
+    administrator following a province's escalations; a provincial administrator's is always their own)."""
     at = naive_utc(now())
-    shares = uow.claims.queue(station_id, status or None, at if only_overdue else None, province)
+    paying = scope.province or province
+    shares = uow.claims.queue(scope.station_id, status or None, at if only_overdue else None, paying)
     rows = uow.claims.by_ids(list({s.claim_id for s in shares}))
     views = dict(zip((r.id for r in rows), _views(uow, rows, at), strict=True))
     return [QueueItem(_share_view(s), views[s.claim_id]) for s in shares]
 
 
-def claim_for_station(uow: UnitOfWork, station_id: int | None, public_id: str) -> ClaimView:
-    """One claim as a reviewing station sees it (404 unless it holds a share; any for None)."""
+def claim_for_station(uow: UnitOfWork, scope: Scope, public_id: str) -> ClaimView:
+    """One claim as a reviewer sees it: 404 unless a station in the scope holds a share of it."""
     row = uow.claims.by_public_id(public_id[:40])
-    if row is None or (station_id is not None and uow.claims.share_of_station(row.id, station_id) is None):
+    shares = uow.claims.shares_of([row.id]) if row is not None else []
+    seen = [
+        s
+        for s in shares
+        if (scope.station_id is None or s.station_id == scope.station_id)
+        and (scope.province is None or s.province.startswith(scope.province))
+    ]
+    if row is None or not seen:
         raise NotFound("no such claim for this station")
     return _views(uow, [row], naive_utc(now()))[0]
 
@@ -656,19 +672,22 @@ def escalate_overdue(uow: UnitOfWork, who: Actor) -> list[str]:
 # ---- the console ---------------------------------------------------------------------------------------
 
 
-def console_scope(uow: UnitOfWork, principal: StaffPrincipal, station_code: str | None) -> int | None:
-    """The station whose claims a console user reviews: an operator's own, whatever was asked; for an
-    administrator the station asked for (None: every station)."""
-    require_role(principal, (Role.NATIONAL_ADMIN, Role.STATION_OPERATOR))
+def console_scope(uow: UnitOfWork, principal: StaffPrincipal, station_code: str | None) -> Scope:
+    """Whose claims a console user reviews: an operator's own station's, whatever was asked; for an
+    administrator the station asked for, or every station (a provincial administrator's: in their province,
+    where escalated claims are theirs to follow)."""
+    require_role(principal, (Role.NATIONAL_ADMIN, Role.PROVINCIAL_ADMIN, Role.STATION_OPERATOR))
     if principal.role is Role.STATION_OPERATOR:
         assert principal.station_id is not None
-        return principal.station_id
+        return Scope(principal.station_id)
+    province = principal.province if principal.role is Role.PROVINCIAL_ADMIN else None
     if station_code:
         station = uow.stations.get_by_code(station_code[:16])
         if station is None:
             raise NotFound("no such station")
-        return station.id
-    return None
+        require_station(principal, station.id, station.region)
+        return Scope(station.id, province)
+    return Scope(None, province)
 
 
 def decide_in_console(  # noqa: PLR0917 - the console user, the claim and the posted form

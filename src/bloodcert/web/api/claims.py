@@ -446,7 +446,7 @@ def station_claims(
     """The calling station's shares of claims, soonest due first (`status`, or only `overdue` ones)."""
     with AppState.of(request).db.transaction() as uow:
         key = _station(uow, request, _signed(request, b""))
-        items = svc.queue(uow, key.station_id, status=status, only_overdue=overdue)
+        items = svc.queue(uow, svc.Scope(key.station_id), status=status, only_overdue=overdue)
     audit_read(request, f"station:{key.station_code}", "read:claims", f"{len(items)} shares")
     base = "/api/v1/station/claims/documents"
     return QueueOut([QueueItemOut(i.claim.id, _share_out(i.share), claim_out(i.claim, base)) for i in items])

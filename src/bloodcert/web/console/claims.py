@@ -2,7 +2,8 @@
 the documents, decisions with their reasons, and claim volumes with the time to decision.
 
 Operators review their own station's shares and registrations; administrators see every station's
-(and the overdue ones escalated to them) but decide nothing for a station; auditors see the volumes.
+(and the overdue ones escalated to them) but decide nothing for a station, a provincial administrator the
+shares their province's stations pay; auditors see the volumes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from bloodcert.web.console.render import FormBody, console_page, field, staff_of
 from bloodcert.web.state import AppState
 
 REVIEWERS = roles(Role.NATIONAL_ADMIN, Role.STATION_OPERATOR)
+# Provincial administrators follow their province's claims (escalations are theirs), and decide nothing.
+CLAIM_READERS = roles(Role.NATIONAL_ADMIN, Role.PROVINCIAL_ADMIN, Role.STATION_OPERATOR)
 STATUSES = ("submitted", "need_info", "approved", "rejected")
 
 
@@ -33,7 +36,7 @@ def _reasons(exc: AppError) -> str:
     return " ".join([exc.detail, *(f"{e.field}: {e.message}" for e in exc.errors)])
 
 
-@get("/claims", sync_to_thread=True, opt=REVIEWERS)
+@get("/claims", sync_to_thread=True, opt=CLAIM_READERS)
 def claims_queue(request: Request[Any, Any, Any]) -> Template:
     """The review queue, soonest due first: by status, only overdue, and (administrators) by station."""
     q = request.query_params
@@ -58,7 +61,7 @@ def claims_queue(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-@get("/claims/{claim_id:str}", sync_to_thread=True, opt=REVIEWERS)
+@get("/claims/{claim_id:str}", sync_to_thread=True, opt=CLAIM_READERS)
 def claim_page(request: Request[Any, Any, Any], claim_id: FromPath[str]) -> Template:
     """One claim: the patient, the items, every share, the timeline, the documents and the decision form."""
     return _claim_page(request, claim_id)
@@ -109,7 +112,7 @@ def claim_document(request: Request[Any, Any, Any], token: FromPath[str]) -> Res
     the donor) read documents: an administrator sees that they are there, not what they show."""
     principal = staff_of(request)
     with AppState.of(request).db.reading() as uow:
-        doc = svc.station_document(uow, svc.console_scope(uow, principal, None), token)
+        doc = svc.station_document(uow, svc.console_scope(uow, principal, None).station_id, token)
     audit_read(request, principal.actor, "read:document", f"{doc.meta.kind} {doc.meta.id}")
     return document_response(doc, no_store=True)
 
@@ -126,7 +129,7 @@ def _relatives(request: Request[Any, Any, Any], error: str | None = None) -> Tem
     principal = staff_of(request)
     with AppState.of(request).db.reading() as uow:
         scope = svc.console_scope(uow, principal, None)
-        items = rel.queue(uow, scope, status)
+        items = rel.queue(uow, scope.station_id, status)
     audit_read(request, principal.actor, "read:relatives", f"{len(items)} registrations")
     return console_page(request, "console/relatives.html", items=items, chosen=status, error=error)
 
