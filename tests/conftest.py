@@ -41,6 +41,7 @@ GENEROUS_LIMITS = tuple(
         "render",
         "render_session",
         "upload",
+        "correction",
     )
 )
 DATA_KEY = bytes(range(100, 132))
