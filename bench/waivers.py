@@ -271,7 +271,7 @@ def main() -> None:
     rng = random.Random(7)
     with serving(env, workers=args.workers) as base:
         quote_url, claim_url = base + "/api/v1/hospital/waivers/quote", base + "/api/v1/hospital/waivers"
-        count = int(args.seconds * 400)
+        count = int(args.seconds * 1000)
         quotes = [signed(quote_url, key_id, key, body_for(rng.choice(donors), f"Q{i}")) for i in range(count)]
         cpu, mine = server_cpu_seconds(base), time.process_time()
         quote = quotes_closed_loop(quote_url, quotes, args.clients, args.seconds)
