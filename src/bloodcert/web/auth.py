@@ -4,10 +4,12 @@ that the API and the pages share, and the audit of reads."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.handlers.base import BaseRouteHandler
 
 from bloodcert.services import sessions
 from bloodcert.services.audit import AuditEvent
@@ -65,6 +67,17 @@ def donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
         with state.db.transaction() as uow:
             sessions.touch_donor(uow, principal.session_id, now)
     return principal
+
+
+def donor_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """A route guard for donors' APIs: an anonymous caller gets 401 before the body is even read, and the
+    donor found is kept for the handler (`guarded_donor`)."""
+    connection.state.donor = donor(cast(Request[Any, Any, Any], connection))
+
+
+def guarded_donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
+    """The donor that `donor_guard` found for this request."""
+    return cast(DonorPrincipal, request.state.donor)
 
 
 def audit_read(request: Request[Any, Any, Any], actor: str, action: str, obj: str | None = None) -> None:

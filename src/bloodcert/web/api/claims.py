@@ -4,15 +4,13 @@ lists, the documents behind random tokens, and the stations' signed review of th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, cast
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
-from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader, UploadFile
-from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter
 
 from bloodcert.domain.claims import MAX_FILE_BYTES, MAX_FILES
@@ -21,12 +19,11 @@ from bloodcert.errors import UnsupportedMediaType, ValidationFailed
 from bloodcert.services import claims as svc
 from bloodcert.services import relatives as rel
 from bloodcert.services.relatives import Actor
-from bloodcert.services.sessions import DonorPrincipal
-from bloodcert.services.station_auth import SignedRequest, authenticate_station
 from bloodcert.services.uploads import CLAIM_KINDS, Document, Upload
 from bloodcert.storage.repositories.claims import FileMeta
-from bloodcert.web.auth import audit_read, donor
+from bloodcert.web.auth import audit_read, donor_guard, guarded_donor
 from bloodcert.web.clients import client_of
+from bloodcert.web.signed import signed_request, signing_station
 from bloodcert.web.state import AppState
 
 # Five files of 10 MiB and the form around them; one proof document and its form.
@@ -229,15 +226,6 @@ def document_response(doc: Document, *, no_store: bool = False) -> Response[byte
 # ---- the donor
 
 
-def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    # A guard, so that an anonymous caller gets 401 before the body is even read.
-    connection.state.donor = donor(cast(Request[Any, Any, Any], connection))
-
-
-def _me(request: Request[Any, Any, Any]) -> DonorPrincipal:
-    return cast(DonorPrincipal, request.state.donor)
-
-
 def actor_of(request: Request[Any, Any, Any], actor: str) -> Actor:
     """Who acts, with the keys and the clock of the claims service."""
     settings = AppState.of(request).settings
@@ -283,7 +271,7 @@ async def read_form(
 async def register_relative(request: Request[Any, Any, Any]) -> CreatedOut:
     """Register a relative: a `relative` part (JSON) and the proof of kinship as the file part `proof`."""
     body, files, _ = await read_form(request, "relative")
-    me = _me(request)
+    me = guarded_donor(request)
 
     def work() -> rel.RelativeView:
         with AppState.of(request).db.transaction() as uow:
@@ -297,15 +285,15 @@ async def register_relative(request: Request[Any, Any, Any]) -> CreatedOut:
 def list_relatives(request: Request[Any, Any, Any]) -> RelativesOut:
     """My registered relatives and where their review stands."""
     with AppState.of(request).db.reading() as uow:
-        found = rel.of_donor(uow, _me(request).person_ids)
-    audit_read(request, _me(request).actor, "read:relatives")
+        found = rel.of_donor(uow, guarded_donor(request).person_ids)
+    audit_read(request, guarded_donor(request).actor, "read:relatives")
     return RelativesOut([relative_out(r) for r in found])
 
 
 @delete("/relatives/{relative_id:str}", status_code=204, sync_to_thread=True)
 def remove_relative(request: Request[Any, Any, Any], relative_id: FromPath[str]) -> None:
     """Remove a relative; waivers already drawn for them stay."""
-    me = _me(request)
+    me = guarded_donor(request)
     with AppState.of(request).db.transaction() as uow:
         rel.remove(uow, actor_of(request, me.actor), me.person_ids, relative_id)
 
@@ -314,7 +302,7 @@ def remove_relative(request: Request[Any, Any, Any], relative_id: FromPath[str])
 async def answer_relative(request: Request[Any, Any, Any], relative_id: FromPath[str]) -> RelativeOut:
     """Answer the station's request for more: a `message` part and, if asked, another `proof`."""
     _, files, message = await read_form(request, "message")
-    me = _me(request)
+    me = guarded_donor(request)
 
     def work() -> rel.RelativeView:
         with AppState.of(request).db.transaction() as uow:
@@ -326,7 +314,7 @@ async def answer_relative(request: Request[Any, Any, Any], relative_id: FromPath
 @post("/claims/quote", status_code=200)
 async def quote_claim(request: Request[Any, Any, Any]) -> QuoteOut:
     """What a claim with this body (the `claim` part's JSON) would be paid if every station approved."""
-    me = _me(request)
+    me = guarded_donor(request)
     body = await request.body()
 
     def work() -> Any:
@@ -359,7 +347,7 @@ class FiledOut(msgspec.Struct):
 async def file_claim(request: Request[Any, Any, Any]) -> FiledOut:
     """File a claim: a `claim` part (JSON) and the files `invoice` and `itemised_bill` (PDF, JPEG or PNG)."""
     body, files, _ = await read_form(request, "claim")
-    me = _me(request)
+    me = guarded_donor(request)
 
     def work() -> svc.ClaimView:
         with AppState.of(request).db.transaction() as uow:
@@ -375,8 +363,8 @@ async def file_claim(request: Request[Any, Any, Any]) -> FiledOut:
 def list_claims(request: Request[Any, Any, Any]) -> ClaimsOut:
     """My claims, newest first, with status, shares, messages, documents and deadlines."""
     with AppState.of(request).db.reading() as uow:
-        found = svc.of_donor(uow, _me(request).person_ids)
-    audit_read(request, _me(request).actor, "read:claims")
+        found = svc.of_donor(uow, guarded_donor(request).person_ids)
+    audit_read(request, guarded_donor(request).actor, "read:claims")
     return ClaimsOut([claim_out(c) for c in found])
 
 
@@ -384,7 +372,7 @@ def list_claims(request: Request[Any, Any, Any]) -> ClaimsOut:
 async def answer_claim(request: Request[Any, Any, Any], claim_id: FromPath[str]) -> ClaimOut:
     """Answer a station's request for more: a `message` part and any further documents."""
     _, files, message = await read_form(request, "message")
-    me = _me(request)
+    me = guarded_donor(request)
 
     def work() -> svc.ClaimView:
         with AppState.of(request).db.transaction() as uow:
@@ -397,8 +385,8 @@ async def answer_claim(request: Request[Any, Any, Any], claim_id: FromPath[str])
 def my_document(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[bytes]:
     """One of my uploaded documents (a claim's or a relative's proof); the read is audited."""
     with AppState.of(request).db.reading() as uow:
-        doc = svc.donor_document(uow, _me(request).person_ids, token)
-    audit_read(request, _me(request).actor, "read:document", f"{doc.meta.kind} {doc.meta.id}")
+        doc = svc.donor_document(uow, guarded_donor(request).person_ids, token)
+    audit_read(request, guarded_donor(request).actor, "read:document", f"{doc.meta.kind} {doc.meta.id}")
     return document_response(doc)
 
 
@@ -415,7 +403,7 @@ donor_router = Router(
         answer_claim,
         my_document,
     ],
-    guards=[_signed_in],
+    guards=[donor_guard],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],
@@ -423,18 +411,6 @@ donor_router = Router(
 
 
 # ---- the stations (signed like the donation batch)
-
-
-def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-    return SignedRequest(request.method, str(request.url), headers, body)
-
-
-def _station(uow: Any, request: Request[Any, Any, Any], signed: SignedRequest) -> Any:
-    state = AppState.of(request)
-    return authenticate_station(
-        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
-    )
 
 
 @get("", sync_to_thread=True)
@@ -445,7 +421,7 @@ def station_claims(
 ) -> QueueOut:
     """The calling station's shares of claims, soonest due first (`status`, or only `overdue` ones)."""
     with AppState.of(request).db.transaction() as uow:
-        key = _station(uow, request, _signed(request, b""))
+        key = signing_station(uow, request, signed_request(request, b""))
         items = svc.queue(uow, svc.Scope(key.station_id), status=status, only_overdue=overdue)
     audit_read(request, f"station:{key.station_code}", "read:claims", f"{len(items)} shares")
     base = "/api/v1/station/claims/documents"
@@ -456,7 +432,7 @@ def station_claims(
 def station_document(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[bytes]:
     """A document of a claim the calling station reviews; the read is audited."""
     with AppState.of(request).db.transaction() as uow:
-        key = _station(uow, request, _signed(request, b""))
+        key = signing_station(uow, request, signed_request(request, b""))
         doc = svc.station_document(uow, key.station_id, token)
     audit_read(request, f"station:{key.station_code}", "read:document", f"{doc.meta.kind} {doc.meta.id}")
     return document_response(doc)
@@ -466,11 +442,11 @@ def station_document(request: Request[Any, Any, Any], token: FromPath[str]) -> R
 async def decide_share(request: Request[Any, Any, Any], claim_id: FromPath[str]) -> QueueItemOut:
     """Decide the calling station's share: `{"decision": "approve|reject|need_info", "message",
     "payout_reference"?}`; an approval draws on the waiver ledger."""
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
 
     def work() -> svc.QueueItem:
         with AppState.of(request).db.transaction() as uow:
-            key = _station(uow, request, signed)
+            key = signing_station(uow, request, signed)
             try:
                 data = msgspec.json.decode(signed.body)
             except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:

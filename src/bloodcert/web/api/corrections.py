@@ -4,25 +4,21 @@ under /api/v1/me/corrections; a station lists and answers its own under /api/v1/
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter, QueryParameter
 
 from bloodcert.domain.clock import BEIJING
 from bloodcert.services import corrections as svc
-from bloodcert.services.sessions import DonorPrincipal
 from bloodcert.services.sites import decode
-from bloodcert.services.station_auth import SignedRequest, authenticate_station
-from bloodcert.storage.rows import CorrectionRow, StationKeyRow
-from bloodcert.storage.uow import UnitOfWork
+from bloodcert.storage.rows import CorrectionRow
 from bloodcert.web.api.donor import NO_STORE
-from bloodcert.web.auth import audit_read, donor
+from bloodcert.web.auth import audit_read, donor_guard, guarded_donor
 from bloodcert.web.clients import client_of
+from bloodcert.web.signed import signed_request, signing_station
 from bloodcert.web.state import AppState
 
 RowId = Annotated[int, Parameter(ge=1, le=2**53)]
@@ -136,18 +132,9 @@ def _filed(row: CorrectionRow) -> FiledOut:
 # ---- the donor -------------------------------------------------------------------------------------------
 
 
-def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    # A guard, so that an anonymous caller gets 401 before the body is even read.
-    connection.state.donor = donor(cast(Request[Any, Any, Any], connection))
-
-
-def _me(request: Request[Any, Any, Any]) -> DonorPrincipal:
-    return cast(DonorPrincipal, request.state.donor)
-
-
 def _donor_actor(request: Request[Any, Any, Any]) -> svc.Actor:
     state = AppState.of(request)
-    return svc.Actor("donor", _me(request).actor, client_of(request), state.settings.audit_key)
+    return svc.Actor("donor", guarded_donor(request).actor, client_of(request), state.settings.audit_key)
 
 
 # A photo of the paper certificate (up to 1 MiB, base64) makes the body larger than a form's.
@@ -163,7 +150,7 @@ def file_correction(request: Request[Any, Any, Any], data: JSONBody[CorrectionIn
     with state.db.transaction() as uow:
         row = svc.file_request(
             uow,
-            _me(request),
+            guarded_donor(request),
             msgspec.structs.asdict(data),
             actor=_donor_actor(request),
             now=datetime.now(UTC),
@@ -178,8 +165,8 @@ def my_corrections(request: Request[Any, Any, Any]) -> CorrectionsOut:
     state = AppState.of(request)
     with state.db.transaction() as uow:
         svc.escalate_overdue(uow, datetime.now(UTC), state.settings.audit_key)
-        mine = svc.my_requests(uow, _me(request))
-    audit_read(request, _me(request).actor, "read:corrections")
+        mine = svc.my_requests(uow, guarded_donor(request))
+    audit_read(request, guarded_donor(request).actor, "read:corrections")
     return CorrectionsOut([_out(r) for r in mine])
 
 
@@ -190,7 +177,12 @@ def reply_correction(
     """Answer the station's question on one of my requests; it is open again."""
     with AppState.of(request).db.transaction() as uow:
         row = svc.reply(
-            uow, _me(request), correction_id, data.message, actor=_donor_actor(request), now=datetime.now(UTC)
+            uow,
+            guarded_donor(request),
+            correction_id,
+            data.message,
+            actor=_donor_actor(request),
+            now=datetime.now(UTC),
         )
     return _filed(row)
 
@@ -198,7 +190,7 @@ def reply_correction(
 donor_router = Router(
     path="/api/v1/me/corrections",
     route_handlers=[file_correction, my_corrections, reply_correction],
-    guards=[_signed_in],
+    guards=[donor_guard],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],
@@ -206,18 +198,6 @@ donor_router = Router(
 
 
 # ---- stations (signed like the donation batch) -------------------------------------------------------------
-
-
-def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-    return SignedRequest(request.method, str(request.url), headers, body)
-
-
-def _station(uow: UnitOfWork, request: Request[Any, Any, Any], signed: SignedRequest) -> StationKeyRow:
-    state = AppState.of(request)
-    return authenticate_station(
-        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
-    )
 
 
 @get("", sync_to_thread=True)
@@ -229,7 +209,7 @@ def station_corrections(
     number masked) and the conversation."""
     state = AppState.of(request)
     with state.db.transaction() as uow:
-        key = _station(uow, request, _signed(request, b""))
+        key = signing_station(uow, request, signed_request(request, b""))
         svc.escalate_overdue(uow, datetime.now(UTC), state.settings.audit_key)
         found = svc.of_station(uow, key.station_id, status)
     audit_read(request, f"station:{key.station_code}", "read:corrections", status or "all")
@@ -241,11 +221,11 @@ async def answer_correction(request: Request[Any, Any, Any], correction_id: RowI
     """Answer one of the calling station's requests: `{"action": "resolved" | "rejected" | "need_info",
     "message", "donation_no"?}`; a resolution names the donation the station reported or corrected."""
     state = AppState.of(request)
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
 
     def work() -> svc.Request:
         with state.db.transaction() as uow:
-            key = _station(uow, request, signed)
+            key = signing_station(uow, request, signed)
             body = decode(signed.body, AnswerIn)
             row = svc.station_request(uow, key.station_id, correction_id)
             actor = svc.Actor(
@@ -270,7 +250,7 @@ async def answer_correction(request: Request[Any, Any, Any], correction_id: RowI
 def station_photo(request: Request[Any, Any, Any], correction_id: RowId) -> Response[bytes]:
     """The photo of the paper certificate the donor attached to one of the calling station's requests."""
     with AppState.of(request).db.transaction() as uow:
-        key = _station(uow, request, _signed(request, b""))
+        key = signing_station(uow, request, signed_request(request, b""))
         row = svc.station_request(uow, key.station_id, correction_id)
         media, body = svc.photo(uow, row)
     audit_read(request, f"station:{key.station_code}", "read:correction_photo", f"request {row.id}")

@@ -15,8 +15,8 @@ from bloodcert.domain.clock import BEIJING
 from bloodcert.errors import NotFound
 from bloodcert.services import health_checks as svc
 from bloodcert.storage.rows import HealthCheckRow, StationHealthCheckRow
-from bloodcert.web.api.sites import _me, _signed, _signed_in, _station
-from bloodcert.web.auth import audit_read
+from bloodcert.web.auth import audit_read, donor_guard, guarded_donor
+from bloodcert.web.signed import signed_request, signing_station
 from bloodcert.web.state import AppState
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -108,7 +108,7 @@ def _outcome(check: HealthCheckRow | None) -> OutcomeOut | None:
 @get("", sync_to_thread=True)
 def my_questions(request: Request[Any, Any, Any]) -> QuestionsOut:
     """The questions I am asked today (both languages), my booking of today, and my latest answer today."""
-    principal = _me(request)
+    principal = guarded_donor(request)
     now = datetime.now(UTC)
     with AppState.of(request).db.reading() as uow:
         mine = svc.my_questions(uow, principal.person_ids, now)
@@ -128,7 +128,7 @@ def my_questions(request: Request[Any, Any, Any]) -> QuestionsOut:
 @post("", status_code=201, sync_to_thread=True)
 def answer(request: Request[Any, Any, Any], data: JSONBody[svc.CheckIn]) -> CheckOut:
     """Answer the questions for my booking of today (`appointment_id`) or walking in (`site_id`, `kind`)."""
-    principal = _me(request)
+    principal = guarded_donor(request)
     state = AppState.of(request)
     with state.db.transaction() as uow:
         result = svc.submit(uow, principal.person_ids, state.signing, data, datetime.now(UTC))
@@ -154,7 +154,7 @@ def answer(request: Request[Any, Any, Any], data: JSONBody[svc.CheckIn]) -> Chec
 @get("/pass", sync_to_thread=True)
 def my_pass(request: Request[Any, Any, Any]) -> PassOut:
     """Today's pass again, while it is in force (404 when there is none)."""
-    principal = _me(request)
+    principal = guarded_donor(request)
     state = AppState.of(request)
     with state.db.reading() as uow:
         issued = svc.todays_pass(uow, principal.person_ids, state.signing, datetime.now(UTC))
@@ -196,7 +196,7 @@ def station_checks(
 ) -> Response[StationChecksOut]:
     """The health checks answered for one of the calling station's sites on a day, with the answers."""
     with AppState.of(request).db.transaction() as uow:
-        key = _station(uow, request, _signed(request, b""))
+        key = signing_station(uow, request, signed_request(request, b""))
         day = day or datetime.now(BEIJING).date()
         rows = svc.site_checks(uow, key.station_id, site_code, day)
     audit_read(request, f"station:{key.station_code}", "read:health-checks", site_code[:32])
@@ -207,7 +207,7 @@ def station_checks(
 donor_router = Router(
     path="/api/v1/me/health-check",
     route_handlers=[my_questions, answer, my_pass],
-    guards=[_signed_in],
+    guards=[donor_guard],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],

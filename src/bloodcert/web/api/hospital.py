@@ -13,7 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from bloodcert import metrics
 from bloodcert.domain.waivers import builtin_rule_book
 from bloodcert.services import waivers
-from bloodcert.services.station_auth import SignedRequest
+from bloodcert.web.signed import signed_request
 from bloodcert.web.state import AppState
 
 SECURITY: list[dict[str, list[str]]] = [{"hospitalSignature": []}]
@@ -77,11 +77,6 @@ def _context(request: Request[Any, Any, Any]) -> tuple[AppState, waivers.Context
     return state, ctx
 
 
-def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-    return SignedRequest(request.method, str(request.url), headers, body)
-
-
 def _basis(b: waivers.Basis, drawn: bool) -> BasisOut:
     out = BasisOut(b.province, b.pool, b.rule, b.unlimited, b.remaining_before_ml, b.remaining_before_fen)
     if drawn:
@@ -117,7 +112,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 async def quote_waiver(request: Request[Any, Any, Any]) -> Response[QuoteOut]:
     """What a claim with this body would waive; changes nothing."""
     state, ctx = _context(request)
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
     q = await anyio.to_thread.run_sync(waivers.quote, state.db, ctx, signed)
     reasons = [ReasonOut(r.code, r.message) for r in q.reasons]
     out = QuoteOut(
@@ -135,7 +130,7 @@ async def quote_waiver(request: Request[Any, Any, Any]) -> Response[QuoteOut]:
 async def claim_waiver(request: Request[Any, Any, Any]) -> Response[WaiverOut]:
     """Waive the fee; 201 for a new waiver, 200 when the same invoice and body were claimed before."""
     state, ctx = _context(request)
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
     claimed = await anyio.to_thread.run_sync(waivers.claim, state.db, ctx, signed)
     metrics.observe_waiver("claimed" if claimed.created else "replayed")
     return Response(_waiver(claimed.waiver), status_code=201 if claimed.created else 200, headers=NO_STORE)
@@ -150,7 +145,7 @@ async def claim_waiver(request: Request[Any, Any, Any]) -> Response[WaiverOut]:
 async def reverse_waiver(request: Request[Any, Any, Any], waiver_id: FromPath[str]) -> Response[WaiverOut]:
     """Reverse a waiver (a cancelled bill): what it drew goes back to the pools."""
     state, ctx = _context(request)
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
     reversed_waiver = await anyio.to_thread.run_sync(waivers.reverse, state.db, ctx, signed, waiver_id)
     metrics.observe_waiver("reversed")
     return Response(_waiver(reversed_waiver), headers=NO_STORE)
@@ -164,7 +159,7 @@ def list_waivers(
 ) -> Response[WaiverListOut]:
     """The calling hospital's waivers recorded between two days (Beijing time), for reconciliation."""
     state, ctx = _context(request)
-    found = waivers.list_waivers(state.db, ctx, _signed(request, b""), since, until)
+    found = waivers.list_waivers(state.db, ctx, signed_request(request, b""), since, until)
     return Response(WaiverListOut([_waiver(w) for w in found]), headers=NO_STORE)
 
 

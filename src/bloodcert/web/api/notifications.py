@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import httpx
 import msgspec
 from litestar import Request, Router, get, post, put
-from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
-from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter, QueryParameter
 
 from bloodcert.channels.registry import channels_from_settings
@@ -20,8 +18,7 @@ from bloodcert.domain.regions import is_known_region
 from bloodcert.errors import ProblemField, ValidationFailed
 from bloodcert.services import notifications as svc
 from bloodcert.services.audit import AuditEvent
-from bloodcert.services.sessions import DonorPrincipal
-from bloodcert.web.auth import audit_read, donor
+from bloodcert.web.auth import audit_read, donor_guard, guarded_donor
 from bloodcert.web.clients import client_of
 from bloodcert.web.state import AppState
 
@@ -65,21 +62,12 @@ class PreferencesOut(msgspec.Struct):
     linked: dict[str, bool]
 
 
-def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    # A guard, so that an anonymous caller gets 401 before the body is even read.
-    connection.state.donor = donor(cast(Request[Any, Any, Any], connection))
-
-
-def _me(request: Request[Any, Any, Any]) -> DonorPrincipal:
-    return cast(DonorPrincipal, request.state.donor)
-
-
 @get("", sync_to_thread=True)
 def my_messages(
     request: Request[Any, Any, Any], lang: Annotated[Literal["zh", "en"], QueryParameter()] = "zh"
 ) -> InboxOut:
     """My messages, newest first (at most 100), in Chinese or English, with each channel's delivery status."""
-    principal = _me(request)
+    principal = guarded_donor(request)
     with AppState.of(request).db.reading() as uow:
         entries = svc.inbox(uow, principal.person_ids, lang)
     audit_read(request, principal.actor, "read:notifications")
@@ -105,7 +93,7 @@ def my_messages(
 def mark_read(request: Request[Any, Any, Any], notification_id: RowId) -> None:
     """Mark one of my messages read (another donor's message is silently not touched)."""
     with AppState.of(request).db.transaction() as uow:
-        svc.mark_read(uow, _me(request).person_ids, notification_id, datetime.now(UTC))
+        svc.mark_read(uow, guarded_donor(request).person_ids, notification_id, datetime.now(UTC))
 
 
 def _out(prefs: Preferences, linked: dict[str, bool]) -> PreferencesOut:
@@ -120,7 +108,7 @@ def _out(prefs: Preferences, linked: dict[str, bool]) -> PreferencesOut:
 @get("/preferences", sync_to_thread=True)
 def my_preferences(request: Request[Any, Any, Any]) -> PreferencesOut:
     """Which messages I get through which channels, my SMS number (masked) and where I live."""
-    principal = _me(request)
+    principal = guarded_donor(request)
     with AppState.of(request).db.reading() as uow:
         prefs, linked = svc.settings_of(uow, min(principal.person_ids))
     audit_read(request, principal.actor, "read:notification_prefs")
@@ -144,7 +132,7 @@ def _wanted(data: PreferencesIn) -> Preferences:
 @put("/preferences", sync_to_thread=True)
 def set_preferences(request: Request[Any, Any, Any], data: JSONBody[PreferencesIn]) -> PreferencesOut:
     """Replace my choices (topics left out keep their defaults); a new number is told to the old one."""
-    principal = _me(request)
+    principal = guarded_donor(request)
     wanted = _wanted(data)
     with AppState.of(request).db.transaction() as uow:
         svc.save_preferences(uow, min(principal.person_ids), wanted, datetime.now(UTC))
@@ -165,13 +153,15 @@ def link_wechat(request: Request[Any, Any, Any], data: JSONBody[WeChatIn]) -> No
     state = AppState.of(request)
     with httpx.Client(timeout=10.0) as http:
         channel = channels_from_settings(state.settings, http).get(Channel.WECHAT)
-        svc.link_wechat(state.db, channel, min(_me(request).person_ids), data.js_code, datetime.now(UTC))
+        svc.link_wechat(
+            state.db, channel, min(guarded_donor(request).person_ids), data.js_code, datetime.now(UTC)
+        )
 
 
 notifications_router = Router(
     path="/api/v1/me/notifications",
     route_handlers=[my_messages, mark_read, my_preferences, set_preferences, link_wechat],
-    guards=[_signed_in],
+    guards=[donor_guard],
     cache_control=CacheControlHeader(no_store=True),
     tags=["donor"],
     security=[{"donorSession": []}],

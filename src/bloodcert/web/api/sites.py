@@ -4,14 +4,12 @@ maintenance of sites, slots and attendance, and the donor's own appointments."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post, put
-from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
-from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from bloodcert.domain.clock import BEIJING
@@ -19,13 +17,10 @@ from bloodcert.domain.donation_rules import Kind
 from bloodcert.services import booking
 from bloodcert.services import sites as svc
 from bloodcert.services.audit import AuditEvent
-from bloodcert.services.sessions import DonorPrincipal
-from bloodcert.services.station_auth import SignedRequest, authenticate_station
 from bloodcert.storage.repositories.sites import AppointmentRow, SiteRow, SlotRow
-from bloodcert.storage.rows import StationKeyRow
-from bloodcert.storage.uow import UnitOfWork
-from bloodcert.web.auth import audit_read, donor
+from bloodcert.web.auth import audit_read, donor_guard, guarded_donor
 from bloodcert.web.clients import client_of
+from bloodcert.web.signed import signed_request, signing_station
 from bloodcert.web.state import AppState
 
 # Ids are positive and fit every database's integer (a larger one is simply not found, never a 500).
@@ -213,27 +208,19 @@ def site_slots(
 # ---- stations (signed like the donation batch)
 
 
-def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-    return SignedRequest(request.method, str(request.url), headers, body)
-
-
-def _station(uow: UnitOfWork, request: Request[Any, Any, Any], signed: SignedRequest) -> StationKeyRow:
-    state = AppState.of(request)
-    return authenticate_station(
-        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
-    )
-
-
 @put("/{site_code:str}", request_max_body_size=MAX_BODY)
 async def put_site(request: Request[Any, Any, Any], site_code: FromPath[str]) -> SiteOut:
     """Create or replace one of the calling station's sites, with its hours (and a mobile site's schedule)."""
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
 
     def work() -> SiteRow:
         with AppState.of(request).db.transaction() as uow:
             return svc.save_site(
-                uow, _station(uow, request, signed).station_id, site_code, signed.body, datetime.now(UTC)
+                uow,
+                signing_station(uow, request, signed).station_id,
+                site_code,
+                signed.body,
+                datetime.now(UTC),
             )
 
     return _site_out(await anyio.to_thread.run_sync(work))
@@ -242,11 +229,13 @@ async def put_site(request: Request[Any, Any, Any], site_code: FromPath[str]) ->
 @put("/{site_code:str}/slots")
 async def put_slots(request: Request[Any, Any, Any], site_code: FromPath[str]) -> SlotsOut:
     """Set a day's slots at one of the calling station's sites (Beijing time)."""
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
 
     def work() -> tuple[date, list[SlotRow]]:
         with AppState.of(request).db.transaction() as uow:
-            return svc.set_day_slots(uow, _station(uow, request, signed).station_id, site_code, signed.body)
+            return svc.set_day_slots(
+                uow, signing_station(uow, request, signed).station_id, site_code, signed.body
+            )
 
     return _slots_out(*await anyio.to_thread.run_sync(work))
 
@@ -261,7 +250,7 @@ def get_bookings(
 ) -> Response[BookingsOut]:
     """The day's bookings at one of the calling station's sites, by time (ID numbers masked)."""
     with AppState.of(request).db.transaction() as uow:
-        key = _station(uow, request, _signed(request, b""))
+        key = signing_station(uow, request, signed_request(request, b""))
         day = day or datetime.now(BEIJING).date()
         rows = svc.day_bookings(uow, key.station_id, site_code, day)
     audit_read(request, f"station:{key.station_code}", "read:bookings", site_code[:32])
@@ -276,11 +265,11 @@ async def put_attendance(
     request: Request[Any, Any, Any], site_code: FromPath[str], appointment_id: RowId
 ) -> AttendanceOut:
     """Record whether a booked donor came: `{"status": "attended" | "no_show"}`."""
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
 
     def work() -> str:
         with AppState.of(request).db.transaction() as uow:
-            station_id = _station(uow, request, signed).station_id
+            station_id = signing_station(uow, request, signed).station_id
             return svc.mark_attendance(
                 uow, station_id, site_code, appointment_id, body=signed.body, now=datetime.now(UTC)
             )
@@ -291,19 +280,10 @@ async def put_attendance(
 # ---- the donor's appointments
 
 
-def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    # A guard, so that an anonymous caller gets 401 before the body is even read.
-    connection.state.donor = donor(cast(Request[Any, Any, Any], connection))
-
-
-def _me(request: Request[Any, Any, Any]) -> DonorPrincipal:
-    return cast(DonorPrincipal, request.state.donor)
-
-
 def _audit(request: Request[Any, Any, Any], action: str, obj: str | None = None) -> None:
     state = AppState.of(request)
     assert state.audit is not None
-    state.audit.record(AuditEvent(_me(request).actor, action, obj, client_of(request)))
+    state.audit.record(AuditEvent(guarded_donor(request).actor, action, obj, client_of(request)))
 
 
 @post("", status_code=201, sync_to_thread=True)
@@ -311,7 +291,7 @@ def book(request: Request[Any, Any, Any], data: JSONBody[AppointmentIn]) -> Appo
     """Book a place in a slot; refused when the slot is full or the donation intervals do not allow it."""
     with AppState.of(request).db.transaction() as uow:
         appointment_id = booking.book(
-            uow, _me(request).person_ids, data.slot_id, Kind(data.kind), datetime.now(UTC)
+            uow, guarded_donor(request).person_ids, data.slot_id, Kind(data.kind), datetime.now(UTC)
         )
     _audit(request, "book", str(appointment_id))
     return AppointmentOut(appointment_id, data.slot_id, "booked")
@@ -321,8 +301,8 @@ def book(request: Request[Any, Any, Any], data: JSONBody[AppointmentIn]) -> Appo
 def my_appointments(request: Request[Any, Any, Any]) -> MyAppointmentsOut:
     """My bookings, latest day first, and how many I did not come to."""
     with AppState.of(request).db.reading() as uow:
-        mine = booking.my_appointments(uow, _me(request).person_ids)
-    audit_read(request, _me(request).actor, "read:appointments")
+        mine = booking.my_appointments(uow, guarded_donor(request).person_ids)
+    audit_read(request, guarded_donor(request).actor, "read:appointments")
     return MyAppointmentsOut([_mine_out(a) for a in mine.appointments], mine.no_shows)
 
 
@@ -337,7 +317,7 @@ def move(request: Request[Any, Any, Any], appointment_id: RowId, data: JSONBody[
     """Move my booking to another slot (the intervals are checked again for the new day)."""
     with AppState.of(request).db.transaction() as uow:
         moved = booking.reschedule(
-            uow, _me(request).person_ids, appointment_id, data.slot_id, datetime.now(UTC)
+            uow, guarded_donor(request).person_ids, appointment_id, data.slot_id, datetime.now(UTC)
         )
     _audit(request, "reschedule", str(appointment_id))
     return AppointmentOut(moved.id, moved.slot_id, moved.status)
@@ -347,14 +327,14 @@ def move(request: Request[Any, Any, Any], appointment_id: RowId, data: JSONBody[
 def cancel(request: Request[Any, Any, Any], appointment_id: RowId) -> None:
     """Cancel my booking; its place is free again."""
     with AppState.of(request).db.transaction() as uow:
-        booking.cancel(uow, _me(request).person_ids, appointment_id, datetime.now(UTC))
+        booking.cancel(uow, guarded_donor(request).person_ids, appointment_id, datetime.now(UTC))
     _audit(request, "cancel", str(appointment_id))
 
 
 appointments_router = Router(
     path="/api/v1/me/appointments",
     route_handlers=[book, my_appointments, move, cancel],
-    guards=[_signed_in],
+    guards=[donor_guard],
     cache_control=NO_STORE,
     tags=["donor"],
     security=[{"donorSession": []}],

@@ -15,11 +15,9 @@ from bloodcert.domain.quality import issue_codes
 from bloodcert.errors import PayloadTooLarge, ValidationFailed
 from bloodcert.services.ingest_metrics import observe_results
 from bloodcert.services.reporting import RecordResult, report_donations
-from bloodcert.services.station_auth import SignedRequest, authenticate_station
 from bloodcert.services.stations import quality_of_caller
-from bloodcert.storage.rows import StationKeyRow
-from bloodcert.storage.uow import UnitOfWork
 from bloodcert.web.problems import TOO_DEEP
+from bloodcert.web.signed import signed_request, signing_station
 from bloodcert.web.state import AppState
 
 MAX_BODY = 2 * 1024 * 1024
@@ -72,17 +70,6 @@ class QualityOut(msgspec.Struct):
     issues: list[QualityIssueOut]
 
 
-def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-    return SignedRequest(request.method, str(request.url), headers, body)
-
-
-def _authenticate(uow: UnitOfWork, state: AppState, signed: SignedRequest) -> StationKeyRow:
-    return authenticate_station(
-        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
-    )
-
-
 def _records(body: bytes, limit: int) -> list[object]:
     try:
         payload = msgspec.json.decode(body)
@@ -118,11 +105,11 @@ def _to_out(result: RecordResult) -> RecordOut:
 async def report_batch(request: Request[Any, Any, Any]) -> BatchOut:
     """Report up to 1000 donation records, signed with RFC 9421; accepted records commit atomically."""
     state = AppState.of(request)
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
 
     def work() -> list[RecordResult]:
         with state.db.transaction() as uow:
-            key = _authenticate(uow, state, signed)
+            key = signing_station(uow, request, signed)
             records = _records(signed.body, state.settings.max_batch_records)
             station = uow.stations.get_by_id(key.station_id)
             assert station is not None
@@ -151,7 +138,7 @@ def station_quality(
     with state.db.transaction() as uow:
         report = quality_of_caller(
             uow,
-            _signed(request, b""),
+            signed_request(request, b""),
             now=datetime.now(UTC),
             window_s=state.settings.signature_window_s,
             nonces=state.nonces,

@@ -12,10 +12,11 @@ from litestar import Request, Response, Router, get, put
 
 from bloodcert.services import supply as svc
 from bloodcert.services import surveys
-from bloodcert.services.station_auth import SignedRequest, authenticate_station
+from bloodcert.services.station_auth import SignedRequest
 from bloodcert.storage.repositories.supply import CallupRow, LevelRow
-from bloodcert.storage.rows import StationKeyRow, StationRow
+from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import UnitOfWork
+from bloodcert.web.signed import signed_request, signing_station
 from bloodcert.web.state import AppState
 
 
@@ -75,16 +76,8 @@ def callup_out(r: CallupRow) -> CallupOut:
     return CallupOut(r.id, r.abo, r.rhd, r.level, r.area, r.reached, r.booked, _iso(r.created_at))
 
 
-def _signed(request: Request[Any, Any, Any], body: bytes) -> SignedRequest:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-    return SignedRequest(request.method, str(request.url), headers, body)
-
-
 def _station(uow: UnitOfWork, request: Request[Any, Any, Any], signed: SignedRequest) -> StationRow:
-    state = AppState.of(request)
-    key: StationKeyRow = authenticate_station(
-        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
-    )
+    key = signing_station(uow, request, signed)
     station = uow.stations.get_by_id(key.station_id)
     assert station is not None
     return station
@@ -94,7 +87,7 @@ def _station(uow: UnitOfWork, request: Request[Any, Any, Any], signed: SignedReq
 async def put_supply(request: Request[Any, Any, Any]) -> PublishedOut:
     """Publish the calling station's stock by type: `{"levels": [{"abo", "rhd", "level"}]}`. A type that
     turns low or critical calls up nearby donors of that type who asked for it."""
-    signed = _signed(request, await request.body())
+    signed = signed_request(request, await request.body())
     state = AppState.of(request)
 
     def work() -> svc.Published:
@@ -119,7 +112,7 @@ async def put_supply(request: Request[Any, Any, Any]) -> PublishedOut:
 def get_callups(request: Request[Any, Any, Any]) -> Response[CallupsOut]:
     """The calling station's call-ups, newest first: how many donors each reached, how many booked since."""
     with AppState.of(request).db.transaction() as uow:
-        station = _station(uow, request, _signed(request, b""))
+        station = _station(uow, request, signed_request(request, b""))
         rows = svc.station_callups(uow, station.id)
     return Response(CallupsOut([callup_out(r) for r in rows]), headers={"Cache-Control": "no-store"})
 
