@@ -104,7 +104,12 @@ def qr_codes_in_pdf(document: bytes) -> list[str]:
     The code is one filled path of rectangles (`x y w h re`, in millimetres under a `cm` scale): they are
     painted into an image module by module, with a quiet zone, and given to a real decoder (zxing-cpp).
     """
-    page = zlib.decompress(re.findall(rb"stream\r?\n(.*?)\r?\nendstream", document, re.S)[0])
+    # The first stream is the page's; its dictionary's /Length says where it ends (a search for "endstream"
+    # would cut compressed bytes that happen to end in a carriage return).
+    found = re.search(rb"/Length (\d+)[^>]*>>\s*stream\r?\n", document)
+    assert found is not None
+    start = found.end()
+    page = zlib.decompress(document[start : start + int(found[1])])
     number = rb"(-?[0-9.]+)"
     paths = re.findall(rb"q 0 g (.*?) f Q", page, re.S)
     codes = []
