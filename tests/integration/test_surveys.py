@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bloodcert.errors import Conflict, NotFound, ValidationFailed
-from bloodcert.services import notifications, surveys
+from bloodcert.services import notifications, scorecards, surveys
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
 from bloodcert.storage.uow import Database
@@ -80,3 +80,14 @@ def test_scores_are_published_only_from_five_answers(db: Database, signing: Sign
     with db.reading() as uow:
         [score] = surveys.published_scores(uow)
     assert (score.answers, round(score.mean, 2)) == (5, 4.2)
+
+
+def test_a_station_s_published_score_is_on_its_public_scorecard(db: Database, signing: Signing) -> None:
+    links = _links(db, signing, 5)
+    with db.transaction() as uow:
+        for i, link in enumerate(links):
+            surveys.answer(uow, link, 3 + i % 3, "", NOW)
+    with db.reading() as uow:
+        card = scorecards.compute(uow, datetime.now(UTC))["33000001"]
+    assert card.satisfaction is not None
+    assert (card.satisfaction.answers, round(card.satisfaction.mean, 1)) == (5, 3.8)

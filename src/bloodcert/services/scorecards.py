@@ -20,6 +20,8 @@ from bloodcert.domain.clock import BEIJING, naive_utc
 from bloodcert.domain.regions import full_name
 from bloodcert.domain.staff import Role, StaffPrincipal, reaches_station, require_role
 from bloodcert.errors import NotFound
+from bloodcert.services import surveys
+from bloodcert.storage.repositories.surveys import StationScore
 from bloodcert.storage.uow import Database, UnitOfWork
 
 MONTHS = 12
@@ -52,6 +54,7 @@ class Scorecard:
     open_requests: int
     overdue_requests: int
     median_resolve_days: float | None
+    satisfaction: StationScore | None = None  # donors' survey answers, once there are enough to publish
 
     @property
     def rejection_rate(self) -> float | None:
@@ -96,6 +99,7 @@ def compute(uow: UnitOfWork, now: datetime) -> dict[str, Scorecard]:
     site_rows = uow.scorecards.sites_by_station()
     requests = uow.corrections.counts_by_station(naive_utc(now))
     resolve = uow.corrections.resolution_days()
+    scores = {s.station_id: s for s in surveys.published_scores(uow)}
     cards = {}
     for station in uow.stations.all():
         sid = station.id
@@ -115,6 +119,7 @@ def compute(uow: UnitOfWork, now: datetime) -> dict[str, Scorecard]:
             open_requests=open_n,
             overdue_requests=overdue_n,
             median_resolve_days=statistics.median(resolve[sid]) if resolve.get(sid) else None,
+            satisfaction=scores.get(sid),
         )
     return cards
 

@@ -397,6 +397,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scorecard_open_requests": ("未结申请", "Open requests"),
     "scorecard_overdue_requests": ("逾期申请", "Overdue requests"),
     "scorecard_resolve_days": ("申请办结中位天数", "Median days to close a request"),
+    "scorecard_satisfaction": ("献血者满意度", "Donor satisfaction"),
+    "scorecard_satisfaction_none": ("评价不足 5 份，暂不公布", "Fewer than 5 answers: not published yet"),
     "scorecard_months": ("每月献血次数", "Donations per month"),
     "scorecard_month": ("月份", "Month"),
     "scorecard_donations_month": ("献血次数", "Donations"),
