@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bloodcert.domain.waivers import Draw, Unit
+from bloodcert.domain.waivers import Draw
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
@@ -137,11 +137,6 @@ def capped(draw: Draw, remaining: int | None) -> Draw | None:
         remaining,
         None,
     )
-
-
-def unit_of(draw: Draw) -> Unit:
-    """A planned draw's pool unit (money draws carry a fen balance)."""
-    return Unit.FEN if draw.remaining_before_fen is not None else Unit.ML
 
 
 def hospital_invoice_key(hospital_id: int, invoice_no: str) -> str:

@@ -15,10 +15,8 @@ from bloodcert.domain.staff import Role, StaffPrincipal, require_role
 from bloodcert.errors import Conflict, NotFound, ValidationFailed
 from bloodcert.services.console import Caller
 from bloodcert.services.station_auth import (
-    NonceStore,
     SignedRequest,
     Verified,
-    authenticate_signed,
     check_public_key,
     key_id_for,
     verify_signed,
@@ -72,15 +70,6 @@ def verify_hospital(
 ) -> Verified[HospitalKeyRow]:
     """Verify a hospital's signed request but leave its nonce to the caller's write (`remember_nonce`)."""
     return verify_signed(request, keys=uow.hospitals.get_key, now=now, window_s=window_s)
-
-
-def authenticate_hospital(
-    uow: UnitOfWork, request: SignedRequest, *, now: datetime, window_s: int, nonces: NonceStore | None = None
-) -> HospitalKeyRow:
-    """Verify a hospital's signed request; return its key (and so the hospital) or raise 401."""
-    return authenticate_signed(
-        uow, request, keys=uow.hospitals.get_key, now=now, window_s=window_s, nonces=nonces
-    )
 
 
 # ---- the console -----------------------------------------------------------------------------------------

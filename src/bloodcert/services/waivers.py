@@ -562,11 +562,6 @@ def evaluate(  # noqa: PLR0917 - the pools of a donor, for a relationship, on a 
     return Evaluation(result, person_id, tuple(draws))
 
 
-def remaining_of(uow: UnitOfWork, person_id: int) -> dict[tuple[str, str], tuple[int, int]]:
-    """What each of a person's limited pools has given so far (ml, fen), by (jurisdiction, pool)."""
-    return {(d.jurisdiction, d.pool): (d.ml, d.fen) for d in uow.waivers.drawn(person_id)}
-
-
 def _balance(entitlement: Entitlement, drawn: dict[tuple[str, str], Any]) -> Balance:
     line = drawn.get((entitlement.jurisdiction, entitlement.pool.value))
     return Balance(entitlement, line.ml, line.fen) if line is not None else Balance(entitlement)

@@ -7,7 +7,6 @@ tables' own columns (storage/reads.py), compiled once per dialect and run on the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -41,13 +40,6 @@ HISTORY = ReadModel(
     },
 )
 OWNED_CERTIFICATE = ReadModel(OwnedCertificate, certificates)
-
-
-@dataclass(frozen=True, slots=True)
-class _Match:
-    """A donation's id, where only its existence matters."""
-
-    donation_id: int
 
 
 class _SessionPerson(msgspec.Struct):
@@ -85,23 +77,7 @@ _HISTORY_FROM = HISTORY.select().select_from(
     donations.join(stations, stations.c.id == donations.c.station_id)
 )
 
-_PERSONS_BY_IDENTITY = Query(
-    PERSON,
-    PERSON.select()
-    .where(
-        persons.c.identity_hash == bindparam("identity_hash"), persons.c.name_hash == bindparam("name_hash")
-    )
-    .order_by(persons.c.id),
-)
 _PERSONS_BY_IDS = Query(PERSON, PERSON.select().where(_PERSON_IDS).order_by(persons.c.id), ("person_ids",))
-_MATCH = ReadModel(_Match, {"donation_id": donations.c.id})
-_DONATION_NO = Query(
-    _MATCH,
-    _MATCH.select()
-    .where(_OF_PERSONS, donations.c.donation_no == bindparam("donation_no"), donations.c.status == "valid")
-    .limit(1),
-    ("person_ids",),
-)
 _CERTIFICATE_OF_PERSONS = Query(
     OWNED_CERTIFICATE,
     OWNED_CERTIFICATE.select().where(
@@ -176,24 +152,11 @@ class HistoryRepository:
         unsettled = any(row.settled_at is None for row in active)
         return session, mine, len(same_id) > 1 and unsettled
 
-    def persons_by_identity_and_name(self, identity_hash: bytes, name_hash: bytes) -> list[PersonRow]:
-        """The merged persons a donor is: same ID type + number and name, any ABO type."""
-        return _PERSONS_BY_IDENTITY.all(
-            self.raw, self.dialect, identity_hash=identity_hash, name_hash=name_hash
-        )
-
     def persons_by_ids(self, person_ids: Sequence[int]) -> list[PersonRow]:
         """Persons by id, in id order."""
         if not person_ids:
             return []
         return _PERSONS_BY_IDS.all(self.raw, self.dialect, person_ids=person_ids)
-
-    def has_donation_no(self, person_ids: Sequence[int], donation_no: str) -> bool:
-        """True when one of the persons has a valid donation with this number (献血编号), at any station."""
-        if not person_ids:
-            return False
-        found = _DONATION_NO.first(self.raw, self.dialect, person_ids=person_ids, donation_no=donation_no)
-        return found is not None
 
     def donations_of_persons(
         self,

@@ -136,11 +136,6 @@ class IdentityRepository:
             )
         )
 
-    def captchas_of_client(self, client_hash: bytes) -> int:
-        """How many captchas are stored for a client."""
-        query = select(func.count()).select_from(captchas).where(captchas.c.client_hash == client_hash)
-        return int(self.conn.execute(query).scalar_one())
-
     def take_captcha(self, captcha_id: str) -> tuple[bytes, datetime] | None:
         """Remove a captcha and return (answer hash, expiry): any attempt uses it up."""
         row = self.conn.execute(
