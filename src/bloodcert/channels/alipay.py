@@ -16,7 +16,6 @@ keyword3 (summary) carries every message.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,19 +23,16 @@ from datetime import UTC, datetime
 
 import httpx
 import msgspec
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 
 from bloodcert.channels.base import ChannelError, OutgoingMessage, clip
-from bloodcert.domain.clock import BEIJING
 from bloodcert.identity.providers.alipay import (
     DEFAULT_GATEWAY,
     SUCCESS,
     load_rsa_private_key,
     load_rsa_public_key,
     raw_members,
-    signing_string,
+    signature_holds,
+    signed_form,
 )
 from bloodcert.identity.providers.base import ProviderError
 
@@ -110,21 +106,9 @@ class AlipayChannel:
         return self._verified(body)
 
     def _signed(self, biz_content: str) -> dict[str, str]:
-        form = {
-            "app_id": self._config.app_id,
-            "method": METHOD,
-            "format": "JSON",
-            "charset": "utf-8",
-            "sign_type": "RSA2",
-            "timestamp": self._clock().astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
-            "version": "1.0",
-            "biz_content": biz_content,
-        }
-        signature = self._private_key.sign(
-            signing_string(form).encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
+        return signed_form(
+            self._private_key, self._config.app_id, METHOD, self._clock(), {"biz_content": biz_content}
         )
-        form["sign"] = base64.b64encode(signature).decode("ascii")
-        return form
 
     def _verified(self, body: str) -> str:
         try:
@@ -145,15 +129,5 @@ class AlipayChannel:
         return reply.msg or "Success"
 
     def _verify(self, raw: str, sign_member: str | None) -> None:
-        try:
-            sign = json.loads(sign_member) if sign_member is not None else None
-            if not isinstance(sign, str):
-                raise ValueError("no signature")
-            self._alipay_key.verify(
-                base64.b64decode(sign, validate=True),
-                raw.encode("utf-8"),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except (ValueError, InvalidSignature):
-            raise ChannelError("bad_signature", retryable=False) from None
+        if not signature_holds(self._alipay_key, raw, sign_member):
+            raise ChannelError("bad_signature", retryable=False)

@@ -184,22 +184,7 @@ class AlipayProvider:
 
     def _signed_params(self, method: str, params: Mapping[str, str]) -> dict[str, str]:
         """The common parameters plus `params`, with the RSA2 `sign` added."""
-        stamp = self._clock().astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-        form = {
-            "app_id": self._config.app_id,
-            "method": method,
-            "format": "JSON",
-            "charset": "utf-8",
-            "sign_type": "RSA2",
-            "timestamp": stamp,
-            "version": "1.0",
-            **params,
-        }
-        signature = self._private_key.sign(
-            signing_string(form).encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
-        )
-        form["sign"] = base64.b64encode(signature).decode("ascii")
-        return form
+        return signed_form(self._private_key, self._config.app_id, method, self._clock(), params)
 
     def _verified_reply(self, method: str, body: str, reply_type: type[_Reply]) -> _Reply:
         members = raw_members(body)
@@ -217,18 +202,41 @@ class AlipayProvider:
         return reply
 
     def _verify(self, method: str, raw: str, sign_member: str | None) -> None:
-        try:
-            sign = json.loads(sign_member) if sign_member is not None else None
-            if not isinstance(sign, str):
-                raise ValueError("no signature")
-            self._alipay_key.verify(
-                base64.b64decode(sign, validate=True),
-                raw.encode("utf-8"),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except (ValueError, InvalidSignature):
-            raise ProviderError(f"Alipay's signature on {method} did not verify") from None
+        if not signature_holds(self._alipay_key, raw, sign_member):
+            raise ProviderError(f"Alipay's signature on {method} did not verify")
+
+
+def signed_form(
+    private_key: rsa.RSAPrivateKey, app_id: str, method: str, now: datetime, params: Mapping[str, str]
+) -> dict[str, str]:
+    """A gateway request: the common parameters plus `params`, with the RSA2 `sign` added."""
+    form = {
+        "app_id": app_id,
+        "method": method,
+        "format": "JSON",
+        "charset": "utf-8",
+        "sign_type": "RSA2",
+        "timestamp": now.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+        "version": "1.0",
+        **params,
+    }
+    signature = private_key.sign(signing_string(form).encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    form["sign"] = base64.b64encode(signature).decode("ascii")
+    return form
+
+
+def signature_holds(alipay_key: rsa.RSAPublicKey, raw: str, sign_member: str | None) -> bool:
+    """Whether Alipay's `sign` member (a JSON string) signs the raw response member."""
+    try:
+        sign = json.loads(sign_member) if sign_member is not None else None
+        if not isinstance(sign, str):
+            return False
+        alipay_key.verify(
+            base64.b64decode(sign, validate=True), raw.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except (ValueError, InvalidSignature):
+        return False
+    return True
 
 
 def signing_string(params: Mapping[str, str]) -> str:
