@@ -34,6 +34,7 @@ class _Metrics:
     waivers: Any
     pool_in_use: Any
     pool_size: Any
+    donor_reads: Any
 
 
 @cache
@@ -62,6 +63,11 @@ def _metrics() -> _Metrics:
             "bloodcert_db_connections_in_use",
             "Database connections checked out of the workers' pools",
             multiprocess_mode="livesum",
+        ),
+        donor_reads=Counter(
+            "bloodcert_donor_reads",
+            "Donors' reads with a read replica configured, by where they went (replica, primary) and why",
+            ["target", "reason"],
         ),
         pool_size=Gauge(
             "bloodcert_db_pool_size",
@@ -96,6 +102,13 @@ def observe_records(
 def observe_waiver(event: str) -> None:
     """A committed waiver event: `claimed`, `replayed` (the same invoice again) or `reversed`."""
     _metrics().waivers.labels(event).inc()
+
+
+def donor_read(target: str, reason: str) -> None:
+    """A donor's read where a read replica is configured: `replica` (`replayed`: it has replayed what the
+    donor must see) or `primary` (`fence`: it lags behind a write the donor must see; `missing_session`:
+    the session is not on it; `replica_down`: it failed or is being left alone)."""
+    _metrics().donor_reads.labels(target, reason).inc()
 
 
 def connection_checked_out() -> None:
