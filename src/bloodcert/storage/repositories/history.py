@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Dialect,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     null,
-    or_,
     select,
     union_all,
 )
@@ -169,22 +169,35 @@ _REACHED = (
     .select_from(donor_sessions.join(persons, persons.c.identity_hash == donor_sessions.c.identity_hash))
     .where(
         donor_sessions.c.token_hash == bindparam("token_hash"),
-        or_(
-            and_(
+        # A CASE, not an OR: planners would otherwise combine an index of every unmerged person.
+        case(
+            (
                 donor_sessions.c.person_id.is_(None),
-                persons.c.merged_into.is_(None),
-                persons.c.name_hash == donor_sessions.c.name_hash,
+                and_(persons.c.merged_into.is_(None), persons.c.name_hash == donor_sessions.c.name_hash),
             ),
-            persons.c.id == donor_sessions.c.person_id,
+            else_=persons.c.id == donor_sessions.c.person_id,
         ),
     )
 )
+
+
+def _of_reached(postgres: bool) -> ColumnElement[bool]:
+    """Donations of the persons the session reaches. On PostgreSQL as `= ANY(ARRAY(…))`: the persons are
+    found once (an InitPlan) and their donations by index, whatever the planner believes of the tables
+    (an IN would let stale statistics turn it into a scan of every donation)."""
+    if postgres:
+        return donations.c.person_id == any_(func.array(_REACHED.scalar_subquery()))
+    return donations.c.person_id.in_(_REACHED)
+
+
 _REPLAYED: ColumnElement[Any] = literal_column("(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
 _SESSION_WIDTH = len(_SESSION_PERSON.columns)
 
 
 @lru_cache(maxsize=16)
-def _session_donations_query(standby: bool, since: bool, until: bool, region: bool) -> Query[tuple[Any, ...]]:
+def _session_donations_query(
+    postgres: bool, standby: bool, since: bool, until: bool, region: bool
+) -> Query[tuple[Any, ...]]:
     """The session's rows (those of _SESSION) and the valid donations of the persons it reaches (those of
     _donations_query) in one statement, as plain rows: first `0` and a session row (with the replayed
     position on a standby), by person; then `1` and a donation, newest first."""
@@ -208,7 +221,7 @@ def _session_donations_query(standby: bool, since: bool, until: bool, region: bo
             *history_columns,
         )
         .select_from(donations.join(stations, stations.c.id == donations.c.station_id))
-        .where(*_filters([donations.c.person_id.in_(_REACHED)], since, until, region))
+        .where(*_filters([_of_reached(postgres)], since, until, region))
     )
     person = _SessionPerson.__struct_fields__.index("person_id")
     donated_at, donation_id = (HistoryRow.__struct_fields__.index(f) for f in ("donated_at", "donation_id"))
@@ -294,7 +307,7 @@ class HistoryRepository:
         The donations are read whether or not the session is still live; the caller checks that first.
         """
         filtered = (since is not None, until is not None, bool(region_prefix))
-        query = _session_donations_query(self.standby, *filtered)
+        query = _session_donations_query(self.dialect.name == "postgresql", self.standby, *filtered)
         values: dict[str, Any] = {"token_hash": token_hash}
         if since is not None:
             values["since"] = since
