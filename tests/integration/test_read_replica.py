@@ -17,6 +17,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from bloodcert.config import Settings
+from bloodcert.domain.identity import IdType
+from bloodcert.domain.keyed import identity_hash_of, name_hash_of
 from bloodcert.services.certificates import rotate_keys
 from bloodcert.services.maintenance import prune
 from bloodcert.storage.migrate import upgrade
@@ -26,7 +28,7 @@ from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
 from tests.api.conftest import BASE
 from tests.conftest import DATA_KEY, GENEROUS_LIMITS, INDEX_KEY, signing_for
-from tests.factories import StationKey, create_station, make_record, signed_headers
+from tests.factories import WANG_FANG, StationKey, create_station, donor_session, make_record, signed_headers
 from tests.pgpair import PGPAIR_GROUP, PgPair
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group(PGPAIR_GROUP)]
@@ -201,6 +203,28 @@ def test_a_correction_by_the_station_shows_at_once_though_the_standby_lags(
     pair.pause_replay()
     report(client, key, make_record(donation_no="W1", version=2, status="void"))
     assert donation_numbers(client, auth) == []
+
+
+def test_a_new_person_under_a_real_name_login_shows_at_once_though_the_standby_lags(
+    client: TestClient,  # type: ignore[type-arg]
+    db: Database,
+    pair: PgPair,
+    donor: tuple[StationKey, dict[str, str]],
+) -> None:
+    """A real-name platform login reaches every person under its ID + name, also one created just now
+    (here: a record with another ABO type, kept apart under review)."""
+    key, _ = donor
+    identity = identity_hash_of(INDEX_KEY, IdType.RESIDENT_ID, WANG_FANG["id_number"])
+    with db.transaction() as uow:
+        grant = donor_session(uow, identity, name_hash_of(INDEX_KEY, WANG_FANG["name"]), method="alipay")
+    auth = {"Authorization": f"Bearer {grant.token}"}
+    pair.wait_replayed()
+    assert donation_numbers(client, auth) == ["W1"]
+    pair.pause_replay()
+    report(client, key, make_record(donation_no="W5", donor={"abo": "B"}))
+    response = client.get(BASE + "/api/v1/me/donations", headers=auth).json()
+    assert sorted(d["donation_no"] for d in response["donations"]) == ["W1", "W5"]
+    assert all(d["under_review"] for d in response["donations"])
 
 
 def test_a_login_the_standby_has_not_replayed_reads_from_the_primary(

@@ -47,8 +47,9 @@ def test_the_changed_keys_name_persons_and_sessions() -> None:
     changed = ChangedKeys()
     changed.persons([3, 1, 3])
     changed.session(7)
-    assert changed == {"p:1", "p:3", "s:7"}
-    assert fence_keys((1, 3), 7) == ["p:1", "p:3", "s:7"]
+    changed.identities([bytes(range(32))])
+    assert changed == {"p:1", "p:3", "s:7", "i:000102030405060708090a0b0c0d0e"}
+    assert fence_keys((1, 3), 7, b"\xff" * 32) == ["p:1", "p:3", "s:7", "i:" + "ff" * 15]
 
 
 def test_availability_backs_off_after_a_failure_and_then_tries_again() -> None:
@@ -159,7 +160,7 @@ def test_without_fences_the_standby_answers(routed: tuple[Database, _Fences, str
     principal, _ = _resolve(db, token)
     assert principal.on_standby
     assert _reads("replica", "replayed") == before + 1
-    assert fences.asked == [fence_keys(principal.person_ids, principal.session_id)]
+    assert fences.asked == [fence_keys(principal.person_ids, principal.session_id, principal.identity_hash)]
 
 
 def test_a_fence_the_standby_has_not_replayed_sends_the_donor_to_the_primary(

@@ -55,7 +55,8 @@ def _on_standby(db: Database, read: SessionRead[T]) -> tuple[DonorPrincipal, boo
     if found is None:
         return "missing_session"
     (principal, touch, value), replayed = found
-    if not db.replica.shows(fence_keys(principal.person_ids, principal.session_id), replayed):
+    keys = fence_keys(principal.person_ids, principal.session_id, principal.identity_hash)
+    if not db.replica.shows(keys, replayed):
         return "fence"
     return dataclasses.replace(principal, on_standby=True), touch, value
 

@@ -93,6 +93,8 @@ class PersonRepository:
 
     def create_many(self, rows: Sequence[NewPerson]) -> list[int]:
         """Create merged persons; returns their ids in the order given."""
+        if self.changed is not None:
+            self.changed.identities(row.identity_hash for row in rows)
         return insert_rows_returning_ids(self.conn, persons, rows)
 
     def donor_ids(self, keys: Iterable[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
