@@ -34,6 +34,7 @@ class _Metrics:
     waivers: Any
     pool_in_use: Any
     pool_size: Any
+    limits_local: Any
 
 
 @cache
@@ -68,6 +69,10 @@ def _metrics() -> _Metrics:
             "Connections each worker's pool keeps (summed over the live workers)",
             multiprocess_mode="livesum",
         ),
+        limits_local=Counter(
+            "bloodcert_rate_limits_counted_locally",
+            "Rate-limit checks counted on the node, not in Redis, because Redis could not be reached",
+        ),
     )
 
 
@@ -96,6 +101,11 @@ def observe_records(
 def observe_waiver(event: str) -> None:
     """A committed waiver event: `claimed`, `replayed` (the same invoice again) or `reversed`."""
     _metrics().waivers.labels(event).inc()
+
+
+def rate_limit_counted_locally() -> None:
+    """A rate-limit check counted on this node because Redis could not be reached."""
+    _metrics().limits_local.inc()
 
 
 def connection_checked_out() -> None:
