@@ -20,6 +20,7 @@ from bloodcert.services.certificates import Signing, rotate_keys
 from bloodcert.storage.migrate import upgrade
 from bloodcert.storage.tables import metadata
 from bloodcert.storage.uow import Database
+from tests.pgpair import pair, pg_pair  # noqa: F401 - fixtures for tests of replicas and clusters
 
 PG_ADMIN_URL = os.environ.get(
     "BLOODCERT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
