@@ -3,8 +3,6 @@ deploy/postgresql, a private Redis, two nodes run as deploy/systemd says, nginx 
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,47 +11,16 @@ from pathlib import Path
 import pytest
 
 from bloodcert.storage.uow import Database
-from tests.cluster.harness import DEPLOY, Cluster, running_cluster, tools_missing
+from tests.cluster.harness import Cluster, running_cluster, start_database, tools_missing
 from tests.conftest import GENEROUS_LIMITS
 from tests.factories import StationKey, create_station
-from tests.pgpair import PgPair, skip_or_fail, start_pair, unavailable_reason
+from tests.pgpair import PgPair, skip_or_fail, unavailable_reason
 
 CLUSTER_GROUP = "cluster"
 # The limit the cross-node test counts: small, on a route nothing else here uses.
 VERIFY_LIMIT = 10
 LIMITS = ",".join(f"{name}={limit}" for name, limit in GENEROUS_LIMITS if name != "verify")
 LIMITS += f",verify={VERIFY_LIMIT}/minute"
-
-
-def render_postgresql(name: str, archive: Path) -> str:
-    """deploy/postgresql/NAME.conf for a server on this machine: loopback only, memory sized for a test,
-    WAL archived into `archive`. The pair's standby streams without a replication slot."""
-    text = (DEPLOY / "postgresql" / f"{name}.conf").read_text()
-    swaps = {
-        r"^listen_addresses = '\*'": "listen_addresses = '127.0.0.1'",
-        r"^shared_buffers = \S+": "shared_buffers = 32MB",
-        r"^effective_cache_size = \S+": "effective_cache_size = 256MB",
-        r"^maintenance_work_mem = \S+": "maintenance_work_mem = 64MB",
-        r"^primary_slot_name = .*$": "",
-        "/var/lib/postgresql/wal-archive": str(archive),
-    }
-    for pattern, new in swaps.items():
-        if pattern.startswith("^"):
-            text = re.sub(pattern, new, text, flags=re.MULTILINE)
-        else:
-            text = text.replace(pattern, new)
-    return text
-
-
-def _start_pair(folder: Path) -> PgPair:
-    archive = folder / "wal-archive"
-    archive.mkdir(parents=True)
-    if os.geteuid() == 0:  # the servers run as the postgres user (tests/pgpair.py)
-        shutil.chown(folder, user="postgres")
-        shutil.chown(archive, user="postgres")
-    return start_pair(
-        primary_conf=render_postgresql("primary", archive), replica_conf=render_postgresql("replica", archive)
-    )
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +30,8 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgPair]:
     if reason is not None:
         skip_or_fail(reason)
     folder = Path(tempfile.mkdtemp(prefix="bloodcert-cluster-pg-"))
-    pair = _start_pair(folder)
+    pair = start_database(folder)
     try:
-        pair.create_database("bloodcert")
         yield pair
     finally:
         pair.close()

@@ -31,6 +31,8 @@ from typing import Any
 
 import httpx
 
+from tests.pgpair import PgPair, start_pair
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNIT = DEPLOY / "systemd" / "bloodcert.service"
@@ -121,6 +123,44 @@ def process_cpu_seconds(pid: int) -> float:
         total += (int(fields[11]) + int(fields[12])) / tick
         todo += children.get(current, [])
     return total
+
+
+# ---- PostgreSQL -----------------------------------------------------------------------------------------
+
+
+def render_postgresql(name: str, archive: Path) -> str:
+    """deploy/postgresql/NAME.conf for a server on this machine: loopback only, memory sized for a test,
+    WAL archived into `archive`. The pair's standby streams without a replication slot."""
+    text = (DEPLOY / "postgresql" / f"{name}.conf").read_text()
+    for pattern, new in {
+        r"^listen_addresses = '\*'": "listen_addresses = '127.0.0.1'",
+        r"^shared_buffers = \S+": "shared_buffers = 32MB",
+        r"^effective_cache_size = \S+": "effective_cache_size = 256MB",
+        r"^maintenance_work_mem = \S+": "maintenance_work_mem = 64MB",
+        r"^primary_slot_name = .*$": "",
+    }.items():
+        text, count = re.subn(pattern, new, text, flags=re.MULTILINE)
+        assert count <= 1, pattern
+    return text.replace("/var/lib/postgresql/wal-archive", str(archive))
+
+
+def start_database(folder: Path) -> PgPair:
+    """A private primary and hot standby (tests/pgpair.py) configured from deploy/postgresql, with an
+    empty `bloodcert` database."""
+    archive = folder / "wal-archive"
+    archive.mkdir(parents=True)
+    if os.geteuid() == 0:  # the servers run as the postgres user (tests/pgpair.py)
+        shutil.chown(folder, user="postgres")
+        shutil.chown(archive, user="postgres")
+    pair = start_pair(
+        primary_conf=render_postgresql("primary", archive), replica_conf=render_postgresql("replica", archive)
+    )
+    try:
+        pair.create_database("bloodcert")
+    except BaseException:
+        pair.close()
+        raise
+    return pair
 
 
 # ---- Redis ----------------------------------------------------------------------------------------------
@@ -368,12 +408,17 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def render_nginx(text: str, *, nodes: list[int], http_port: int, https_port: int, folder: Path) -> str:
-    """deploy/nginx/bloodcert.conf with this machine's ports and paths (each replaced exactly once)."""
-    upstreams = re.findall(r"^\s*server (10\.0\.0\.\d+:8000) ", text, flags=re.MULTILINE)
-    assert len(upstreams) == len(nodes), f"{NGINX_CONF}: expected {len(nodes)} upstream servers, {upstreams}"
+    """deploy/nginx/bloodcert.conf with this machine's ports and paths (each replaced exactly once).
+
+    With fewer nodes than the file's upstream servers, the extra server lines are left out.
+    """
+    upstreams = re.findall(r"^\s*server (10\.0\.0\.\d+:8000) .*\n", text, flags=re.MULTILINE)
+    assert 1 <= len(nodes) <= len(upstreams) == 2, f"{NGINX_CONF}: two upstream servers expected, {upstreams}"
     swaps = [
-        (f"server {old} ", f"server 127.0.0.1:{port} ") for old, port in zip(upstreams, nodes, strict=True)
+        (f"server {old} ", f"server 127.0.0.1:{port} ") for old, port in zip(upstreams, nodes, strict=False)
     ]
+    for line in re.findall(r"^\s*server 10\.0\.0\.\d+:8000 .*\n", text, flags=re.MULTILINE)[len(nodes) :]:
+        text = text.replace(line, "")
     swaps += [
         ("listen 80;", f"listen 127.0.0.1:{http_port};"),
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),

@@ -84,8 +84,18 @@ def donor(cluster: Cluster, station: StationKey) -> str:
     return donation_no
 
 
-def test_the_deploy_files_run_as_written(cluster: Cluster) -> None:
-    """TLS, the request id from nginx to the node and back, and the metrics port kept off the proxy."""
+def test_the_deploy_files_run_as_written(cluster: Cluster, pg: PgPair) -> None:
+    """TLS, the request id from nginx to the node and back, the metrics port kept off the proxy, and the
+    PostgreSQL settings in force: WAL archived, the standby in recovery and answering reads."""
+    assert pg.primary.query("SHOW archive_mode") == "on"
+    assert pg.primary.query("SHOW log_lock_waits") == "on"
+    assert pg.replica.query("SELECT pg_is_in_recovery()") is True
+    assert pg.replica.query("SHOW max_standby_streaming_delay") == "30s"
+    pg.primary.query("SELECT pg_switch_wal()")
+    wait_until(
+        lambda: bool(pg.primary.query("SELECT archived_count FROM pg_stat_archiver")), 30, "no WAL archived"
+    )
+    assert pg.primary.query("SELECT failed_count FROM pg_stat_archiver") == 0
     request_id = f"cluster-{uuid.uuid4().hex}"
     with cluster.client() as client:
         answer = client.get("/api/v1/supply", headers={"X-Request-ID": request_id})
