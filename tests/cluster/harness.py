@@ -567,12 +567,15 @@ class Cluster:
 
     def node_env(self, node: Node | None = None) -> dict[str, str]:
         """The environment a node runs with (for CLI commands and in-process access to its database)."""
-        return node_command(
-            UNIT.read_text(),
-            (node or self.nodes[0]).folder.joinpath("bloodcert.env").read_text(),
-            credentials=(node or self.nodes[0]).folder / "credentials",
-            secrets=self.folder / "secrets",
-        )[1]
+        return (
+            base_environment()
+            | node_command(
+                UNIT.read_text(),
+                (node or self.nodes[0]).folder.joinpath("bloodcert.env").read_text(),
+                credentials=(node or self.nodes[0]).folder / "credentials",
+                secrets=self.folder / "secrets",
+            )[1]
+        )
 
     def key(self, name: str) -> bytes:
         """One of the cluster's secret keys (index.key, audit.key, data.key)."""
