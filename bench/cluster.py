@@ -64,15 +64,18 @@ def _timed(processes: dict[str, int], work: Callable[[], LoadResult]) -> Run:
     return Run(load, {name: process_cpu_seconds(pid) - before[name] for name, pid in processes.items()})
 
 
-def seed(cluster: Cluster, persons: int) -> tuple[Path, Path, list[dict[str, Any]], tuple[str, Any]]:
+def seed(
+    cluster: Cluster, persons: int, new_records: int
+) -> tuple[Path, Path, list[dict[str, Any]], tuple[str, Any]]:
     """Donors with history (imported), their tokens and QR texts, and records for the station API."""
     env = cluster.node_env()
     bloodcert("station", "seed", env=env)
     history = OUT / f"cluster-history-{persons}.jsonl"
-    fresh = OUT / f"cluster-ingest-{persons}.jsonl"
+    fresh = OUT / f"cluster-ingest-{new_records}.jsonl"
     OUT.mkdir(exist_ok=True)
     bloodcert("generate", "--persons", str(persons), "--out", str(history), "--seed", "3", env=env)
-    bloodcert("generate", "--persons", str(persons), "--out", str(fresh), "--seed", "11", env=env)
+    # About 2.7 records a person: enough new records for every ingest run.
+    bloodcert("generate", "--persons", str(new_records // 2), "--out", str(fresh), "--seed", "11", env=env)
     bloodcert("import", str(history), env=env)
     settings = Settings.from_env(env)
     tokens = OUT / "cluster-tokens.txt"
@@ -154,13 +157,13 @@ def main() -> None:
     fronts: dict[str, Nginx] = {}
     try:
         cluster.start()
-        tokens, bodies, records, signer = seed(cluster, args.persons)
-        fronts = {"1 node": Nginx(folder / "nginx-1", [cluster.nodes[0].port]), "2 nodes": cluster.nginx_}
-        fronts["1 node"].start()
         per_run = args.batches * BATCH_RECORDS
         needed = 2 * args.runs * per_run
+        tokens, bodies, records, signer = seed(cluster, args.persons, needed)
+        fronts = {"1 node": Nginx(folder / "nginx-1", [cluster.nodes[0].port]), "2 nodes": cluster.nginx_}
+        fronts["1 node"].start()
         if len(records) < needed:
-            raise SystemExit(f"--persons {args.persons} gives {len(records)} records; ingest needs {needed}")
+            raise SystemExit(f"{len(records)} new records generated; ingest needs {needed}")
         workloads: dict[str, Callable[[Nginx, int], LoadResult]] = {
             "history": lambda n, _: wrk(
                 "history", n.url + "/api/v1/me/donations", "bearer.lua",

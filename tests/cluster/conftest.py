@@ -29,12 +29,15 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgPair]:
     reason = unavailable_reason()
     if reason is not None:
         skip_or_fail(reason)
+    # Not under pytest's folder: the servers run as another user when the tests run as root.
     folder = Path(tempfile.mkdtemp(prefix="bloodcert-cluster-pg-"))
-    pair = start_database(folder)
     try:
-        yield pair
+        pair = start_database(folder)
+        try:
+            yield pair
+        finally:
+            pair.close()
     finally:
-        pair.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

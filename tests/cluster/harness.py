@@ -23,6 +23,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -90,16 +91,52 @@ def _kill_group(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGKILL)
             os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
+    _unwatch(proc.pid)
 
 
 def spawn(
     argv: list[str], env: Mapping[str, str], log: Path, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a program in a process group of its own, its output appended to `log`."""
+    """Start a program in a process group of its own, its output appended to `log`.
+
+    The group is listed for the watchdog until `_kill_group` ends it.
+    """
     with log.open("ab") as out:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             argv, env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
         )
+    _watch(proc.pid)
+    return proc
+
+
+_WATCHED = Path(tempfile.gettempdir()) / f"bloodcert-cluster-{os.getpid()}.groups"
+_watchdog: subprocess.Popen[bytes] | None = None
+
+
+def _watch(pgid: int) -> None:
+    """Have the process group killed if this process dies without ending it (killed, crashed): a
+    watchdog that outlives this process kills every group still listed when it is gone."""
+    global _watchdog  # noqa: PLW0603 - one watchdog per test process
+    with _WATCHED.open("a") as listed:
+        listed.write(f"{pgid}\n")
+    if _watchdog is None:
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+            f"for g in $(cat '{_WATCHED}'); do kill -KILL -- -$g 2>/dev/null; done; rm -f '{_WATCHED}'"
+        )
+        _watchdog = subprocess.Popen(
+            ["sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def _unwatch(pgid: int) -> None:
+    with contextlib.suppress(OSError):
+        kept = [line for line in _WATCHED.read_text().split() if line != str(pgid)]
+        _WATCHED.write_text("".join(f"{line}\n" for line in kept))
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -529,6 +566,9 @@ class Cluster:
         for name in ("index.key", "audit.key", "data.key"):
             (secrets / name).write_text(os.urandom(32).hex() + "\n")
             os.chmod(secrets / name, 0o600)
+        # The private servers trust local connections; the file is there because the unit hands it over.
+        (secrets / "pgpass").write_text("127.0.0.1:*:*:postgres:unused\n")
+        os.chmod(secrets / "pgpass", 0o600)
         self.redis = Redis(self.folder / "redis")
         self.redis.start()
         settings = {
