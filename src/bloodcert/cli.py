@@ -55,7 +55,13 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _database(settings: Settings) -> Database:
     from bloodcert.storage.schema import is_up_to_date
 
-    db = Database(settings.database_url, data_key=settings.data_key)
+    # With a read replica, every write that changes what donors see fences it (storage/replica.py).
+    db = Database(
+        settings.database_url,
+        data_key=settings.data_key,
+        replica_url=settings.replica_url,
+        redis_url=settings.redis_url,
+    )
     try:
         ready = is_up_to_date(db)
     except Exception as exc:
@@ -93,7 +99,8 @@ def db_upgrade() -> None:
 
 @db_app.command("prune")
 def db_prune() -> None:
-    """Drop used station nonces, expired captchas, old login failures and ended rate-limit windows.
+    """Drop used station nonces, expired captchas, old login failures, ended rate-limit windows and
+    expired read-replica fences.
 
     Safe at any time; run it from cron (hourly is plenty).
     """
@@ -104,6 +111,8 @@ def db_prune() -> None:
     with db.transaction() as uow:
         pruned = prune(uow, now=_now(), signature_window_s=settings.signature_window_s)
     typer.echo(f"pruned {pruned.nonces} nonces and {pruned.rate_windows} ended rate-limit windows")
+    if pruned.fences:
+        typer.echo(f"pruned {pruned.fences} expired read-replica fences")
 
 
 corrections_app = typer.Typer(help="Donors' correction and back-fill requests.", no_args_is_help=True)

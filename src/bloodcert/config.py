@@ -121,6 +121,9 @@ class Settings:
     """Every knob of the platform. Build it with `Settings.from_env()` or directly in tests."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    # A PostgreSQL hot standby of the database: donors' reads go there when it has replayed what they
+    # must see (storage/replica.py); None: everything reads from the database.
+    replica_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path("./var")
     demo: bool = False
@@ -173,8 +176,10 @@ class Settings:
         """Read BLOODCERT_* variables (and *_FILE variants for secrets)."""
         env = os.environ if env is None else env
         data_dir = Path(_get(env, "DATA_DIR") or "./var")
+        database_url = _normalise_db_url(_get(env, "DATABASE_URL") or DEFAULT_DATABASE_URL)
         return cls(
-            database_url=_normalise_db_url(_get(env, "DATABASE_URL") or DEFAULT_DATABASE_URL),
+            database_url=database_url,
+            replica_url=_replica_url(env, database_url),
             redis_url=_get(env, "REDIS_URL"),
             data_dir=data_dir,
             demo=(_get(env, "DEMO") or "").lower() in {"1", "true", "yes"},
@@ -229,6 +234,26 @@ def _normalise_db_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def _replica_url(env: Mapping[str, str], database_url: str) -> str | None:
+    url = _get(env, "REPLICA_URL")
+    if not url:
+        return None
+    url = _normalise_db_url(url)
+    check_replica(database_url, url)
+    return url
+
+
+def check_replica(database_url: str, replica_url: str) -> None:
+    """ConfigError unless both URLs name PostgreSQL: a read replica is a PostgreSQL hot standby."""
+    if not database_url.startswith("postgresql"):
+        raise ConfigError(
+            f"{PREFIX}REPLICA_URL needs a PostgreSQL {PREFIX}DATABASE_URL: SQLite has no replicas "
+            "(unset REPLICA_URL, or move the database to PostgreSQL)"
+        )
+    if not replica_url.startswith("postgresql"):
+        raise ConfigError(f"{PREFIX}REPLICA_URL must be a postgresql:// URL of a hot standby of the database")
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -34,6 +34,7 @@ class _Metrics:
     waivers: Any
     pool_in_use: Any
     pool_size: Any
+    donor_reads: Any
     limits_local: Any
 
 
@@ -63,6 +64,11 @@ def _metrics() -> _Metrics:
             "bloodcert_db_connections_in_use",
             "Database connections checked out of the workers' pools",
             multiprocess_mode="livesum",
+        ),
+        donor_reads=Counter(
+            "bloodcert_donor_reads",
+            "Donors' reads with a read replica configured, by where they went (replica, primary) and why",
+            ["target", "reason"],
         ),
         pool_size=Gauge(
             "bloodcert_db_pool_size",
@@ -106,6 +112,13 @@ def observe_waiver(event: str) -> None:
 def rate_limit_counted_locally() -> None:
     """A rate-limit check counted on this node because Redis could not be reached."""
     _metrics().limits_local.inc()
+
+
+def donor_read(target: str, reason: str) -> None:
+    """A donor's read where a read replica is configured: `replica` (`replayed`: it has replayed what the
+    donor must see) or `primary` (`fence`: it lags behind a write the donor must see; `missing_session`:
+    the session is not on it; `replica_down`: it failed or is being left alone)."""
+    _metrics().donor_reads.labels(target, reason).inc()
 
 
 def connection_checked_out() -> None:

@@ -126,6 +126,9 @@ class DonorPrincipal:
     name_hash: bytes
     person_ids: tuple[int, ...]
     under_review: bool
+    # The read replica has replayed everything this donor must see: their reads may go there
+    # (services/replica_reads.py).
+    on_standby: bool = False
 
     @property
     def actor(self) -> str:

@@ -245,6 +245,16 @@ rate_counters = Table(
     Column("expires_at", Float, nullable=False, index=True),
 )
 
+# Read-your-writes with a read replica (storage/replica.py), when no Redis keeps them: the WAL position
+# the standby must have replayed before it may answer for a person ("p:<id>") or a session ("s:<id>").
+replica_fences = Table(
+    "replica_fences",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+)
+
 import_runs = Table(
     "import_runs",
     metadata,

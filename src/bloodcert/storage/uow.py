@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import select
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Dialect, Engine
 
+from bloodcert import metrics
+from bloodcert.storage.changes import ChangedKeys
 from bloodcert.storage.crypto import attach_cipher
 from bloodcert.storage.engine import make_engine, writer_queue
+from bloodcert.storage.replica import Standby
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
 from bloodcert.storage.repositories.claims import ClaimRepository, RelativeRepository
 from bloodcert.storage.repositories.corrections import CorrectionRepository
 from bloodcert.storage.repositories.donations import DonationRepository
+from bloodcert.storage.repositories.fences import FenceRepository
 from bloodcert.storage.repositories.health_checks import HealthCheckRepository
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.repositories.honours import HonourRepository
@@ -49,14 +53,16 @@ class UnitOfWork:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # What this transaction changed that donors see: fenced for a read replica once it commits.
+        self.changed = ChangedKeys()
         self.stations = StationRepository(conn)
-        self.persons = PersonRepository(conn)
+        self.persons = PersonRepository(conn, changed=self.changed)
         self.donations = DonationRepository(conn)
         self.certificates = CertificateRepository(conn)
         self.quality = QualityRepository(conn)
         self.nonces = NonceRepository(conn)
         self.imports = ImportRunRepository(conn)
-        self.identity = IdentityRepository(conn)
+        self.identity = IdentityRepository(conn, changed=self.changed)
         self.history = HistoryRepository(conn.connection.driver_connection, conn.dialect)
         self.audit = AuditRepository(conn)
         self.staff = StaffRepository(conn)
@@ -73,9 +79,10 @@ class UnitOfWork:
         self.supply = SupplyRepository(conn)
         self.surveys = SurveyRepository(conn)
         self.corrections = CorrectionRepository(conn)
-        self.identity_review = IdentityReviewRepository(conn)
+        self.identity_review = IdentityReviewRepository(conn, changed=self.changed)
         self.scorecards = ScorecardRepository(conn)
         self.statistics = StatisticsRepository(conn)
+        self.fences = FenceRepository(conn)
 
     @property
     def dialect(self) -> str:
@@ -94,12 +101,17 @@ class UnitOfWork:
 
 
 class DonorReads:
-    """What a donor's read and online verification need, outside any unit of work."""
+    """What a donor's read and online verification need, outside any unit of work (`standby`: on a read
+    replica, see storage/replica.py)."""
 
-    def __init__(self, raw: Any, dialect: Dialect) -> None:
+    def __init__(self, raw: Any, dialect: Dialect, *, standby: bool = False) -> None:
         self.raw = raw
-        self.history = HistoryRepository(raw, dialect)
+        self.standby = standby
+        self.history = HistoryRepository(raw, dialect, standby=standby)
         self.certificates = CertificateReads(raw, dialect)
+
+
+T = TypeVar("T")
 
 
 class Database:
@@ -107,9 +119,22 @@ class Database:
 
     `data_key` (Settings.data_key) encrypts and decrypts personal data; a Database without it can check
     the schema but fails clearly on any read or write of an encrypted column.
+
+    With `replica_url` (Settings.replica_url), donors' reads may go to that PostgreSQL hot standby
+    (`donor_read`), and every transaction that changes what a donor sees fences it once committed
+    (storage/replica.py), in Redis with `redis_url`, else in this database.
     """
 
-    def __init__(self, url: str, *, data_key: bytes | None = None, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        data_key: bytes | None = None,
+        engine: Engine | None = None,
+        replica_url: str | None = None,
+        redis_url: str | None = None,
+        standby: bool = False,
+    ) -> None:
         self.url = url
         if engine is None:
             engine = make_engine(url, data_key=data_key)
@@ -118,16 +143,21 @@ class Database:
         self.engine = engine
         self._idle_readers: deque[DonorReads] = deque()
         self._writers = writer_queue(url)
+        self._standby = standby
+        self.replica: Standby | None = None
+        if replica_url is not None:
+            self.replica = Standby.of(self, replica_url, data_key=data_key, redis_url=redis_url)
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
         """Yield a unit of work; commit when the block ends normally, roll back when it raises."""
-        if self._writers is None:
-            with self.engine.begin() as conn:
-                yield UnitOfWork(conn)
-            return
-        with self._writers.turn(), self.engine.begin() as conn:
-            yield UnitOfWork(conn)
+        turn = self._writers.turn() if self._writers is not None else nullcontext()
+        with turn, self.engine.connect() as conn:
+            with conn.begin():
+                uow = UnitOfWork(conn)
+                yield uow
+            if self.replica is not None and uow.changed:  # committed: fence what donors must see
+                self.replica.fence(conn, uow.changed)
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:
@@ -181,7 +211,17 @@ class Database:
         proxied.detach()  # kept by this Database: it must not count against the engine's pool
         if self.engine.dialect.name == "postgresql":
             raw.autocommit = True  # every read sees every commit made before it
-        return DonorReads(raw, self.engine.dialect)
+        return DonorReads(raw, self.engine.dialect, standby=self._standby)
+
+    def donor_read(self, read: Callable[[DonorReads], T], *, standby: bool) -> T:
+        """`read` on the read replica when `standby` and it answers, else on this database."""
+        if standby and self.replica is not None:
+            found, value = self.replica.attempt(read)
+            if found:
+                return cast(T, value)
+            metrics.donor_read("primary", "replica_down")
+        with self.donor_reads() as reads:
+            return read(reads)
 
     def ping(self) -> bool:
         """True when the database answers."""
@@ -193,10 +233,12 @@ class Database:
             return False
 
     def dispose(self) -> None:
-        """Close pooled connections and the idle donor-read connections."""
+        """Close pooled connections and the idle donor-read connections (the read replica's too)."""
         while self._idle_readers:
             self._idle_readers.pop().raw.close()
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.db.dispose()
 
 
 def _closed_by_server(raw: Any) -> bool:

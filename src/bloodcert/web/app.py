@@ -61,7 +61,12 @@ def _shutdown(state: AppState) -> None:
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Litestar:
     """The platform's web application, with its routes, error mapping and OpenAPI document."""
     settings = settings or Settings.from_env()
-    db = db or Database(settings.database_url, data_key=settings.data_key)
+    db = db or Database(
+        settings.database_url,
+        data_key=settings.data_key,
+        replica_url=settings.replica_url,
+        redis_url=settings.redis_url,
+    )
     state = AppState.build(settings, db)
     state.refusals = ratelimit.refusals_for(settings)
     state.renders = RenderCache()

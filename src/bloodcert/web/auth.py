@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
-from bloodcert.services import sessions
+from bloodcert.services import replica_reads, sessions
 from bloodcert.services.audit import AuditEvent
 from bloodcert.services.sessions import DONOR, DonorPrincipal, Grant, LoginContext
 from bloodcert.web.clients import client_of
@@ -61,8 +61,7 @@ def donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
     state = AppState.of(request)
     now = datetime.now(UTC)
     token = bearer_or_cookie(request)
-    with state.db.donor_reads() as reads:
-        principal, touch = sessions.resolve_donor(reads, token, now)
+    principal, touch = replica_reads.resolve(state.db, token, now)
     if touch:
         with state.db.transaction() as uow:
             sessions.touch_donor(uow, principal.session_id, now)

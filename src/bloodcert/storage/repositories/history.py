@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import Dialect, bindparam
+from sqlalchemy import Dialect, bindparam, literal_column
 
 from bloodcert.storage.reads import Query, ReadModel
 from bloodcert.storage.rows import HistoryRow, OwnedCertificate, PersonRow, SessionRow
@@ -71,6 +71,21 @@ _SESSION_PERSON = ReadModel(
     },
 )
 
+
+class _SessionPersonReplayed(_SessionPerson):
+    """The same, read on a standby, with the WAL position the standby had replayed (as a number)."""
+
+    replayed: int | None
+
+
+_SESSION_PERSON_REPLAYED = ReadModel(
+    _SessionPersonReplayed,
+    {
+        **dict(zip(_SessionPerson.__struct_fields__, _SESSION_PERSON.columns, strict=True)),
+        "replayed": literal_column("(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint").label("replayed"),
+    },
+)
+
 _PERSON_IDS = persons.c.id.in_(bindparam("person_ids", expanding=True))
 _OF_PERSONS = donations.c.person_id.in_(bindparam("person_ids", expanding=True))
 _HISTORY_FROM = HISTORY.select().select_from(
@@ -87,10 +102,18 @@ _CERTIFICATE_OF_PERSONS = Query(
     ("person_ids",),
 )
 _DONATION = Query(HISTORY, _HISTORY_FROM.where(donations.c.id == bindparam("donation_id")))
+_SESSION_FROM = donor_sessions.outerjoin(persons, persons.c.identity_hash == donor_sessions.c.identity_hash)
 _SESSION = Query(
     _SESSION_PERSON,
     _SESSION_PERSON.select()
-    .select_from(donor_sessions.outerjoin(persons, persons.c.identity_hash == donor_sessions.c.identity_hash))
+    .select_from(_SESSION_FROM)
+    .where(donor_sessions.c.token_hash == bindparam("token_hash"))
+    .order_by(persons.c.id),
+)
+_SESSION_ON_STANDBY = Query(
+    _SESSION_PERSON_REPLAYED,
+    _SESSION_PERSON_REPLAYED.select()
+    .select_from(_SESSION_FROM)
     .where(donor_sessions.c.token_hash == bindparam("token_hash"))
     .order_by(persons.c.id),
 )
@@ -111,11 +134,17 @@ def _donations_query(since: bool, until: bool, region: bool) -> Query[HistoryRow
 
 
 class HistoryRepository:
-    """Queries over persons, donations, certificates and sessions for one donor."""
+    """Queries over persons, donations, certificates and sessions for one donor.
 
-    def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
+    On a PostgreSQL standby (`standby`), the session's query also reads the WAL position the standby has
+    replayed, kept in `replayed` (storage/replica.py decides with it whether the standby may answer).
+    """
+
+    def __init__(self, dbapi_connection: Any, dialect: Dialect, *, standby: bool = False) -> None:
         self.raw = dbapi_connection
         self.dialect = dialect
+        self.standby = standby
+        self.replayed: int | None = None
 
     def session_with_persons(self, token_hash: bytes) -> tuple[SessionRow, list[int], bool] | None:
         """A session, the person ids it reaches and whether its ID number is shared: one query.
@@ -125,7 +154,13 @@ class HistoryRepository:
         same ID number (another name or ABO type): an identity under review, until an administrator merges
         them (the merged person is left out) or decides they are different people (settled).
         """
-        rows = _SESSION.all(self.raw, self.dialect, token_hash=token_hash)
+        rows: Sequence[_SessionPerson]
+        if self.standby:
+            on_standby = _SESSION_ON_STANDBY.all(self.raw, self.dialect, token_hash=token_hash)
+            self.replayed = on_standby[0].replayed if on_standby else None
+            rows = on_standby
+        else:
+            rows = _SESSION.all(self.raw, self.dialect, token_hash=token_hash)
         if not rows:
             return None
         r = rows[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, exists, func, insert, select, update
 
@@ -24,12 +25,16 @@ from bloodcert.storage.tables import (
     provider_accounts,
 )
 
+if TYPE_CHECKING:
+    from bloodcert.storage.changes import ChangedKeys
+
 
 class IdentityRepository:
     """Queries over the donor login tables."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, changed: ChangedKeys | None = None) -> None:
         self.conn = conn
+        self.changed = changed  # sessions ended, for a read replica (storage/replica.py)
 
     # Sessions
 
@@ -90,6 +95,8 @@ class IdentityRepository:
 
     def end_session(self, session_id: int, now: datetime) -> None:
         """End a session on the server (logout)."""
+        if self.changed is not None:
+            self.changed.session(session_id)
         self.conn.execute(
             update(donor_sessions)
             .where(donor_sessions.c.id == session_id, donor_sessions.c.ended_at.is_(None))

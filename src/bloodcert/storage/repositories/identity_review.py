@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -21,6 +21,9 @@ from bloodcert.storage.tables import (
     stations,
 )
 from bloodcert.storage.writes import NewIdentityDecision, column_values
+
+if TYPE_CHECKING:
+    from bloodcert.storage.changes import ChangedKeys
 
 _PERSON = (
     persons.c.id,
@@ -87,8 +90,9 @@ class CertifiedDonation:
 class IdentityReviewRepository:
     """Queries over persons sharing an ID number, and `identity_decisions`."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, changed: ChangedKeys | None = None) -> None:
         self.conn = conn
+        self.changed = changed  # persons whose donors see the change (storage/replica.py)
 
     def conflicted_hashes(self, limit: int) -> list[bytes]:
         """ID numbers (blind-indexed) held by more than one active person, not all of them settled."""
@@ -182,6 +186,8 @@ class IdentityReviewRepository:
 
     def set_merged_into(self, person_id: int, into: int | None, now: datetime) -> None:
         """Mark a person merged into another (None: not merged); persons merged into it follow."""
+        if self.changed is not None:
+            self.changed.persons([person_id] if into is None else [person_id, into])
         self.conn.execute(
             update(persons).where(persons.c.id == person_id).values(merged_into=into, updated_at=now)
         )
@@ -192,6 +198,8 @@ class IdentityReviewRepository:
 
     def settle(self, person_ids: Sequence[int], at: datetime | None) -> None:
         """Mark persons decided to be different people (None: no longer decided)."""
+        if self.changed is not None:
+            self.changed.persons(person_ids)
         if person_ids:
             self.conn.execute(
                 update(persons).where(persons.c.id.in_(list(person_ids))).values(identity_settled_at=at)

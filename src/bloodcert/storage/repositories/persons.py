@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, case, func, select, update
 
@@ -11,6 +12,9 @@ from bloodcert.storage.bulk import insert_rows_returning_ids, station_pairs
 from bloodcert.storage.rows import PersonRow
 from bloodcert.storage.tables import donations, donors, persons
 from bloodcert.storage.writes import NewDonor, NewPerson
+
+if TYPE_CHECKING:
+    from bloodcert.storage.changes import ChangedKeys
 
 PERSON_COLUMNS = (
     persons.c.id,
@@ -50,8 +54,9 @@ _TOUCH_DONOR = (
 class PersonRepository:
     """Queries over `persons` and `donors`."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, changed: ChangedKeys | None = None) -> None:
         self.conn = conn
+        self.changed = changed
 
     def get(self, person_id: int) -> PersonRow | None:
         """A merged person by id."""
@@ -112,10 +117,16 @@ class PersonRepository:
             self.conn.execute(_TOUCH_DONOR, params)
 
     def recompute_totals(self, person_ids: Iterable[int], now: datetime) -> None:
-        """Recompute count, volumes and first/last dates of persons from their valid donations."""
+        """Recompute count, volumes and first/last dates of persons from their valid donations.
+
+        Every write that changes a person's donations ends here, so this is where the persons are noted
+        as changed for their donors (`changed`, fenced for a read replica once the transaction commits).
+        """
         ids = sorted(set(person_ids))
         if not ids:
             return
+        if self.changed is not None:
+            self.changed.persons(ids)
         totals = self.conn.execute(
             select(
                 donations.c.person_id,

@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from bloodcert.certs.render import CertificateView
 from bloodcert.domain.clock import BEIJING
 from bloodcert.errors import NotFound
-from bloodcert.services import donor_login, sessions
+from bloodcert.services import donor_login, replica_reads, sessions
 from bloodcert.services import history as svc
 from bloodcert.services.donor_login import Credentials
 from bloodcert.web.auth import audit_read, donor, donor_cookie, donor_log_out, login_context
@@ -166,8 +166,7 @@ def logout_handler(request: Request[Any, Any, Any]) -> Response[None]:
 def me_handler(request: Request[Any, Any, Any]) -> MeOut:
     """Who I am (masked) and my lifetime totals."""
     principal = donor(request)
-    with AppState.of(request).db.donor_reads() as reads:
-        me = svc.me(reads, principal)
+    me = replica_reads.read(AppState.of(request).db, principal, lambda reads: svc.me(reads, principal))
     audit_read(request, principal.actor, "read:me")
     return MeOut(
         me.name, me.id_type, me.id_number_masked, me.abo, me.rhd, me.under_review, _summary(me.summary)
@@ -185,8 +184,8 @@ def donations_handler(
     """My donations, newest first, filtered by date and region prefix, optionally grouped."""
     filters = svc.parse_filters(since, until, region, group_by)
     principal = donor(request)
-    with AppState.of(request).db.donor_reads() as reads:
-        result = svc.history(reads, principal, filters)
+    db = AppState.of(request).db
+    result = replica_reads.read(db, principal, lambda reads: svc.history(reads, principal, filters))
     audit_read(request, principal.actor, "read:donations")
     return HistoryOut(
         _summary(result.summary),
@@ -220,8 +219,8 @@ async def certificate_handler(
     """One of my certificates as JSON (with its `BC1:` QR text), or rendered: append .svg or .pdf."""
     number, _, fmt = certificate_no.partition(".")
     principal = donor(request)
-    with AppState.of(request).db.donor_reads() as reads:
-        cert = svc.certificate(reads, principal, number[:20])
+    db = AppState.of(request).db
+    cert = replica_reads.read(db, principal, lambda reads: svc.certificate(reads, principal, number[:20]))
     audit_read(request, principal.actor, "read:certificate", number)
     if fmt in ("svg", "pdf"):
         return await _rendered(AppState.of(request), cert, fmt)
