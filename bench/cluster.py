@@ -152,8 +152,11 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bloodcert-bench-cluster-"))
     pg = start_database(folder / "pg")
     settings = {"BLOODCERT_RATE_LIMITS": NO_LIMITS, "BLOODCERT_LOG_LEVEL": "warning"}
-    url = pg.primary.url("bloodcert", driver="postgresql")
-    cluster = Cluster(folder / "cluster", url, extra_settings=settings, workers=args.workers)
+    urls = (
+        pg.primary.url("bloodcert", driver="postgresql"),
+        pg.replica.url("bloodcert", driver="postgresql"),
+    )
+    cluster = Cluster(folder / "cluster", *urls, extra_settings=settings, workers=args.workers)
     fronts: dict[str, Nginx] = {}
     try:
         cluster.start()

@@ -48,8 +48,7 @@ def cluster(pg: PgPair, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cl
     if missing:
         skip_or_fail(f"the cluster needs {', '.join(missing)}")
     settings = {"BLOODCERT_RATE_LIMITS": LIMITS}
-    url = pg.primary.url("bloodcert", driver="postgresql")
-    with running_cluster(tmp_path_factory.mktemp("cluster"), url, extra_settings=settings) as running:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), pg, extra_settings=settings) as running:
         yield running
 
 

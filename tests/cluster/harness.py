@@ -396,11 +396,14 @@ class Node:
         assert self.proc is not None
         return process_cpu_seconds(self.proc.pid)
 
-    def metric(self, name: str) -> float:
-        """The sum of a metric's samples on the node's metrics listener (0 when it has none yet)."""
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of a metric's samples with these labels on the node's metrics listener (0 when none)."""
         text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+        wanted = [f'{key}="{value}"' for key, value in labels.items()]
         values = [
-            float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if re.match(rf"{name}(\{{| )", line)
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.split("{", 1)[0].split(" ", 1)[0] == name and all(label in line for label in wanted)
         ]
         return sum(values)
 
@@ -549,10 +552,11 @@ class Nginx:
 
 @dataclass
 class Cluster:
-    """Redis, two nodes and nginx in front, over the database given (`database_url`)."""
+    """Redis, two nodes and nginx in front, over the database given (`database_url`) and its hot standby."""
 
     folder: Path
     database_url: str
+    replica_url: str
     extra_settings: dict[str, str] = field(default_factory=dict)
     node_count: int = 2
     workers: int = 1
@@ -574,6 +578,7 @@ class Cluster:
         settings = {
             "SERVE_WORKERS": str(self.workers),
             "BLOODCERT_DATABASE_URL": self.database_url,
+            "BLOODCERT_REPLICA_URL": self.replica_url,
             "BLOODCERT_REDIS_URL": self.redis.url,
             "BLOODCERT_TRUSTED_PROXIES": "127.0.0.1",
             **self.extra_settings,
@@ -641,9 +646,14 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running_cluster(folder: Path, database_url: str, **options: Any) -> Iterator[Cluster]:
-    """A started cluster, closed (every process killed) on the way out, even after a failure."""
-    cluster = Cluster(folder, database_url, **options)
+def running_cluster(folder: Path, pair: PgPair, **options: Any) -> Iterator[Cluster]:
+    """A started cluster over the pair's `bloodcert` database, closed (every process killed) on the way
+    out, even after a failure."""
+    urls = (
+        pair.primary.url("bloodcert", driver="postgresql"),
+        pair.replica.url("bloodcert", driver="postgresql"),
+    )
+    cluster = Cluster(folder, *urls, **options)
     try:
         cluster.start()
         yield cluster

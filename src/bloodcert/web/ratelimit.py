@@ -47,6 +47,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from bloodcert import metrics
 from bloodcert.config import Settings
 from bloodcert.domain.keyed import blind_index
+from bloodcert.storage import redis_health
 from bloodcert.storage.uow import Database
 from bloodcert.web.clients import client_address
 
@@ -216,6 +217,7 @@ class RedisOrLocal:
         return time.monotonic() >= self.retry_at
 
     def _lose(self, exc: Exception) -> None:
+        redis_health.lost()
         self.retry_at = time.monotonic() + REDIS_RETRY_S
         if not self.lost:
             self.lost = True
