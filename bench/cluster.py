@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/cluster.py --persons 2000 --seconds 10 --runs 3
 
-The cluster is the one tests/cluster runs from deploy/ (a private PostgreSQL primary and standby, Redis,
+The cluster is the one tests/cluster runs from deploy/ (a private PostgreSQL primary and the hot standby
+that serves donors' reads, Redis,
 nodes as the systemd unit starts them, nginx with TLS). Two nginx instances share the nodes: one sends
 everything to node a, the other spreads over a and b; runs alternate between them so that the machine's
 other load falls on both alike. Besides requests per second, each node's CPU time per request (read from
@@ -52,7 +53,7 @@ class Run:
     """One timed run through one nginx: its load figures and the CPU seconds each process tree used."""
 
     load: LoadResult
-    cpu: dict[str, float]  # node name (a, b), "postgres" (the primary and its backends), "nginx"
+    cpu: dict[str, float]  # node name (a, b), "primary" and "standby" (PostgreSQL and its backends), "nginx"
 
     def cpu_ms_per_request(self, *names: str) -> float:
         return 1000 * sum(self.cpu[n] for n in names) / max(1, self.load.requests)
@@ -187,7 +188,11 @@ def main() -> None:
             for _ in range(args.runs):
                 for front, nginx in fronts.items():  # alternate: one node, two nodes, one node ...
                     processes = {node.name: _pid(node.proc) for node in cluster.nodes}
-                    processes |= {"postgres": _pid(pg.primary), "nginx": _pid(nginx.proc)}
+                    processes |= {
+                        "primary": _pid(pg.primary),
+                        "standby": _pid(pg.replica),
+                        "nginx": _pid(nginx.proc),
+                    }
                     run = _timed(processes, lambda w=work, n=nginx, c=chunk: w(n, c))
                     chunk += 1
                     results.setdefault((name, front), []).append(run)
@@ -205,9 +210,11 @@ def report(results: dict[tuple[str, str], list[Run]], args: argparse.Namespace, 
         f"{args.persons} persons imported; {args.runs} runs of {args.seconds} s each ({BATCH_RECORDS}-record "
         f"batches for ingest), {args.connections} connections, {args.workers} worker(s) per node; medians"
     )
-    print("CPU ms per request: the nodes' server and worker processes, the PostgreSQL primary, nginx")
-    print("| workload | nodes | req/s | p50 ms | p99 ms | errors | CPU nodes | a | b | PostgreSQL | nginx |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("CPU ms per request: the nodes' server and worker processes, PostgreSQL primary and standby, nginx")
+    print(
+        "| workload | nodes | req/s | p50 ms | p99 ms | errors | nodes | a | b | primary | standby | nginx |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (name, front), runs in results.items():
         med = statistics.median
         cells = [
@@ -218,7 +225,7 @@ def report(results: dict[tuple[str, str], list[Run]], args: argparse.Namespace, 
             f"{med(r.cpu_ms_per_request(*(n.name for n in cluster.nodes)) for r in runs):.2f}",
             *(
                 f"{med(r.cpu_ms_per_request(name) for r in runs):.2f}"
-                for name in ("a", "b", "postgres", "nginx")
+                for name in ("a", "b", "primary", "standby", "nginx")
             ),
         ]
         print(f"| {name} | {front} | " + " | ".join(cells) + " |")

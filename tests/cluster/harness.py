@@ -3,10 +3,12 @@
 Two `bloodcert serve` nodes, each run as deploy/systemd/bloodcert.service says (its ExecStart, its
 Environment and LoadCredential lines, an EnvironmentFile rendered from deploy/systemd/bloodcert.env), a
 private redis-server, and nginx with deploy/nginx/bloodcert.conf in front (TLS with a certificate made
-here). Rendering changes only addresses, ports and paths; every other line is the operator's.
+here), over a private PostgreSQL primary and hot standby (tests/pgpair.py) with deploy/postgresql's
+settings. Rendering changes only addresses, ports, paths and memory sizes; every other line is the
+operator's.
 
 Every process is started in its own process group and killed with it: `Cluster.close` kills them all,
-whatever failed on the way.
+whatever failed on the way, and a watchdog kills what is left if the test process itself dies.
 """
 
 from __future__ import annotations
@@ -307,6 +309,7 @@ def node_command(
         elif key == "LoadCredential":
             name, _, source = value.partition(":")
             assert source.startswith("/etc/bloodcert/secrets/"), source
+            (credentials / name).unlink(missing_ok=True)  # read-only after the previous start
             shutil.copyfile(secrets / Path(source).name, credentials / name)
             os.chmod(credentials / name, 0o400)
         elif key == "ExecStart":
