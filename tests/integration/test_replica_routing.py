@@ -18,11 +18,13 @@ from bloodcert.domain.keyed import identity_hash_of, name_hash_of
 from bloodcert.services import replica_reads
 from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
+from bloodcert.services.sessions import donor_session
 from bloodcert.storage.changes import ChangedKeys, fence_keys
 from bloodcert.storage.replica import Availability, Standby, position_of, satisfied, with_connect_timeout
 from bloodcert.storage.uow import Database
 from tests.conftest import DATA_KEY, INDEX_KEY
-from tests.factories import WANG_FANG, create_station, donor_session, make_record
+from tests.factories import WANG_FANG, create_station, make_record
+from tests.factories import donor_session as open_session
 
 
 def test_positions_read_as_postgresql_writes_them() -> None:
@@ -114,6 +116,14 @@ class _Standby(Standby):
         return super().attempt(at_position)
 
 
+def _resolve(db: Database, token: str) -> tuple[Any, bool]:
+    now = datetime.now(UTC)
+    principal, touch, _ = replica_reads.session_read(
+        db, token, lambda reads: donor_session(reads, token, now)
+    )
+    return principal, touch
+
+
 def _reads(target: str, reason: str) -> float:
     return (
         REGISTRY.get_sample_value("bloodcert_donor_reads_total", {"target": target, "reason": reason}) or 0.0
@@ -139,14 +149,14 @@ def routed(sqlite_db: Database, signing: Signing) -> tuple[Database, _Fences, st
     sqlite_db.replica = _Standby(Database(sqlite_db.url, data_key=DATA_KEY), fences)
     identity = identity_hash_of(INDEX_KEY, IdType.RESIDENT_ID, WANG_FANG["id_number"])
     with sqlite_db.transaction() as uow:
-        grant = donor_session(uow, identity, name_hash_of(INDEX_KEY, WANG_FANG["name"]), person_id=1)
+        grant = open_session(uow, identity, name_hash_of(INDEX_KEY, WANG_FANG["name"]), person_id=1)
     return sqlite_db, fences, grant.token
 
 
 def test_without_fences_the_standby_answers(routed: tuple[Database, _Fences, str]) -> None:
     db, fences, token = routed
     before = _reads("replica", "replayed")
-    principal, _ = replica_reads.resolve(db, token, datetime.now(UTC))
+    principal, _ = _resolve(db, token)
     assert principal.on_standby
     assert _reads("replica", "replayed") == before + 1
     assert fences.asked == [fence_keys(principal.person_ids, principal.session_id)]
@@ -160,11 +170,11 @@ def test_a_fence_the_standby_has_not_replayed_sends_the_donor_to_the_primary(
     fences.kept["p:1"] = 100
     db.replica.replayed = 99
     before = _reads("primary", "fence")
-    principal, _ = replica_reads.resolve(db, token, datetime.now(UTC))
+    principal, _ = _resolve(db, token)
     assert not principal.on_standby
     assert _reads("primary", "fence") == before + 1
     db.replica.replayed = 100
-    assert replica_reads.resolve(db, token, datetime.now(UTC))[0].on_standby
+    assert _resolve(db, token)[0].on_standby
 
 
 def test_a_transaction_that_changes_a_person_fences_them_once_committed(

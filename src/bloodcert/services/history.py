@@ -15,7 +15,7 @@ from bloodcert.domain.donation_rules import Kind
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.regions import full_name, province_code, province_name
 from bloodcert.errors import NotFound, ProblemField, ValidationFailed
-from bloodcert.services.sessions import DonorPrincipal, HasHistory
+from bloodcert.services.sessions import DonorPrincipal, HasHistory, donor_of, donor_token_hash
 from bloodcert.storage.rows import HistoryRow
 
 GROUPINGS = ("year", "province")
@@ -180,11 +180,33 @@ def me(uow: HasHistory, principal: DonorPrincipal) -> Me:
 
 def history(uow: HasHistory, principal: DonorPrincipal, filters: Filters) -> History:
     """Donations newest first, filtered by China-time dates and region prefix, with optional groups."""
-    since = _utc(filters.since) if filters.since else None
-    until = _utc(filters.until + timedelta(days=1)) if filters.until else None
+    since, until = _range(filters)
     rows = uow.history.donations_of_persons(
         principal.person_ids, since=since, until=until, region_prefix=filters.region
     )
+    return _history(rows, principal, filters)
+
+
+def my_history(
+    reads: HasHistory, token: str | None, now: datetime, filters: Filters
+) -> tuple[DonorPrincipal, bool, History]:
+    """The donor of a live session (sessions.resolve_donor) and their history (`history`), read in one
+    query; Unauthorized without a live session."""
+    since, until = _range(filters)
+    found, rows = reads.history.session_with_donations(
+        donor_token_hash(token), since=since, until=until, region_prefix=filters.region
+    )
+    principal, touch = donor_of(found, now)
+    return principal, touch, _history(rows, principal, filters)
+
+
+def _range(filters: Filters) -> tuple[datetime | None, datetime | None]:
+    since = _utc(filters.since) if filters.since else None
+    until = _utc(filters.until + timedelta(days=1)) if filters.until else None
+    return since, until
+
+
+def _history(rows: list[HistoryRow], principal: DonorPrincipal, filters: Filters) -> History:
     result = History(summarise(rows), rows, under_review=principal.under_review)
     if filters.group_by is not None:
         result.groups = group(rows, filters.group_by)

@@ -41,7 +41,7 @@ from bloodcert.identity import captcha
 from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent
 from bloodcert.storage.repositories.history import HistoryRepository
-from bloodcert.storage.rows import NewCaptcha, NewDonorSession, NewStaffSession
+from bloodcert.storage.rows import NewCaptcha, NewDonorSession, NewStaffSession, SessionRow
 from bloodcert.storage.uow import UnitOfWork
 
 CAPTCHA_TTL = timedelta(seconds=120)
@@ -269,10 +269,26 @@ def due_for_touch(policy: SessionPolicy, session: _Times, stamp: datetime) -> bo
 
 def resolve_donor(reads: HasHistory, token: str | None, now: datetime) -> tuple[DonorPrincipal, bool]:
     """The donor of a live session and whether its idle deadline should move; Unauthorized otherwise."""
+    return donor_of(reads.history.session_with_persons(donor_token_hash(token)), now)
+
+
+def donor_session(reads: HasHistory, token: str | None, now: datetime) -> tuple[DonorPrincipal, bool, None]:
+    """resolve_donor, shaped as a read made with the session that reads nothing else."""
+    principal, touch = resolve_donor(reads, token, now)
+    return principal, touch, None
+
+
+def donor_token_hash(token: str | None) -> bytes:
+    """The hash a donor session is stored under; Unauthorized for no token or one that cannot be one."""
     if not _plausible(token):
         raise Unauthorized("log in first", slug="unauthorized")
     assert token is not None
-    found = reads.history.session_with_persons(token_hash(token))
+    return token_hash(token)
+
+
+def donor_of(found: tuple[SessionRow, list[int], bool] | None, now: datetime) -> tuple[DonorPrincipal, bool]:
+    """The donor of a session found with the persons it reaches (HistoryRepository.session_with_persons),
+    and whether its idle deadline should move; Unauthorized unless it is live."""
     stamp = naive_utc(now)
     if found is None or not live(DONOR, found[0], stamp):
         raise Unauthorized("the session has ended; log in again", slug="unauthorized")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Dialect, Select, Table, select
+from sqlalchemy import ColumnElement, CompoundSelect, Dialect, Select, Table, select
 
 from bloodcert.storage.driver import Processor, bind_processor, result_processor
 
@@ -33,9 +33,22 @@ class ReadModel(Generic[R]):
         # A field without a column is an error here, at import, not at the first request.
         self.columns: tuple[ColumnElement[Any], ...] = tuple(source[name] for name in names)
 
+    @staticmethod
+    def of_columns(columns: Sequence[ColumnElement[Any]]) -> ReadModel[tuple[Any, ...]]:
+        """A model of plain rows: a tuple of these columns' values (for queries whose rows take more than
+        one shape, such as a UNION of two kinds of row)."""
+        model: ReadModel[tuple[Any, ...]] = object.__new__(ReadModel)
+        model.row = _values  # type: ignore[assignment]
+        model.columns = tuple(columns)
+        return model
+
     def select(self) -> Select[Any]:
         """SELECT of the model's columns, for its queries to add FROM, WHERE and ORDER BY to."""
         return select(*self.columns)
+
+
+def _values(*values: Any) -> tuple[Any, ...]:
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +75,12 @@ class _Prepared(Generic[R]):
 class Query(Generic[R]):
     """A query of a read model, run on a DBAPI connection; `expanding` names its IN-list parameters."""
 
-    def __init__(self, model: ReadModel[R], statement: Select[Any], expanding: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        model: ReadModel[R],
+        statement: Select[Any] | CompoundSelect[Any],
+        expanding: tuple[str, ...] = (),
+    ) -> None:
         self.model = model
         self.statement = statement
         self.expanding = expanding

@@ -3,8 +3,9 @@ that the API and the pages share, and the audit of reads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -14,10 +15,15 @@ from litestar.handlers.base import BaseRouteHandler
 from bloodcert.services import replica_reads, sessions
 from bloodcert.services.audit import AuditEvent
 from bloodcert.services.sessions import DONOR, DonorPrincipal, Grant, LoginContext
+from bloodcert.storage.uow import DonorReads
 from bloodcert.web.clients import client_of
 from bloodcert.web.state import AppState
 
 SESSION_COOKIE = "bloodcert_session"
+T = TypeVar("T")
+# A read with the donor's session token at a time: the donor, whether to move the session's idle deadline,
+# and what was read (services.history.my_history, for one).
+DonorRead = Callable[[DonorReads, str | None, datetime], tuple[DonorPrincipal, bool, T]]
 
 
 def login_context(request: Request[Any, Any, Any]) -> LoginContext:
@@ -58,14 +64,23 @@ def donor_log_out(request: Request[Any, Any, Any]) -> Cookie:
 
 def donor(request: Request[Any, Any, Any]) -> DonorPrincipal:
     """The donor behind this request, or Unauthorized (401)."""
+    principal, _ = donor_and(request, sessions.donor_session)
+    return principal
+
+
+def donor_and(request: Request[Any, Any, Any], read: DonorRead[T]) -> tuple[DonorPrincipal, T]:
+    """The donor behind this request and what `read` read with their session (one query, when it can), or
+    Unauthorized (401). The reads go to the read replica when it has what the donor must see."""
     state = AppState.of(request)
     now = datetime.now(UTC)
     token = bearer_or_cookie(request)
-    principal, touch = replica_reads.resolve(state.db, token, now)
+    principal, touch, value = replica_reads.session_read(
+        state.db, token, lambda reads: read(reads, token, now)
+    )
     if touch:
         with state.db.transaction() as uow:
             sessions.touch_donor(uow, principal.session_id, now)
-    return principal
+    return principal, value
 
 
 def donor_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:

@@ -12,7 +12,22 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import Dialect, bindparam, literal_column
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Dialect,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from bloodcert.storage.reads import Query, ReadModel
 from bloodcert.storage.rows import HistoryRow, OwnedCertificate, PersonRow, SessionRow
@@ -119,18 +134,121 @@ _SESSION_ON_STANDBY = Query(
 )
 
 
-@lru_cache(maxsize=8)
-def _donations_query(since: bool, until: bool, region: bool) -> Query[HistoryRow]:
-    """Valid donations of persons, newest first, with the filters asked for."""
-    where = [_OF_PERSONS, donations.c.status == "valid"]
+def _filters(
+    where: list[ColumnElement[Any]], since: bool, until: bool, region: bool
+) -> list[ColumnElement[Any]]:
+    """The donations' conditions: valid, and the date and region filters asked for."""
+    where.append(donations.c.status == "valid")
     if since:
         where.append(donations.c.donated_at >= bindparam("since"))
     if until:
         where.append(donations.c.donated_at < bindparam("until"))
     if region:
         where.append(donations.c.site_region.like(bindparam("region")))
+    return where
+
+
+@lru_cache(maxsize=8)
+def _donations_query(since: bool, until: bool, region: bool) -> Query[HistoryRow]:
+    """Valid donations of persons, newest first, with the filters asked for."""
+    where = _filters([_OF_PERSONS], since, until, region)
     statement = _HISTORY_FROM.where(*where).order_by(donations.c.donated_at.desc(), donations.c.id.desc())
     return Query(HISTORY, statement, ("person_ids",))
+
+
+# The persons a session reaches, in SQL, as session_with_persons decides it from the session's rows: a
+# real-name login reaches every unmerged person under its ID + name; a donation-number login the one person
+# it reached, or the person that one was merged into.
+_REACHED = (
+    select(
+        case(
+            (donor_sessions.c.person_id.is_(None), persons.c.id),
+            else_=func.coalesce(persons.c.merged_into, persons.c.id),
+        )
+    )
+    .select_from(donor_sessions.join(persons, persons.c.identity_hash == donor_sessions.c.identity_hash))
+    .where(
+        donor_sessions.c.token_hash == bindparam("token_hash"),
+        or_(
+            and_(
+                donor_sessions.c.person_id.is_(None),
+                persons.c.merged_into.is_(None),
+                persons.c.name_hash == donor_sessions.c.name_hash,
+            ),
+            persons.c.id == donor_sessions.c.person_id,
+        ),
+    )
+)
+_REPLAYED: ColumnElement[Any] = literal_column("(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
+_SESSION_WIDTH = len(_SESSION_PERSON.columns)
+
+
+@lru_cache(maxsize=16)
+def _session_donations_query(standby: bool, since: bool, until: bool, region: bool) -> Query[tuple[Any, ...]]:
+    """The session's rows (those of _SESSION) and the valid donations of the persons it reaches (those of
+    _donations_query) in one statement, as plain rows: first `0` and a session row (with the replayed
+    position on a standby), by person; then `1` and a donation, newest first."""
+    session_columns: list[ColumnElement[Any]] = list(_SESSION_PERSON.columns)
+    if standby:
+        session_columns.append(_REPLAYED)
+    history_columns = HISTORY.columns
+    sessions_part = (
+        select(
+            literal(0).label("tag"),
+            *(c.label(f"s{i}") for i, c in enumerate(session_columns)),
+            *(cast(null(), c.type).label(f"d{i}") for i, c in enumerate(history_columns)),
+        )
+        .select_from(_SESSION_FROM)
+        .where(donor_sessions.c.token_hash == bindparam("token_hash"))
+    )
+    donations_part = (
+        select(
+            literal(1),
+            *(cast(null(), BigInteger() if c is _REPLAYED else c.type) for c in session_columns),
+            *history_columns,
+        )
+        .select_from(donations.join(stations, stations.c.id == donations.c.station_id))
+        .where(*_filters([donations.c.person_id.in_(_REACHED)], since, until, region))
+    )
+    person = _SessionPerson.__struct_fields__.index("person_id")
+    donated_at, donation_id = (HistoryRow.__struct_fields__.index(f) for f in ("donated_at", "donation_id"))
+    statement = union_all(sessions_part, donations_part).order_by(
+        literal_column("tag"),
+        literal_column(f"s{person}"),
+        literal_column(f"d{donated_at}").desc(),
+        literal_column(f"d{donation_id}").desc(),
+    )
+    return Query(ReadModel.of_columns(list(sessions_part.selected_columns)), statement)
+
+
+def _reach(rows: Sequence[_SessionPerson]) -> tuple[SessionRow, list[int], bool] | None:
+    """The session of its rows (one per person under its ID), the persons it reaches, and whether its ID
+    is under review (see session_with_persons); None without rows (no such session)."""
+    if not rows:
+        return None
+    r = rows[0]
+    session = SessionRow(
+        r.id,
+        r.identity_hash,
+        r.name_hash,
+        r.method,
+        r.last_seen_at,
+        r.expires_at,
+        r.ended_at,
+        r.session_person_id,
+    )
+    # A person an administrator merged into another no longer holds the ID; a session opened on it
+    # reaches the person it was merged into.
+    active = [row for row in rows if row.person_id is not None and row.merged_into is None]
+    same_id = [row.person_id for row in active if row.person_id is not None]
+    if session.person_id is None:
+        mine = [row.person_id for row in active if row.person_id is not None and row.same_name]
+    else:
+        reached = {row.merged_into or row.person_id for row in rows if row.person_id == session.person_id}
+        mine = [person for person in reached if person is not None]
+    # Decided by an administrator to be different people: no longer under review.
+    unsettled = any(row.settled_at is None for row in active)
+    return session, mine, len(same_id) > 1 and unsettled
 
 
 class HistoryRepository:
@@ -161,31 +279,40 @@ class HistoryRepository:
             rows = on_standby
         else:
             rows = _SESSION.all(self.raw, self.dialect, token_hash=token_hash)
-        if not rows:
-            return None
-        r = rows[0]
-        session = SessionRow(
-            r.id,
-            r.identity_hash,
-            r.name_hash,
-            r.method,
-            r.last_seen_at,
-            r.expires_at,
-            r.ended_at,
-            r.session_person_id,
-        )
-        # A person an administrator merged into another no longer holds the ID; a session opened on it
-        # reaches the person it was merged into.
-        active = [row for row in rows if row.person_id is not None and row.merged_into is None]
-        same_id = [row.person_id for row in active if row.person_id is not None]
-        if session.person_id is None:
-            mine = [row.person_id for row in active if row.person_id is not None and row.same_name]
-        else:
-            reached = {row.merged_into or row.person_id for row in rows if row.person_id == session.person_id}
-            mine = [person for person in reached if person is not None]
-        # Decided by an administrator to be different people: no longer under review.
-        unsettled = any(row.settled_at is None for row in active)
-        return session, mine, len(same_id) > 1 and unsettled
+        return _reach(rows)
+
+    def session_with_donations(
+        self,
+        token_hash: bytes,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        region_prefix: str | None = None,
+    ) -> tuple[tuple[SessionRow, list[int], bool] | None, list[HistoryRow]]:
+        """session_with_persons and donations_of_persons of the persons it reaches, in one query.
+
+        The donations are read whether or not the session is still live; the caller checks that first.
+        """
+        filtered = (since is not None, until is not None, bool(region_prefix))
+        query = _session_donations_query(self.standby, *filtered)
+        values: dict[str, Any] = {"token_hash": token_hash}
+        if since is not None:
+            values["since"] = since
+        if until is not None:
+            values["until"] = until
+        if region_prefix:
+            values["region"] = region_prefix + "%"  # validated digits: no LIKE metacharacters
+        sessions: list[_SessionPerson] = []
+        found: list[HistoryRow] = []
+        end = 1 + _SESSION_WIDTH
+        for row in query.all(self.raw, self.dialect, **values):
+            if row[0] == 0:
+                sessions.append(_SessionPerson(*row[1:end]))
+                if self.standby:
+                    self.replayed = row[end]
+            else:
+                found.append(HistoryRow(*row[end + self.standby :]))
+        return _reach(sessions), found
 
     def persons_by_ids(self, person_ids: Sequence[int]) -> list[PersonRow]:
         """Persons by id, in id order."""

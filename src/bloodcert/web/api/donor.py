@@ -16,7 +16,7 @@ from bloodcert.errors import NotFound
 from bloodcert.services import donor_login, replica_reads, sessions
 from bloodcert.services import history as svc
 from bloodcert.services.donor_login import Credentials
-from bloodcert.web.auth import audit_read, donor, donor_cookie, donor_log_out, login_context
+from bloodcert.web.auth import audit_read, donor, donor_and, donor_cookie, donor_log_out, login_context
 from bloodcert.web.security import json_only
 from bloodcert.web.state import AppState
 
@@ -183,9 +183,9 @@ def donations_handler(
 ) -> HistoryOut:
     """My donations, newest first, filtered by date and region prefix, optionally grouped."""
     filters = svc.parse_filters(since, until, region, group_by)
-    principal = donor(request)
-    db = AppState.of(request).db
-    result = replica_reads.read(db, principal, lambda reads: svc.history(reads, principal, filters))
+    principal, result = donor_and(
+        request, lambda reads, token, now: svc.my_history(reads, token, now, filters)
+    )
     audit_read(request, principal.actor, "read:donations")
     return HistoryOut(
         _summary(result.summary),
