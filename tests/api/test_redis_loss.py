@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 
+import pytest
 from litestar.testing import TestClient
 
 from bloodcert import metrics
 from bloodcert.config import Settings
+from bloodcert.storage import redis_health
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
 from tests.api.conftest import BASE
@@ -19,6 +22,13 @@ from tests.live_server import free_port
 
 # Nothing listens there: every connection is refused, as when the Redis server has died.
 LOST_REDIS = f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.fixture(autouse=True)
+def redis_found_again() -> Iterator[None]:
+    """This process's note of a lost Redis is forgotten afterwards: other tests' Redis is fine."""
+    yield
+    redis_health._lost_at = None
 
 
 def _counted_locally() -> float:
