@@ -312,8 +312,12 @@ class PgPair:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_pair(base: Path | None = None) -> PgPair:
-    """Build and start a primary and its standby in a new folder under `base` (default: the temp dir)."""
+def start_pair(base: Path | None = None, *, primary_conf: str = "", replica_conf: str = "") -> PgPair:
+    """Build and start a primary and its standby in a new folder under `base` (default: the temp dir).
+
+    `primary_conf` and `replica_conf` are postgresql.conf lines for each server (an operator's settings,
+    such as deploy/postgresql/*.conf); the pair's own test settings (ports, sockets, no fsync) follow them.
+    """
     reason = unavailable_reason()
     if reason is not None:
         raise PgPairUnavailable(reason)
@@ -324,7 +328,7 @@ def start_pair(base: Path | None = None) -> PgPair:
     try:
         for attempt in range(3):  # another process may take a free port between choosing and binding it
             try:
-                pair = _build(root / f"try{attempt}")
+                pair = _build(root / f"try{attempt}", primary_conf, replica_conf)
                 break
             except RuntimeError:
                 if attempt == 2:
@@ -341,7 +345,7 @@ def start_pair(base: Path | None = None) -> PgPair:
         raise
 
 
-def _build(folder: Path) -> PgPair:
+def _build(folder: Path, primary_conf: str = "", replica_conf: str = "") -> PgPair:
     _run(["mkdir", "-p", str(folder)])
     primary = PgServer("primary", folder / "primary", _free_port(), folder)
     _run(
@@ -361,6 +365,7 @@ def _build(folder: Path) -> PgPair:
         ]
     )
     settings = {**_SERVER_SETTINGS, "port": str(primary.port), "unix_socket_directories": f"'{folder}'"}
+    _append_text(primary.datadir / "postgresql.conf", primary_conf)
     _append(primary.datadir / "postgresql.conf", settings)
     _write(primary.datadir / "pg_hba.conf", _HBA)
     pair = PgPair(folder, primary, PgServer("replica", folder / "replica", _free_port(), folder))
@@ -385,6 +390,8 @@ def _build(folder: Path) -> PgPair:
                 "--no-sync",
             ]
         )
+        # The primary's lines came with the base backup; the standby's own go after them, then its port.
+        _append_text(pair.replica.datadir / "postgresql.conf", replica_conf)
         _append(pair.replica.datadir / "postgresql.conf", {"port": str(pair.replica.port)})
         pair.replica.start()
         pair.wait_replayed()
@@ -398,6 +405,11 @@ def _build(folder: Path) -> PgPair:
 def _append(conf: Path, settings: dict[str, str]) -> None:
     lines = "".join(f"{k} = {v}\n" for k, v in settings.items())
     _run(["sh", "-c", f"cat >> '{conf}' <<'EOF'\n{lines}EOF\n"])
+
+
+def _append_text(conf: Path, text: str) -> None:
+    if text.strip():
+        _run(["sh", "-c", f"cat >> '{conf}' <<'EOF'\n{text.rstrip()}\nEOF\n"])
 
 
 def _write(path: Path, text: str) -> None:

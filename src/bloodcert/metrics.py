@@ -35,6 +35,7 @@ class _Metrics:
     pool_in_use: Any
     pool_size: Any
     donor_reads: Any
+    limits_local: Any
 
 
 @cache
@@ -74,6 +75,10 @@ def _metrics() -> _Metrics:
             "Connections each worker's pool keeps (summed over the live workers)",
             multiprocess_mode="livesum",
         ),
+        limits_local=Counter(
+            "bloodcert_rate_limits_counted_locally",
+            "Rate-limit checks counted on the node, not in Redis, because Redis could not be reached",
+        ),
     )
 
 
@@ -102,6 +107,11 @@ def observe_records(
 def observe_waiver(event: str) -> None:
     """A committed waiver event: `claimed`, `replayed` (the same invoice again) or `reversed`."""
     _metrics().waivers.labels(event).inc()
+
+
+def rate_limit_counted_locally() -> None:
+    """A rate-limit check counted on this node because Redis could not be reached."""
+    _metrics().limits_local.inc()
 
 
 def donor_read(target: str, reason: str) -> None:

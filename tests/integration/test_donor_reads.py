@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -94,6 +95,19 @@ def test_a_driver_error_closes_the_connection_and_the_next_read_connects_afresh(
     with pytest.raises(dbapi.Error), db.donor_reads() as reads:
         reads.raw.cursor().execute("SELECT no_such_column FROM persons")
     assert _raw_of(db) is not broken
+
+
+@pytest.mark.postgres
+def test_an_idle_connection_the_server_ended_is_replaced_before_the_next_read(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite connections have no server to end them")
+    ended = _raw_of(db)
+    with db.engine.connect() as admin:  # what a restart or a failover does to every open connection
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({ended.info.backend_pid})")
+    time.sleep(0.2)
+    with db.donor_reads() as reads:
+        assert reads.raw is not ended
+        assert reads.history.persons_by_ids([1]) == []
 
 
 def test_a_worker_thread_sees_each_new_commit_at_once(db: Database, signing: Signing) -> None:

@@ -79,7 +79,10 @@ def db(
     )
     assert database.replica is not None
     if redis_url is not None:  # keys of this test only, whatever else shares the Redis
-        database.replica.fences = RedisFences(redis_url, prefix=f"test:{uuid.uuid4().hex}:fence:")
+        table = database.replica.fences.fallback
+        database.replica.fences = RedisFences(
+            redis_url, fallback=table, prefix=f"test:{uuid.uuid4().hex}:fence:"
+        )
     with database.transaction() as uow:
         rotate_keys(uow, signing_for(tmp_path), datetime.now(UTC))
     pair.wait_replayed()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
 import pytest
 
 from bloodcert.config import ConfigError, Settings
-from bloodcert.web.clients import resolve_client, trusted_networks
+from bloodcert.web.clients import ProxyHeadersMiddleware, resolve_client, trusted_networks
 
 PROXIES = trusted_networks(["10.0.0.0/8", "2001:db8::/32"])
 
@@ -53,3 +56,22 @@ def test_the_setting_takes_addresses_and_blocks_and_refuses_anything_else() -> N
     assert Settings.from_env(env).trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         Settings.from_env({"BLOODCERT_TRUSTED_PROXIES": "proxy.example"})
+
+
+def _scope_after_proxy_headers(peer: str, **headers: str) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, _receive: Any, _send: Any) -> None:
+        seen.update(scope)
+
+    scope = {"type": "http", "scheme": "http", "client": (peer, 5000), "headers": _headers(**headers)}
+    anyio.run(ProxyHeadersMiddleware(app, PROXIES), scope, None, None)
+    return seen
+
+
+def test_the_scheme_a_trusted_tls_proxy_reports_is_the_requests_scheme() -> None:
+    # Stations sign the https URL they call; behind the proxy the server must rebuild that same URL.
+    assert _scope_after_proxy_headers("10.0.0.5", x_forwarded_proto="https")["scheme"] == "https"
+    assert _scope_after_proxy_headers("10.0.0.5", x_forwarded_proto="http, https")["scheme"] == "https"
+    assert _scope_after_proxy_headers("10.0.0.5", x_forwarded_proto="gopher")["scheme"] == "http"
+    assert _scope_after_proxy_headers("203.0.113.9", x_forwarded_proto="https")["scheme"] == "http"

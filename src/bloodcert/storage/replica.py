@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from bloodcert.config import check_replica
+from bloodcert.storage import redis_health
 from bloodcert.storage.repositories.fences import POSITION_SQL, FenceRepository, highest_fence
 
 # How long a fence is kept. A standby further behind than this could show a donor an older record: monitor
@@ -39,6 +40,10 @@ FENCE_TTL_S = 300
 BACKOFF_S = 5.0
 # A standby that does not answer a connection within this many seconds counts as down.
 CONNECT_TIMEOUT_S = 2
+# After Redis failed, fences skip it this long before trying it again.
+REDIS_RETRY_S = 1.0
+# The fence of writes that cannot be known (Redis is lost): no standby has replayed it.
+UNKNOWN = 1 << 64
 
 
 def position_of(lsn: str) -> int:
@@ -78,23 +83,48 @@ return 0
 
 
 class RedisFences:
-    """Fences in Redis: one key each, expiring after `ttl_s`."""
+    """Fences in Redis: one key each, expiring after `ttl_s`.
 
-    def __init__(self, url: str, *, ttl_s: int = FENCE_TTL_S, prefix: str = "bloodcert:fence:") -> None:
+    While Redis cannot be reached, fences are recorded in `fallback` (the `replica_fences` table), and no
+    donor read may use the standby (the fences Redis held are unknown: `UNKNOWN`, which no standby
+    reaches). For `ttl_s` after this process last failed to reach Redis, the fences in `fallback` count
+    too, so that a write fenced there during the outage is never read from a standby that lags behind it.
+    """
+
+    def __init__(
+        self, url: str, *, fallback: Fences, ttl_s: int = FENCE_TTL_S, prefix: str = "bloodcert:fence:"
+    ) -> None:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=CONNECT_TIMEOUT_S)
+        self.errors: tuple[type[BaseException], ...] = (redis.RedisError,)
+        self.fallback = fallback
         self.ttl_s = ttl_s
         self.prefix = prefix
         self._raise = self.client.register_script(_RAISE)
 
     def record(self, conn: Connection, keys: Sequence[str]) -> None:
-        position = int(conn.exec_driver_sql(POSITION_SQL).scalar_one())
-        self._raise(keys=[self.prefix + k for k in keys], args=[f"{position:016x}", self.ttl_s])
+        if not redis_health.lost_within(REDIS_RETRY_S):
+            position = int(conn.exec_driver_sql(POSITION_SQL).scalar_one())
+            try:
+                self._raise(keys=[self.prefix + k for k in keys], args=[f"{position:016x}", self.ttl_s])
+                return
+            except self.errors:
+                redis_health.lost()
+            conn.rollback()  # end the position query's transaction: the fallback opens its own
+        self.fallback.record(conn, keys)
 
     def highest(self, keys: Sequence[str]) -> int | None:
-        found: list[Any] = self.client.mget([self.prefix + k for k in keys])
+        if redis_health.lost_within(REDIS_RETRY_S):
+            return UNKNOWN
+        try:
+            found: list[Any] = self.client.mget([self.prefix + k for k in keys])
+        except self.errors:
+            redis_health.lost()
+            return UNKNOWN
         values = [int(v, 16) for v in found if v is not None]
+        if redis_health.lost_within(self.ttl_s) and (kept := self.fallback.highest(keys)) is not None:
+            values.append(kept)
         return max(values, default=None)
 
 
@@ -156,7 +186,8 @@ class Standby:
         """The standby at `url` of the `primary` Database (ConfigError unless both are PostgreSQL)."""
         check_replica(primary.url, url)
         db = type(primary)(with_connect_timeout(url), data_key=data_key, standby=True)
-        fences: Fences = RedisFences(redis_url) if redis_url else TableFences(primary.donor_reads)
+        table = TableFences(primary.donor_reads)
+        fences: Fences = RedisFences(redis_url, fallback=table) if redis_url else table
         return cls(db, fences)
 
     def fence(self, conn: Connection, keys: Iterable[str]) -> None:

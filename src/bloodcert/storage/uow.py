@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -177,11 +178,16 @@ class Database:
         to end; these connections are autocommit, so every read sees every commit made before it. They
         are opened through the engine (its connect events set SQLite's pragmas and the cipher) and then
         detached from its pool, so they never count against it. A driver error closes the connection
-        instead of returning it, and the next block connects afresh.
+        instead of returning it, and the next block connects afresh. An idle connection the server has
+        ended (a restart, a failover) is found without a round trip and replaced before it is used.
         """
-        try:
+        reads = None
+        while self._idle_readers and reads is None:
             reads = self._idle_readers.pop()
-        except IndexError:
+            if _closed_by_server(reads.raw):
+                reads.raw.close()
+                reads = None
+        if reads is None:
             reads = self._new_reads()
         try:
             yield reads
@@ -233,3 +239,17 @@ class Database:
         self.engine.dispose()
         if self.replica is not None:
             self.replica.db.dispose()
+
+
+def _closed_by_server(raw: Any) -> bool:
+    """True for an idle PostgreSQL connection the server has ended: when it shuts down (or terminates the
+    backend) it sends a last message and closes the socket, so an idle connection's socket is readable
+    only then. One system call, no round trip. SQLite connections have no socket and are never ended."""
+    fileno = getattr(raw, "fileno", None)
+    if fileno is None or getattr(raw, "closed", False):
+        return bool(getattr(raw, "closed", False))
+    try:
+        readable, _, _ = select.select([fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)

@@ -7,6 +7,9 @@ chain of trusted proxies the client is the right-most address that is not one of
 
 When both headers arrive, X-Forwarded-For is the one read, since it is what most proxies write; a proxy
 that writes only Forwarded must drop any X-Forwarded-For its clients send.
+
+The scheme the client used (`X-Forwarded-Proto: https` from a TLS-terminating proxy) is believed from a
+trusted proxy too: stations sign the URL they call, and the server must rebuild the same one.
 """
 
 from __future__ import annotations
@@ -95,4 +98,17 @@ class ProxyHeadersMiddleware:
             client = resolve_client(peer, scope["headers"], self.networks)
             if client != peer:
                 scope["client"] = (client, 0)
+            raw: Any = scope
+            scheme = forwarded_scheme(raw["headers"]) if raw["type"] == "http" else None
+            if scheme is not None and _trusted(peer, self.networks):
+                raw["scheme"] = scheme
         await self.app(scope, receive, send)
+
+
+def forwarded_scheme(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """`http` or `https` as the nearest proxy's X-Forwarded-Proto says (its last value); None without one."""
+    for name, value in headers:
+        if name == b"x-forwarded-proto":
+            last = value.decode("latin-1").rsplit(",", 1)[-1].strip().lower()
+            return last if last in ("http", "https") else None
+    return None

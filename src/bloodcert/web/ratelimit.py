@@ -8,7 +8,7 @@ handler runs or anything is written: failed station signatures (whatever key id 
 sessions and console refusals all count against the client's address.
 
 Every worker counts against one limit. With BLOODCERT_REDIS_URL set, every limit is counted in Redis (the
-`limits` library), across every worker and machine. Without it:
+`limits` library), across every worker and machine. Without it, and while Redis cannot be reached:
 
 - the guessing limits (login, captcha, real-name providers, console login) are counted in the database,
   one fixed window per client, exact across workers: they guard against guessing, and a write per
@@ -18,12 +18,18 @@ Every worker counts against one limit. With BLOODCERT_REDIS_URL set, every limit
   the workers, so the whole holds to within a connection's worth. A database write per verification
   would cost more than the verification.
 
+Losing Redis never stops the service and never lifts a limit: each check that cannot reach Redis is
+counted as above instead (exact for the guessing limits, each worker's share for the volume limits), with a
+warning in the log and `bloodcert_rate_limits_counted_locally_total`; Redis is tried again after a second.
+Nonces never depend on Redis (services/station_auth.py keeps them in the database).
+
 Over the limit: 429 problem+json with Retry-After. The client is the address web/clients.py derives.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 import time
@@ -33,14 +39,19 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 import msgspec
+import redis
 from limits import RateLimitItem, parse, storage, strategies
 from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from bloodcert import metrics
 from bloodcert.config import Settings
 from bloodcert.domain.keyed import blind_index
+from bloodcert.storage import redis_health
 from bloodcert.storage.uow import Database
 from bloodcert.web.clients import client_address
+
+log = logging.getLogger("bloodcert.ratelimit")
 
 # (method, path, limit name): a path ending in "/" matches as a prefix, any other path exactly.
 ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -135,12 +146,21 @@ class Counter(Protocol):
         """None when the hit is within the limit; otherwise seconds until the window ends."""
 
 
+# A check waits at most this long for Redis before it is counted locally instead.
+REDIS_TIMEOUT_S = 0.5
+# After Redis failed, checks are counted locally for this long before Redis is tried again.
+REDIS_RETRY_S = 1.0
+
+
 class LimitsCounter:
     """Fixed windows in memory (this worker) or in Redis (every worker and machine), with `limits`."""
 
     def __init__(self, storage_uri: str) -> None:
         self.blocking = not storage_uri.startswith("memory")
-        self.limiter = strategies.FixedWindowRateLimiter(storage.storage_from_string(storage_uri))
+        options: dict[str, Any] = {}
+        if self.blocking:
+            options = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+        self.limiter = strategies.FixedWindowRateLimiter(storage.storage_from_string(storage_uri, **options))
 
     def hit(self, item: RateLimitItem, name: str, key: str) -> float | None:
         if self.limiter.hit(item, name, key):
@@ -154,11 +174,69 @@ class LimitsCounter:
         return self.limiter.get_window_stats(item, name, key).reset_time - time.time()
 
 
+class RedisOrLocal:
+    """Counts in Redis; while Redis cannot be reached, in `local` against `local_limits` (the module's
+    docstring says which counter and which share), trying Redis again every REDIS_RETRY_S."""
+
+    blocking = True
+
+    def __init__(self, shared: LimitsCounter, local: Mapping[str, Counter], local_limits: Limits) -> None:
+        self.shared = shared
+        self.local = local
+        self.local_limits = local_limits
+        self.retry_at = 0.0  # time.monotonic() before which Redis is not tried
+        self.lost = False
+
+    def hit(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        if self._redis_worth_trying():
+            try:
+                wait = self.shared.hit(item, name, key)
+            except redis.RedisError as exc:
+                self._lose(exc)
+            else:
+                self._found()
+                return wait
+        metrics.rate_limit_counted_locally()
+        return self.local[name].hit(self.local_limits.items[name], name, key)
+
+    def peek(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        """Like `hit`, without counting (the local counter of `name` must be a LimitsCounter)."""
+        if self._redis_worth_trying():
+            try:
+                wait = self.shared.peek(item, name, key)
+            except redis.RedisError as exc:
+                self._lose(exc)
+            else:
+                self._found()
+                return wait
+        local = self.local[name]
+        assert isinstance(local, LimitsCounter)
+        return local.peek(self.local_limits.items[name], name, key)
+
+    def _redis_worth_trying(self) -> bool:
+        return time.monotonic() >= self.retry_at
+
+    def _lose(self, exc: Exception) -> None:
+        redis_health.lost()
+        self.retry_at = time.monotonic() + REDIS_RETRY_S
+        if not self.lost:
+            self.lost = True
+            log.warning(
+                "Redis cannot be reached; rate limits are counted on this node until it can",
+                extra={"fields": {"error": type(exc).__name__}},
+            )
+
+    def _found(self) -> None:
+        if self.lost:
+            self.lost = False
+            log.warning("Redis can be reached again; rate limits are counted in Redis")
+
+
 @dataclass(frozen=True, slots=True)
 class Refusals:
     """The `refused` limit: 401s and 403s per client, counted in memory or Redis (never the database)."""
 
-    counter: LimitsCounter
+    counter: LimitsCounter | RedisOrLocal
     item: RateLimitItem
 
     def hit(self, client: str) -> float | None:
@@ -289,24 +367,26 @@ class RateLimitMiddleware:
 def refusals_for(settings: Settings) -> Refusals:
     """The `refused` limit of the settings (each worker's share, or shared in Redis)."""
     limits = Limits.from_settings(dict(settings.rate_limits))
+    shares = limits.shares(settings.workers, {"refused"})
+    memory = LimitsCounter("memory://")
     if settings.redis_url:
-        return Refusals(LimitsCounter(settings.redis_url), limits.items["refused"])
-    shared = limits.shares(settings.workers, {"refused"})
-    return Refusals(LimitsCounter("memory://"), shared.items["refused"])
+        counter = RedisOrLocal(LimitsCounter(settings.redis_url), {"refused": memory}, shares)
+        return Refusals(counter, limits.items["refused"])
+    return Refusals(memory, shares.items["refused"])
 
 
 def middleware_for(settings: Settings, db: Database, refusals: Refusals) -> DefineMiddleware:
     """The limits of the settings, counted where the module's docstring says."""
     limits = Limits.from_settings(dict(settings.rate_limits))
+    memory = LimitsCounter("memory://")
+    database = DatabaseCounter(db, settings.index_key)
+    local: dict[str, Counter] = {n: database if n in GUESSING_LIMITS else memory for n in limits.items}
+    local_limits = limits.shares(settings.workers, set(limits.items) - GUESSING_LIMITS)
     if settings.redis_url:
-        shared = LimitsCounter(settings.redis_url)
+        shared = RedisOrLocal(LimitsCounter(settings.redis_url), local, local_limits)
         counters: dict[str, Counter] = dict.fromkeys(limits.items, shared)
-    else:
-        memory = LimitsCounter("memory://")
-        database = DatabaseCounter(db, settings.index_key)
-        counters = {name: database if name in GUESSING_LIMITS else memory for name in limits.items}
-        limits = limits.shares(settings.workers, set(limits.items) - GUESSING_LIMITS)
-    return DefineMiddleware(RateLimitMiddleware, limits=limits, counters=counters, refusals=refusals)
+        return DefineMiddleware(RateLimitMiddleware, limits=limits, counters=counters, refusals=refusals)
+    return DefineMiddleware(RateLimitMiddleware, limits=local_limits, counters=local, refusals=refusals)
 
 
 def too_many_body(retry_after: int) -> bytes:

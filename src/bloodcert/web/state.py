@@ -32,7 +32,9 @@ class AppState:
     db: Database
     signing: Signing
     verifier: OnlineVerifier
-    nonces: NonceStore | None = None  # None: the database keeps nonces
+    # None: the database keeps nonces, in the request's own transaction, with or without Redis; losing
+    # Redis can then never weaken replay protection.
+    nonces: NonceStore | None = None
     providers: dict[str, IdentityProvider] = field(default_factory=dict)
     audit: AuditSink | None = None
     refusals: Refusals | None = None  # the per-client limit of 401s and 403s (web/ratelimit.py)
@@ -42,11 +44,6 @@ class AppState:
     @classmethod
     def build(cls, settings: Settings, db: Database) -> AppState:
         """Wire the process-wide objects the settings ask for."""
-        nonces = None
-        if settings.redis_url:
-            from bloodcert.storage.redis_store import RedisNonceStore
-
-            nonces = RedisNonceStore(settings.redis_url, ttl_s=settings.signature_window_s)
         verifier = OnlineVerifier(db, settings.issuer)
         # Every worker derives the same demo-login key, so a code issued by one is accepted by another.
         demo_key = hmac.new(settings.index_key, b"demo-login", hashlib.sha256).digest()
@@ -56,7 +53,6 @@ class AppState:
             db=db,
             signing=signing_of(settings),
             verifier=verifier,
-            nonces=nonces,
             providers=providers,
             audit=AuditSink(db, settings.audit_key, mode=settings.audit_mode),
         )
