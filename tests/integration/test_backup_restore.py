@@ -7,11 +7,13 @@ donor logs in and sees the same history, the audit chain verifies with the same 
 (an import, a signed station batch) get new ids and certificate numbers. A restore without the data key
 stops every command with the data key's error instead of running.
 
-On SQLite, and on PostgreSQL (private databases on the test server, dropped afterwards).
+On SQLite, and on PostgreSQL (private databases on the test server, dropped afterwards); and a
+point-in-time recovery from a base backup and the WAL archive, on a private PostgreSQL server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -51,9 +53,11 @@ def guide_blocks() -> dict[str, str]:
     assert set(blocks) >= {
         "backup-keys",
         "backup-postgresql",
+        "backup-postgresql-base",
         "backup-sqlite",
         "restore-keys",
         "restore-postgresql",
+        "restore-postgresql-pitr",
         "restore-sqlite",
         "after-restore",
     }
@@ -126,23 +130,28 @@ class Site:
             engine.dispose()
 
 
-def run_block(name: str, site: Site, backup: Path, key_backup: Path) -> str:
-    """Run one of the page's blocks with bash, with the page's names pointing at this test's folders."""
+def run_block(
+    name: str, site: Site, backup: Path, key_backup: Path, *, as_user: str | None = None, **more: str
+) -> str:
+    """Run one of the page's blocks with bash, with the page's names pointing at this test's folders
+    (`more` gives a block's own names; `as_user` runs it as that user, as the page says)."""
     names = {
         "SECRETS": str(site.secrets),
         "KEY_DIR": str(site.key_dir),
         "BACKUP": str(backup),
         "KEY_BACKUP": str(key_backup),
         "DB": str(site.db_file or ""),
+        **more,
     }
+    shell = ["bash", "-eu", "-o", "pipefail", "-c", guide_blocks()[name]]
     done = subprocess.run(
-        ["bash", "-eu", "-o", "pipefail", "-c", guide_blocks()[name]],
+        ["runuser", "-u", as_user, "--", *shell] if as_user else shell,
         check=False,
         env=site.env() | names,
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=site.root,
+        cwd="/" if as_user else site.root,
     )
     assert done.returncode == 0, f"block {name}: {done.stdout}{done.stderr}"
     return done.stdout
@@ -274,7 +283,7 @@ def build(site: Site, tmp: Path) -> Before:
     site.run("station", "add", "--code", STATION, "--name", "杭州市某血站", "--region", "330106",
              "--key-out", str(tmp / "station.pem"))  # fmt: skip
     national = tmp / "national.jsonl"
-    site.run("generate", "--persons", "150", "--out", str(national), "--seed", "7")
+    site.run("generate", "--persons", "60", "--out", str(national), "--seed", "7")
     assert "0 rejected" in site.run("import", str(national), "--jobs", "0").stdout
     own = site.run("import", str(records_file(tmp / "own.jsonl", 20, "OWN", 1990)), "--jobs", "0")
     assert "20 accepted, 0 rejected" in own.stdout, own.stdout
@@ -307,20 +316,34 @@ def build(site: Site, tmp: Path) -> Before:
 
 
 def check_restored(site: Site, before: Before, tmp: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bloodcert.certs.offline import load_trust_list, verify_offline
+    from bloodcert.services.verification import OnlineVerifier
+    from bloodcert.storage.uow import Database
+
     mirror = tmp / "mirror" / "trust-list.json"
-    for qr in before.qr_texts:
-        offline = site.run(
-            "verify", qr, "--trust-list", str(mirror), "--root-fingerprint", before.root_sha256
-        )
-        assert offline.stdout.startswith("valid"), offline.stdout
-        online = site.run("verify", qr)
-        assert online.stdout.startswith("valid"), online.stdout
+    # Every certificate, offline with the trust list exported before the backup and online against the
+    # restored database; the first one also through `bloodcert verify`, as a verifier runs it.
+    trust = load_trust_list(mirror, pinned_root_sha256=before.root_sha256)
+    settings = site.settings()
+    db = Database(settings.database_url, data_key=settings.data_key)
+    try:
+        online = OnlineVerifier(db, settings.issuer)
+        for qr in before.qr_texts:
+            assert verify_offline(qr, trust, mirror.parent / "status", datetime.now(UTC)).valid
+            assert online.verify(qr).valid
+    finally:
+        db.dispose()
+    first = before.qr_texts[0]
+    offline = site.run("verify", first, "--trust-list", str(mirror), "--root-fingerprint", before.root_sha256)
+    assert offline.stdout.startswith("valid"), offline.stdout
+    assert site.run("verify", first).stdout.startswith("valid")
     # The restored root key signs a new trust list that the same pin accepts.
     again = site.run("trust-list", "export", str(tmp / "mirror2" / "trust-list.json")).stdout
     assert f"root key sha256: {before.root_sha256}" in again
-    offline = site.run("verify", before.qr_texts[0], "--trust-list", str(tmp / "mirror2" / "trust-list.json"),
-                       "--root-fingerprint", before.root_sha256)  # fmt: skip
-    assert offline.stdout.startswith("valid")
+    renewed = load_trust_list(tmp / "mirror2" / "trust-list.json", pinned_root_sha256=before.root_sha256)
+    assert verify_offline(first, renewed, tmp / "mirror2" / "status", datetime.now(UTC)).valid
     # The donor logs in (the restored index key finds them, the data key opens their records).
     donations, qr_texts = donor_view(site, before.login)
     assert donations == before.donations
@@ -333,6 +356,7 @@ def check_restored(site: Site, before: Before, tmp: Path) -> None:
     assert site.scalar("SELECT count(DISTINCT certificate_no) FROM certificates") == before.certificates + 11
     new_people = site.scalar(f"SELECT count(*) FROM persons WHERE id > {before.max_person_id}")
     assert new_people == 11
+    # The chain goes on under the restored audit key.
     assert site.run("audit", "verify").returncode == 0
 
 
@@ -405,3 +429,167 @@ def test_a_backup_made_and_restored_by_the_guide_brings_the_whole_platform_back(
     assert "audit chain BROKEN" in bare.run("audit", "verify", ok=False).stderr
     assert bare.scalar("SELECT count(*) FROM persons") == persons
     assert not (tmp_path / "never" / "trust-list.json").exists()
+
+
+# ---- point-in-time recovery on a private server ---------------------------------------------------------
+
+PG_BIN = Path(os.environ.get("BLOODCERT_PG_BIN", "/usr/lib/postgresql/15/bin"))
+# PostgreSQL will not run as root; the page's PostgreSQL blocks run as this user, as it says.
+PG_USER = os.environ.get("BLOODCERT_PG_USER", "postgres")
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL server on a free port that archives its WAL, as primary.conf has it."""
+
+    def __init__(self, folder: Path) -> None:
+        import socket
+
+        self.folder = folder
+        self.data = folder / "data"
+        self.archive = folder / "wal-archive"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+
+    def _as_user(self, *args: str) -> None:
+        command = [*(["runuser", "-u", PG_USER, "--"] if os.geteuid() == 0 else []), *args]
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120, cwd="/")
+        assert done.returncode == 0, f"{' '.join(args)}: {done.stdout}{done.stderr}"
+
+    def create(self) -> None:
+        self.archive.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, PG_USER)
+            shutil.chown(self.archive, PG_USER)
+        self._as_user(str(PG_BIN / "initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres")
+        settings = {
+            "port": str(self.port),
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{self.folder}'",
+            "wal_level": "replica",
+            "archive_mode": "on",
+            "archive_command": f"'test ! -f {self.archive}/%f && cp %p {self.archive}/%f'",
+            "fsync": "off",
+            "max_connections": "60",
+        }
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
+
+    def start(self) -> None:
+        self._as_user(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._as_user(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def sql(self, statement: str, database: str = "postgres") -> Any:
+        engine = create_engine(self.url(database).replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                result = conn.execute(text(statement))
+                return result.scalar() if result.returns_rows else None
+        finally:
+            engine.dispose()
+
+    def archive_everything(self) -> None:
+        """Close the current WAL segment and wait until the archive has it."""
+        import time
+
+        segment = self.sql("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        self.sql("SELECT pg_switch_wal()")
+        for _ in range(200):
+            if (self.archive / segment).exists():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"WAL segment {segment} never reached the archive")
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    import tempfile
+
+    if not (PG_BIN / "initdb").exists() or shutil.which("pg_basebackup") is None:
+        if os.environ.get("BLOODCERT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"the PostgreSQL server binaries are needed in {PG_BIN} (BLOODCERT_PG_BIN)")
+        pytest.skip(f"no PostgreSQL server binaries in {PG_BIN}")
+    # Outside pytest's private temporary folder: the server's user must reach it.
+    folder = Path(tempfile.mkdtemp(prefix="bloodcert-pitr-"))
+    folder.chmod(0o755)
+    server = PrivatePostgres(folder)
+    server.create()
+    server.start()
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(AssertionError):
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_a_base_backup_and_the_wal_archive_bring_the_database_back_to_the_moment_before_the_damage(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    import time
+
+    server = private_postgres
+    backup = server.folder / "backup"  # the server's user writes the restore from here
+    server.sql("CREATE DATABASE bloodcert")
+    site = Site(server.url("bloodcert"), tmp_path / "live")
+    site.root.mkdir()
+    before = build(site, tmp_path)
+
+    as_user = PG_USER if os.geteuid() == 0 else None
+    run_block(
+        "backup-postgresql-base",
+        site,
+        backup,
+        tmp_path / "key-vault",
+        as_user=as_user,
+        REPLICATION_URL=server.url(""),
+    )
+    # Written after the base backup: only the WAL archive has these.
+    late = site.run("import", str(records_file(tmp_path / "late.jsonl", 5, "WAL", 1994)), "--jobs", "0")
+    assert "5 accepted" in late.stdout
+    head = re.search(r"head ([0-9a-f]{64})", site.run("audit", "verify").stdout)
+    assert head
+    certificates = site.scalar("SELECT count(*) FROM certificates")
+    assert certificates == before.certificates + 5
+    time.sleep(1.1)
+    target = server.sql("SELECT now()::text")
+    time.sleep(1.1)
+    # The damage: someone empties the audit log.
+    server.sql("DELETE FROM audit_log", "bloodcert")
+    assert site.run("audit", "verify", ok=False).returncode == 1
+    server.archive_everything()
+    server.stop()
+
+    run_block(
+        "restore-postgresql-pitr",
+        site,
+        backup,
+        tmp_path / "key-vault",
+        as_user=as_user,
+        PGDATA=str(server.data),
+        WAL_ARCHIVE=str(server.archive),
+        TARGET_TIME=target,
+    )
+    server.start()
+    for _ in range(200):
+        if server.sql("SELECT pg_is_in_recovery()") is False:
+            break
+        time.sleep(0.05)
+    assert server.sql("SELECT pg_is_in_recovery()") is False, "promoted after reaching the target"
+
+    out = run_block("after-restore", site, backup, tmp_path / "key-vault")
+    assert f"head {head[1]}" in out, "the audit log as it was just before the damage"
+    assert site.scalar("SELECT count(*) FROM certificates") == certificates, "the records only the WAL had"
+    donations, qr_texts = donor_view(site, before.login)
+    assert (donations, qr_texts) == (before.donations, before.qr_texts)
+    new = site.run("import", str(records_file(tmp_path / "after.jsonl", 3, "NEW", 1995)), "--jobs", "0")
+    assert "3 accepted" in new.stdout
+    assert site.scalar("SELECT count(DISTINCT certificate_no) FROM certificates") == certificates + 3
