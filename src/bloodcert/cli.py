@@ -20,6 +20,7 @@ from bloodcert.storage.uow import Database, UnitOfWork
 
 if TYPE_CHECKING:
     from bloodcert.certs.verify import Verification
+    from bloodcert.services.key_check import KeyCheck
 
 # Below this many lines, starting worker processes costs more than it saves.
 PARALLEL_IMPORT_LINES = 20_000
@@ -52,7 +53,8 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _database(settings: Settings) -> Database:
+def _database(settings: Settings, *, check_keys: bool = True) -> Database:
+    """The configured database, once its schema is current and the configured keys fit its data."""
     from bloodcert.storage.schema import is_up_to_date
 
     # With a read replica, every write that changes what donors see fences it (storage/replica.py).
@@ -68,7 +70,20 @@ def _database(settings: Settings) -> Database:
         _fail(f"cannot reach the database: {type(exc).__name__}")
     if not ready:
         _fail("the database schema is missing or old: run `bloodcert db upgrade` first")
+    if check_keys:
+        # Nothing is read or written under a data or index key that does not fit (a database restored
+        # without its keys). A wrong audit key is left to `db check-keys` and `audit verify` to report.
+        found = _key_check(db, settings, audit=False)
+        if not found.ok:
+            _fail("\n".join(found.problems) + "\n(docs/backup-and-restore.md: restoring the keys)")
     return db
+
+
+def _key_check(db: Database, settings: Settings, *, audit: bool) -> KeyCheck:
+    from bloodcert.services.key_check import check_keys
+
+    with db.reading() as uow:
+        return check_keys(uow, index_key=settings.index_key, audit_key=settings.audit_key if audit else None)
 
 
 def _now() -> datetime:
@@ -113,6 +128,46 @@ def db_prune() -> None:
     typer.echo(f"pruned {pruned.nonces} nonces and {pruned.rate_windows} ended rate-limit windows")
     if pruned.fences:
         typer.echo(f"pruned {pruned.fences} expired read-replica fences")
+
+
+@db_app.command("check-keys")
+def db_check_keys() -> None:
+    """Check that the data, index and audit keys are the ones the database was written with.
+
+    Exit 1, naming each key that does not fit (e.g. a database restored without its keys). Every other
+    command checks the data and index keys before it starts.
+    """
+    settings = _settings()
+    found = _key_check(_database(settings, check_keys=False), settings, audit=True)
+    if not found.ok:
+        for problem in found.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
+    fit = ", ".join(f"{name} key" for name in found.checked) or "nothing to check"
+    unchecked = ", ".join(name for name in ("data", "index", "audit") if name not in found.checked)
+    note = f" (no data yet for the {unchecked} key)" if unchecked else ""
+    typer.echo(f"the keys fit the database: {fit}{note}")
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="The new backup file (never overwritten; written 0600).")],
+) -> None:
+    """Copy the SQLite database, consistently, while the server runs (SQLite's online backup).
+
+    PostgreSQL is backed up with its own tools instead (pg_dump, pg_basebackup; docs/backup-and-restore.md).
+    The keys are not in the copy: back them up on their own.
+    """
+    from bloodcert.storage.backup import BackupError, backup_sqlite
+
+    db = _database(_settings())
+    try:
+        done = backup_sqlite(db, file)
+    except BackupError as exc:
+        _fail(str(exc))
+    if done.check != "ok":
+        _fail(f"the copy at {done.path} fails SQLite's check: {done.check}", code=1)
+    typer.echo(f"backed up to {done.path} ({done.size:,} bytes; SQLite's check of the copy: ok)")
 
 
 corrections_app = typer.Typer(help="Donors' correction and back-fill requests.", no_args_is_help=True)
@@ -612,7 +667,8 @@ def audit_verify() -> None:
     from bloodcert.services.audit import verify_chain
 
     settings = _settings()
-    with _database(settings).reading() as uow:
+    # The walk below finds a wrong audit key itself, and names the first entry that does not fit.
+    with _database(settings, check_keys=False).reading() as uow:
         report = verify_chain(uow, settings.audit_key)
     if report.intact:
         typer.echo(f"audit chain intact: {report.entries} entries; head {report.head_hash}")

@@ -178,7 +178,7 @@ def test_the_pass_is_refused_after_it_expires_online_and_offline(
 ) -> None:  # type: ignore[type-arg]
     from bloodcert.certs.documents import root_fingerprint
     from bloodcert.cli import app
-    from tests.conftest import INDEX_KEY
+    from tests.conftest import DATA_KEY, INDEX_KEY
 
     _key, auth, appointment = booked_today(client, db, signing)
     questions = client.get(CHECK, headers=auth).json()["questions"]
@@ -193,6 +193,7 @@ def test_the_pass_is_refused_after_it_expires_online_and_offline(
     env = {
         "BLOODCERT_DATABASE_URL": db.url,
         "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
+        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
         "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
     }
     runner = CliRunner()

@@ -39,7 +39,7 @@ from bloodcert.services.certificates import (
 )
 from bloodcert.storage.uow import Database
 from tests.api.conftest import BASE
-from tests.conftest import INDEX_KEY
+from tests.conftest import DATA_KEY, INDEX_KEY
 from tests.factories import WANG_FANG, StationKey, create_station, make_record, signed_headers
 
 REPORT = BASE + "/api/v1/station/donations"
@@ -389,6 +389,7 @@ def test_offline_verification_with_exported_files(
     env = {
         "BLOODCERT_DATABASE_URL": db.url,
         "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
+        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
         "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
     }
     runner = CliRunner()
@@ -425,6 +426,7 @@ def _cli_env(db: Database, tmp_path: Path) -> dict[str, str]:
     return {
         "BLOODCERT_DATABASE_URL": db.url,
         "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
+        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
         "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
         "BLOODCERT_ROOT_KEY_SHA256": "",
     }

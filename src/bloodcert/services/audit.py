@@ -116,6 +116,19 @@ def verify_chain(uow: UnitOfWork, key: bytes) -> ChainReport:
     return ChainReport(count, True, None, None, prev.hex())
 
 
+def key_fits(uow: UnitOfWork, key: bytes) -> bool | None:
+    """Whether `key` is the one the newest entry was chained with (None while the log is empty).
+
+    One entry, not the whole walk of `verify_chain`: cheap enough to ask before every command, so that
+    entries are never appended under a key that does not fit the chain.
+    """
+    newest = uow.audit.recent(1)
+    if not newest:
+        return None
+    row = newest[0]
+    return _check(key, row, row.id, row.prev_hash) is None
+
+
 def _check(key: bytes, row: AuditEntry, expected_id: int, prev: bytes) -> str | None:
     if row.id != expected_id:
         return f"entry {expected_id} is missing or out of order"

@@ -39,6 +39,10 @@ class DataKeyError(Exception):
     """Encrypted data cannot be read or written: no key, the wrong key, or an altered value."""
 
 
+class WrongDataKey(DataKeyError):
+    """A value in bloodcert's format does not open with the configured key: the wrong key, or altered data."""
+
+
 class FieldCipher:
     """AES-256-GCM over single column values, bound to the column's identity."""
 
@@ -66,7 +70,7 @@ class FieldCipher:
         try:
             return self._aead.decrypt(stored[1 : 1 + NONCE_SIZE], stored[1 + NONCE_SIZE :], context)
         except InvalidTag:
-            raise DataKeyError(
+            raise WrongDataKey(
                 f"{where} cannot be decrypted: BLOODCERT_DATA_KEY is not the key it was written with, "
                 "or the stored value was altered or copied from another column"
             ) from None

@@ -322,6 +322,18 @@ class AuditHead:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentitySample:
+    """One merged person's decrypted name and ID number beside their blind indexes: what shows whether the
+    configured data and index keys are the ones the database was written with."""
+
+    id_type: str
+    id_number: str
+    name: str
+    identity_hash: bytes
+    name_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class HonourDecisionRow:
     """A station's decision on a commendation candidate (confirmed | rejected)."""
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, bindparam, case, func, select, update
 
 from bloodcert.storage.bulk import insert_rows_returning_ids, station_pairs
-from bloodcert.storage.rows import PersonRow
+from bloodcert.storage.rows import IdentitySample, PersonRow
 from bloodcert.storage.tables import donations, donors, persons
 from bloodcert.storage.writes import NewDonor, NewPerson
 
@@ -62,6 +62,24 @@ class PersonRepository:
         """A merged person by id."""
         row = self.conn.execute(select(*PERSON_COLUMNS).where(persons.c.id == person_id)).first()
         return PersonRow(**row._mapping) if row else None
+
+    def newest_identity(self) -> IdentitySample | None:
+        """The newest merged person's name and ID number (decrypted: DataKeyError with the wrong data key)
+        and their blind indexes; None while there is nobody."""
+        row = self.conn.execute(
+            select(
+                persons.c.id_type,
+                persons.c.id_number,
+                persons.c.name,
+                persons.c.identity_hash,
+                persons.c.name_hash,
+            )
+            .order_by(persons.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return IdentitySample(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
 
     def ids_by_merge_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, int]:
         """Merged persons by the blind index of their merge key; a person an administrator merged into
