@@ -271,7 +271,7 @@ def import_cmd(
     from tqdm import tqdm
 
     from bloodcert.services.certificates import signing_of
-    from bloodcert.services.importing import count_lines, import_file, import_file_parallel
+    from bloodcert.services.importing import count_lines, import_file, import_file_parallel, started_writers
     from bloodcert.services.workers import IngestWorkers
 
     settings = _settings()
@@ -291,7 +291,12 @@ def import_cmd(
         # workers beat 1, which beats none).
         jobs = (os.cpu_count() or 1) if total >= PARALLEL_IMPORT_LINES else 0
     signing = signing_of(settings)
-    parallel = jobs >= 2 and db.engine.dialect.name == "postgresql"
+    on_postgres = db.engine.dialect.name == "postgresql"
+    started = started_writers(db, file, station) if on_postgres else None
+    if started is not None and started != jobs:
+        typer.echo(f"going on with the {started} writers this import started with", err=True)
+        jobs = started
+    parallel = jobs >= 2 and on_postgres
     # Signing workers have nothing to do when signing is deferred.
     pool = IngestWorkers(jobs) if jobs and not parallel and not defer_signing else nullcontext(None)
     with tqdm(total=total, unit="line", desc="import", disable=None) as bar, pool as workers:

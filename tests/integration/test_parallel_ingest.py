@@ -4,7 +4,12 @@ each, no record is lost or doubled, and certificate numbers and status entries s
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +33,7 @@ from tests.conftest import DATA_KEY, INDEX_KEY, signing_for
 
 pytestmark = pytest.mark.postgres
 
+SRC = Path(__file__).resolve().parents[2] / "src"
 PERSONS = 150
 BATCH = 60
 TODAY = date(2026, 11, 30)
@@ -178,3 +184,47 @@ def test_writers_split_a_file_by_identity(tmp_path: Path) -> None:
         parts.setdefault((donor["id_type"], donor["id_number"]), set()).add(partition_of(line, INDEX_KEY, 3))
     assert all(len(p) == 1 for p in parts.values())  # one person's lines go to one writer
     assert set().union(*parts.values()) == {0, 1, 2}
+
+
+def test_a_parallel_import_killed_mid_run_resumes_and_imports_every_line_once(
+    pg: Database, tmp_path: Path
+) -> None:
+    records = generated(400, seed=9)
+    path = write_jsonl(tmp_path / "national.jsonl", records)
+    args = ("import", str(path), "--jobs", "2", "--defer-signing")
+    first = cli(tmp_path, pg, *args)
+    try:
+        deadline = time.monotonic() + 90
+        while scalar(pg, select(func.count()).select_from(donations)) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(30)
+    assert first.returncode == -signal.SIGKILL
+    time.sleep(1.5)  # the writers notice their parent is gone and end
+    assert 200 <= scalar(pg, select(func.count()).select_from(donations)) < len(records)
+    out, err = cli(tmp_path, pg, *args).communicate(timeout=300)
+    assert f"{len(records)} lines: {len(records)} accepted, 0 rejected" in out.decode(), err.decode()
+    assert scalar(pg, select(func.count()).select_from(donations)) == len(records)
+    assert scalar(pg, select(func.count()).select_from(donation_versions)) == len(records)
+    assert scalar(pg, select(func.count()).select_from(persons)) == len({person_key(r) for r in records})
+    assert scalar(
+        pg, select(func.count()).select_from(certificates).where(certificates.c.pending.is_not(None))
+    ) == len(records)
+    # The writers' own runs and part reports are gone into the file's run and report.
+    assert not list(tmp_path.glob("*.part*"))
+
+
+def cli(tmp_path: Path, db: Database, *args: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "BLOODCERT_DATABASE_URL": db.url,
+        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
+        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
+        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
+    }
+    code = "from bloodcert.cli import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )

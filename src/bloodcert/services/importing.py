@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from bloodcert.domain.identity import IdType
 from bloodcert.domain.keyed import identity_hash_of
-from bloodcert.errors import NotFound
+from bloodcert.errors import Conflict, NotFound
 from bloodcert.private_files import open_private, write_private
 from bloodcert.services.certificates import CertificateIssuer, Signing
 from bloodcert.services.ingest_metrics import observe_results
@@ -68,6 +68,11 @@ def import_file(
         # Fail before the first line, not after it, when the signing keys are missing.
         CertificateIssuer.open(uow, signing)
         run = uow.imports.get_by_fingerprint(fp)
+        writers = _started_partitions(uow, fp) if run is None or run.finished_at is None else None
+        if writers is not None:
+            raise Conflict(
+                f"this file's import was started with {writers} writers: go on with --jobs {writers}"
+            )
         run_id = (
             run.id
             if run
@@ -307,6 +312,9 @@ def import_file_parallel(
         CertificateIssuer.open(uow, signing)
         run = uow.imports.get_by_fingerprint(fp)
         if run is not None and run.finished_at is not None:
+            # Finished: at most the writers' part reports are left (merged already, before the commit).
+            for leftover in report_path.parent.glob(f"{report_path.name}.part*of*"):
+                leftover.unlink()
             return ImportSummary(run.lines_done, run.accepted, run.rejected, run.lines_done, report_path)
         started = _started_partitions(uow, fp)
         writers = started or writers
@@ -343,8 +351,10 @@ def import_file_parallel(
                         started_at=_now(),
                     )
                 )
+        # Every line up to the lowest writer's progress is done: what "resumed after line N" can say.
+        parts = [uow.imports.get_by_fingerprint(job.fingerprint) for job in jobs]
+        resumed_from = max(run.lines_done if run else 0, min(p.lines_done if p else 0 for p in parts))
     base = (run.lines_done, run.accepted, run.rejected) if run else (0, 0, 0)
-    resumed = base[0] or (started is not None)
     _trim_report(report_path, base[0])
     run_writers(_write_partition, jobs, progress)
     lines, accepted, rejected = base
@@ -355,9 +365,13 @@ def import_file_parallel(
             lines = max(lines, part.lines_done)
             accepted, rejected = accepted + part.accepted, rejected + part.rejected
         uow.imports.advance(run_id, lines_done=lines, accepted=accepted, rejected=rejected)
+        # On disk before the commit: a crash in between is undone by the rerun's _trim_report, which then
+        # merges the part reports again.
         _merge_reports(report_path, [job.report_part for job in jobs])
         uow.imports.finish(run_id, _now())
-    return ImportSummary(lines, accepted, rejected, base[0] if resumed else 0, report_path)
+    for job in jobs:
+        job.report_part.unlink(missing_ok=True)
+    return ImportSummary(lines, accepted, rejected, resumed_from, report_path)
 
 
 def _part_fingerprint(fp: str, partition: int, partitions: int) -> str:
@@ -372,8 +386,17 @@ def _started_partitions(uow: UnitOfWork, fp: str) -> int | None:
     return None
 
 
+def started_writers(db: Database, path: Path, station_code: str | None) -> int | None:
+    """How many writers an unfinished parallel import of this file started with; None when none did (a
+    rerun must go on with as many, since each resumes its own share of the lines)."""
+    fp = fingerprint(path, station_code)
+    with db.reading() as uow:
+        run = uow.imports.get_by_fingerprint(fp)
+        return None if run is not None and run.finished_at is not None else _started_partitions(uow, fp)
+
+
 def _merge_reports(report_path: Path, parts: list[Path]) -> None:
-    """Append the writers' rejected lines to the report, in line order, and remove their part files."""
+    """Append the writers' rejected lines to the report, in line order."""
     entries: list[tuple[int, str]] = []
     for part in parts:
         if part.is_file():
@@ -384,8 +407,6 @@ def _merge_reports(report_path: Path, parts: list[Path]) -> None:
         report.writelines(entry for _, entry in entries)
         report.flush()
         os.fsync(report.fileno())
-    for part in parts:
-        part.unlink(missing_ok=True)
 
 
 def _write_partition(job: WriterJob, progress: Callable[[int], None]) -> None:
