@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 # Below this many lines, starting worker processes costs more than it saves.
 PARALLEL_IMPORT_LINES = 20_000
-GC_EVERY_CHUNKS = 10
 
 app = typer.Typer(
     help="bloodcert: national electronic voluntary blood donation certificates (全国电子无偿献血证).",
@@ -271,7 +270,14 @@ def import_cmd(
     from tqdm import tqdm
 
     from bloodcert.services.certificates import signing_of
-    from bloodcert.services.importing import count_lines, import_file, import_file_parallel, started_writers
+    from bloodcert.services.importing import (
+        COLLECT_EVERY_CHUNKS,
+        count_lines,
+        import_file,
+        import_file_parallel,
+        started_writers,
+        tune_collector,
+    )
     from bloodcert.services.workers import IngestWorkers
 
     settings = _settings()
@@ -279,13 +285,7 @@ def import_cmd(
     if not file.is_file():
         _fail(f"no file at {file}")
     total = count_lines(file)
-    # Each chunk makes and drops tens of thousands of small objects; the default collector thresholds
-    # walk the heap every few hundred of them (measured: about 12% of an import's time). Instead, what
-    # is loaded by now stays out of every collection, young objects are collected rarely, and a full
-    # collection every GC_EVERY_CHUNKS chunks frees the reference cycles of finished chunks' plans
-    # before they pile up (peak RSS 243 MiB on 269 k records, 560 MiB on 2.7 M).
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
+    tune_collector()
     if jobs is None:
         # One per core: the signers' bursts overlap the writer's database work (measured on 2 cores: 2
         # workers beat 1, which beats none).
@@ -306,7 +306,7 @@ def import_cmd(
             nonlocal chunks
             bar.update(done - bar.n)
             chunks += 1
-            if chunks % GC_EVERY_CHUNKS == 0:
+            if chunks % COLLECT_EVERY_CHUNKS == 0:
                 gc.collect()
 
         if parallel:

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bloodcert.services.certificates import Signing, rotate_keys
-from bloodcert.services.importing import import_file, import_file_parallel, partition_of
+from bloodcert.services.importing import import_file, import_file_parallel, partition_of, raw_partition_of
 from bloodcert.services.record_files import read_lines
 from bloodcert.services.reporting import Submission, ingest, retrying
 from bloodcert.services.stations import seed_builtin_stations
@@ -178,12 +178,24 @@ def test_writers_split_a_file_by_identity(tmp_path: Path) -> None:
     records = generated(60, seed=5)
     path = write_jsonl(tmp_path / "a.jsonl", records)
     parts: dict[tuple[str, str], set[int]] = {}
+    raw = path.read_bytes().splitlines()
     for line in read_lines(path, None):
         assert isinstance(line.record, dict)
         donor = line.record["donor"]
-        parts.setdefault((donor["id_type"], donor["id_number"]), set()).add(partition_of(line, INDEX_KEY, 3))
+        writer = partition_of(line, INDEX_KEY, 3)
+        # Found in the line's text without parsing it, the same writer.
+        assert raw_partition_of(line.number, raw[line.number - 1], INDEX_KEY, 3) == writer
+        parts.setdefault((donor["id_type"], donor["id_number"]), set()).add(writer)
     assert all(len(p) == 1 for p in parts.values())  # one person's lines go to one writer
     assert set().union(*parts.values()) == {0, 1, 2}
+    # A number written with an escape is read by parsing; a line that is no record goes by its number.
+    number = records[0]["donor"]["id_number"]
+    spelled = '"' + "".join(f"\\u{ord(c):04x}" for c in number) + '"'
+    escaped = json.dumps(records[0], ensure_ascii=False).replace(f'"{number}"', spelled).encode()
+    assert b"\\u00" in escaped
+    first = next(read_lines(path, None))
+    assert raw_partition_of(1, escaped, INDEX_KEY, 3) == partition_of(first, INDEX_KEY, 3)
+    assert raw_partition_of(5, b"not json", INDEX_KEY, 3) == 5 % 3
 
 
 def test_a_parallel_import_killed_mid_run_resumes_and_imports_every_line_once(

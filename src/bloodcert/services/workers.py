@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from bloodcert.certs.algorithms import algorithm
+from bloodcert.errors import AppError
 from bloodcert.services.certificates import SignJob
 
 J = TypeVar("J")
@@ -90,8 +91,12 @@ class IngestWorkers:
         return lambda: [text for f in futures for text in f.result()]
 
 
-class WriterFailed(RuntimeError):
-    """A process of run_writers ended with an error, or was killed."""
+class WriterFailed(AppError):
+    """A process of run_writers ended with an error, or was killed (what the others committed stays)."""
+
+    status = 500
+    slug = "writer_failed"
+    title = "A writer process failed"
 
 
 def _run_writer(
