@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--base", type=Path, help="source tree of the code to compare with (its src/)")
     parser.add_argument("--pg-admin", default=ADMIN, help="a URL of the server's maintenance database")
-    parser.add_argument("--only", help="comma-separated configuration names to run")
+    parser.add_argument("--only", help="configuration names to run, separated by semicolons")
     args = parser.parse_args()
 
     data = OUT / f"persons-{args.persons}.jsonl"
@@ -106,7 +106,7 @@ def main() -> None:
     if args.base is not None:
         configs.insert(0, Config("before: 1 writer, 2 signing processes", ["--jobs", "2"], src=args.base))
     if args.only:
-        wanted = {n.strip() for n in args.only.split(",")}
+        wanted = {n.strip() for n in args.only.split(";")}
         configs = [c for c in configs if c.name in wanted]
     name = f"bloodcert_bench_import_{os.getpid()}"
     try:

@@ -22,6 +22,8 @@ from bloodcert.storage.uow import UnitOfWork
 from bloodcert.storage.writes import NewSigningKey, NewStatusList
 
 ROOT_VALIDITY = timedelta(days=365 * 20)
+# The counter that numbers status lists (1, 2, …).
+STATUS_LIST_COUNTER = "status_list"
 SIGNING_VALIDITY = timedelta(days=365)
 
 
@@ -208,12 +210,8 @@ class CertificateIssuer:
         certificates = self.uow.certificates
         found = certificates.claim_open_list(status_list.FILL_LIMIT, exclude=self.lists)
         if found is None:
-            certificates.lock_list_creation()
-            # Another writer may have opened a list while this one waited.
-            found = certificates.claim_open_list(status_list.FILL_LIMIT, exclude=self.lists)
-        if found is None:
-            last = certificates.last_list_id()
-            list_id = str(int(last) + 1 if last else 1)
+            # The id comes from a counter, so that writers open lists side by side without waiting.
+            list_id = str(self.uow.donations.allocate_serials(STATUS_LIST_COUNTER, 1))
             empty, stamp = bytes(status_list.empty_bits()), naive_utc(now)
             certificates.create_list(NewStatusList(list_id, empty, empty, 0, stamp, stamp))
             found = certificates.get_list(list_id)

@@ -20,8 +20,6 @@ from bloodcert.storage.rows import (
 from bloodcert.storage.tables import certificates, signing_keys, status_lists
 from bloodcert.storage.writes import NewCertificate, NewSigningKey, NewStatusList, column_values
 
-# The advisory lock class (PostgreSQL) under which a new status list is opened ("bls" in ASCII).
-STATUS_LIST_LOCK = 0x62_6C_73
 _KEY_COLUMNS = (
     signing_keys.c.kid,
     signing_keys.c.role,
@@ -218,18 +216,6 @@ class CertificateRepository:
             stmt = stmt.with_for_update(skip_locked=True)
         row = self.conn.execute(stmt).first()
         return _list(row) if row else None
-
-    def lock_list_creation(self) -> None:
-        """On PostgreSQL, hold the right to open a new status list until the transaction ends (two writers
-        opening the same next list id at once would collide)."""
-        if self.conn.dialect.name == "postgresql":
-            self.conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, 0)", (STATUS_LIST_LOCK,))
-
-    def last_list_id(self) -> str | None:
-        """The id of the newest status list."""
-        return self.conn.execute(
-            select(status_lists.c.list_id).order_by(status_lists.c.id.desc()).limit(1)
-        ).scalar()
 
     def lists_for_update(self, list_ids: Iterable[str]) -> dict[str, StatusListRow]:
         """Status lists by id, locked for update (in id order, so that two writers never wait in a circle)."""

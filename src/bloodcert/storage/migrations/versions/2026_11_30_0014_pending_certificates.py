@@ -1,4 +1,5 @@
-"""Certificates stored before they are signed: a bulk import may defer signing to `certs sign-pending`.
+"""Certificates stored before they are signed: a bulk import may defer signing to `certs sign-pending`;
+status lists numbered by a counter, so that concurrent writers open new lists without waiting.
 
 Revision ID: 0014
 Revises: 0013
@@ -23,6 +24,10 @@ def upgrade() -> None:
         batch.alter_column("kid", existing_type=sa.LargeBinary(length=8), nullable=True)
         # The certificate's content until it is signed, sealed like `qr` (storage.crypto.EncryptedJSON).
         batch.add_column(sa.Column("pending", sa.LargeBinary(), nullable=True))
+    op.execute(
+        "INSERT INTO counters (name, next_value) "
+        "SELECT 'status_list', COALESCE(MAX(CAST(list_id AS INTEGER)), 0) + 1 FROM status_lists"
+    )
     op.create_index(
         "ix_certificates_pending",
         "certificates",
@@ -33,6 +38,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM counters WHERE name = 'status_list'")
     op.drop_index("ix_certificates_pending", table_name="certificates")
     with op.batch_alter_table("certificates") as batch:
         batch.drop_column("pending")
