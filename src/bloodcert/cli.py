@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 # Below this many lines, starting worker processes costs more than it saves.
 PARALLEL_IMPORT_LINES = 20_000
-GC_EVERY_CHUNKS = 10
 
 app = typer.Typer(
     help="bloodcert: national electronic voluntary blood donation certificates (全国电子无偿献血证).",
@@ -315,10 +314,18 @@ def import_cmd(
         int | None,
         typer.Option(
             min=0,
-            help="Worker processes that sign certificates while the writer writes "
-            f"(0: none; default: one per core, for {PARALLEL_IMPORT_LINES:,}+ lines).",
+            help="Processes to use (0: none; default: one per core, for "
+            f"{PARALLEL_IMPORT_LINES:,}+ lines). On PostgreSQL, 2 or more write at once, each signing its "
+            "own certificates; otherwise they sign certificates while the one writer writes.",
         ),
     ] = None,
+    defer_signing: Annotated[
+        bool,
+        typer.Option(
+            help="Store certificates unsigned, for `bloodcert certs sign-pending` to sign later "
+            "(donors see them as being issued meanwhile)."
+        ),
+    ] = False,
 ) -> None:
     """Back-fill donations from a file: same rules as the API, resumable, with a report of rejected lines."""
     import gc
@@ -327,7 +334,14 @@ def import_cmd(
     from tqdm import tqdm
 
     from bloodcert.services.certificates import signing_of
-    from bloodcert.services.importing import count_lines, import_file
+    from bloodcert.services.importing import (
+        COLLECT_EVERY_CHUNKS,
+        count_lines,
+        import_file,
+        import_file_parallel,
+        started_writers,
+        tune_collector,
+    )
     from bloodcert.services.workers import IngestWorkers
 
     settings = _settings()
@@ -335,18 +349,20 @@ def import_cmd(
     if not file.is_file():
         _fail(f"no file at {file}")
     total = count_lines(file)
-    # Each chunk makes and drops tens of thousands of small objects; the default collector thresholds
-    # walk the heap every few hundred of them (measured: about 12% of an import's time). Instead, what
-    # is loaded by now stays out of every collection, young objects are collected rarely, and a full
-    # collection every GC_EVERY_CHUNKS chunks frees the reference cycles of finished chunks' plans
-    # before they pile up (peak RSS 243 MiB on 269 k records, 560 MiB on 2.7 M).
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
+    tune_collector()
     if jobs is None:
         # One per core: the signers' bursts overlap the writer's database work (measured on 2 cores: 2
         # workers beat 1, which beats none).
         jobs = (os.cpu_count() or 1) if total >= PARALLEL_IMPORT_LINES else 0
-    pool = IngestWorkers(jobs) if jobs else nullcontext(None)
+    signing = signing_of(settings)
+    on_postgres = db.engine.dialect.name == "postgresql"
+    started = started_writers(db, file, station) if on_postgres else None
+    if started is not None and started != jobs:
+        typer.echo(f"going on with the {started} writers this import started with", err=True)
+        jobs = started
+    parallel = jobs >= 2 and on_postgres
+    # Signing workers have nothing to do when signing is deferred.
+    pool = IngestWorkers(jobs) if jobs and not parallel and not defer_signing else nullcontext(None)
     with tqdm(total=total, unit="line", desc="import", disable=None) as bar, pool as workers:
         chunks = 0
 
@@ -354,25 +370,91 @@ def import_cmd(
             nonlocal chunks
             bar.update(done - bar.n)
             chunks += 1
-            if chunks % GC_EVERY_CHUNKS == 0:
+            if chunks % COLLECT_EVERY_CHUNKS == 0:
                 gc.collect()
 
-        summary = import_file(
-            db,
-            file,
-            station_code=station,
-            index_key=settings.index_key,
-            signing=signing_of(settings),
-            report_path=report,
-            progress=advance,
-            workers=workers,
-        )
+        if parallel:
+            summary = import_file_parallel(
+                db,
+                file,
+                station_code=station,
+                keys=(settings.index_key, signing, defer_signing),
+                data_key=settings.data_key,
+                writers=jobs,
+                report_path=report,
+                progress=lambda n: _update(bar, n),
+            )
+        else:
+            summary = import_file(
+                db,
+                file,
+                station_code=station,
+                index_key=settings.index_key,
+                signing=signing,
+                report_path=report,
+                progress=advance,
+                workers=workers,
+                defer_signing=defer_signing,
+            )
     if summary.resumed_from:
         typer.echo(f"resumed after line {summary.resumed_from}")
     typer.echo(
         f"{summary.lines} lines: {summary.accepted} accepted, {summary.rejected} rejected "
         f"(rejected lines and reasons in {summary.report_path})"
     )
+    if defer_signing:
+        typer.echo("certificates stored pending: run `bloodcert certs sign-pending` to sign them")
+
+
+def _update(bar: Any, count: int) -> None:
+    bar.update(count)
+
+
+certs_app = typer.Typer(help="Donation certificates.", no_args_is_help=True)
+app.add_typer(certs_app, name="certs")
+
+
+@certs_app.command("sign-pending")
+def certs_sign_pending(
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Signing processes (PostgreSQL; SQLite signs in one).")
+    ] = 1,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Certificates per transaction.")] = 500,
+) -> None:
+    """Sign the certificates an import stored pending (--defer-signing); safe to stop and run again, and to
+    run several at once."""
+    from tqdm import tqdm
+
+    from bloodcert.services.certificates import signing_of
+    from bloodcert.services.pending_certificates import count_pending, sign_pending, sign_pending_job
+    from bloodcert.services.workers import run_writers
+
+    settings = _settings()
+    db = _database(settings)
+    signing = signing_of(settings)
+    waiting = count_pending(db)
+    signed = 0
+    with tqdm(total=waiting, unit="cert", desc="sign", disable=None) as bar:
+
+        def advance(count: int) -> None:
+            nonlocal signed
+            signed += count
+            bar.update(count)
+
+        if jobs >= 2 and db.engine.dialect.name == "postgresql":
+            job = (settings.database_url, settings.data_key, signing, batch)
+            run_writers(sign_pending_job, [job] * jobs, advance)
+        else:
+            sign_pending(db, signing, batch=batch, progress=advance)
+    typer.echo(f"signed {signed} certificates; {count_pending(db)} pending")
+
+
+@certs_app.command("pending")
+def certs_pending() -> None:
+    """How many certificates wait for `bloodcert certs sign-pending`."""
+    from bloodcert.services.pending_certificates import count_pending
+
+    typer.echo(str(count_pending(_database(_settings()))))
 
 
 @app.command("push")

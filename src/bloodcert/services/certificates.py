@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bloodcert.certs import status_list
@@ -22,6 +22,8 @@ from bloodcert.storage.uow import UnitOfWork
 from bloodcert.storage.writes import NewSigningKey, NewStatusList
 
 ROOT_VALIDITY = timedelta(days=365 * 20)
+# The counter that numbers status lists (1, 2, …).
+STATUS_LIST_COUNTER = "status_list"
 SIGNING_VALIDITY = timedelta(days=365)
 
 
@@ -194,17 +196,33 @@ class CertificateIssuer:
 
     def _allocate(self, now: datetime) -> tuple[str, int]:
         if self.open_list is None or self.open_list.allocated_count >= status_list.FILL_LIMIT:
-            current = self.open_list or self.uow.certificates.open_list()
-            if current is None or current.allocated_count >= status_list.FILL_LIMIT:
-                list_id = str(int(current.list_id) + 1 if current else 1)
-                empty, stamp = bytes(status_list.empty_bits()), naive_utc(now)
-                self.uow.certificates.create_list(NewStatusList(list_id, empty, empty, 0, stamp, stamp))
-                current = self.uow.certificates.get_list(list_id)
-                assert current is not None
-            self.open_list = self.lists.setdefault(current.list_id, current)
+            self.open_list = self._list_with_room(now)
         index = status_list.allocate(self.open_list.allocated)
         self.open_list.allocated_count += 1
         return self.open_list.list_id, index
+
+    def _list_with_room(self, now: datetime) -> StatusListRow:
+        """A status list to take entries from: one this transaction holds already, else one no other
+        transaction holds (concurrent writers fill different lists), else a new one."""
+        for row in self.lists.values():
+            if row.allocated_count < status_list.FILL_LIMIT:
+                return row
+        certificates = self.uow.certificates
+        found = certificates.claim_open_list(status_list.FILL_LIMIT, exclude=self.lists)
+        if found is None:
+            # The id comes from a counter, so that writers open lists side by side without waiting.
+            list_id = str(self.uow.donations.allocate_serials(STATUS_LIST_COUNTER, 1))
+            empty, stamp = bytes(status_list.empty_bits()), naive_utc(now)
+            certificates.create_list(NewStatusList(list_id, empty, empty, 0, stamp, stamp))
+            found = certificates.get_list(list_id)
+            assert found is not None
+        return self.lists.setdefault(found.list_id, found)
+
+    def stamp(self, contents: list[CertificateContent], issued_at: datetime) -> list[CertificateContent]:
+        """Give each content a status entry, in order, without signing (a deferred certificate)."""
+        return [
+            CertificateContent(**{**_fields(c), "status_list": self._allocate(issued_at)}) for c in contents
+        ]
 
     def start_issue(
         self, contents: list[CertificateContent], issued_at: datetime, sign: SignStart | None = None
@@ -215,9 +233,7 @@ class CertificateIssuer:
         `sign` starts signing elsewhere (a bulk import's worker processes), so that the caller can write
         other rows meanwhile; without it, signing happens here, when the results are asked for.
         """
-        stamped = [
-            CertificateContent(**{**_fields(c), "status_list": self._allocate(issued_at)}) for c in contents
-        ]
+        stamped = self.stamp(contents, issued_at)
         claims = [to_claims(c, issuer=self.signing.issuer, issued_at=issued_at) for c in stamped]
         job = SignJob(self.signing.store, self.key.kid, self.alg.name, claims)
         private_key = self.private_key
@@ -239,3 +255,21 @@ class CertificateIssuer:
 
 def _fields(content: CertificateContent) -> dict[str, Any]:
     return {name: getattr(content, name) for name in CertificateContent.__slots__}
+
+
+def pending_of(content: CertificateContent) -> dict[str, Any]:
+    """A certificate's content as stored while it waits for its signature (JSON)."""
+    fields = _fields(content)
+    return {**fields, "donated_on": content.donated_on.isoformat(), "status_list": list(content.status_list)}
+
+
+def content_of(pending: dict[str, Any]) -> CertificateContent:
+    """The content of a pending certificate, as pending_of stored it."""
+    list_id, index = pending["status_list"]
+    return CertificateContent(
+        **{
+            **pending,
+            "donated_on": date.fromisoformat(pending["donated_on"]),
+            "status_list": (str(list_id), int(index)),
+        }
+    )

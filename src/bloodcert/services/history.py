@@ -14,7 +14,7 @@ from bloodcert.domain.clock import BEIJING
 from bloodcert.domain.donation_rules import Kind
 from bloodcert.domain.identity import mask_id_number
 from bloodcert.domain.regions import full_name, province_code, province_name
-from bloodcert.errors import NotFound, ProblemField, ValidationFailed
+from bloodcert.errors import Conflict, NotFound, ProblemField, ValidationFailed
 from bloodcert.services.sessions import DonorPrincipal, HasHistory, donor_of, donor_token_hash
 from bloodcert.storage.rows import HistoryRow
 
@@ -266,6 +266,11 @@ def certificate(uow: HasHistory, principal: DonorPrincipal, certificate_no: str)
     found = uow.history.certificate_of_persons(certificate_no, principal.person_ids)
     if found is None:
         raise NotFound("no such certificate")
+    if found.qr is None:
+        # Stored by a bulk import that deferred signing; `bloodcert certs sign-pending` signs it.
+        raise Conflict(
+            "this certificate is being issued: it will be ready once it is signed", slug="certificate_pending"
+        )
     row = uow.history.donation(found.donation_id)
     assert row is not None
     content, _issuer, _issued = from_claims(decode(found.qr).claims)

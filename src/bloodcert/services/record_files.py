@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,25 +32,35 @@ class Line:
     parse_error: str | None
 
 
-def read_lines(path: Path, station_code: str | None, *, skip: int = 0) -> Iterator[Line]:
+def read_lines(
+    path: Path, station_code: str | None, *, skip: int = 0, only: Callable[[int, bytes], bool] | None = None
+) -> Iterator[Line]:
     """The records of a JSON Lines or CSV file (by its suffix), after the first `skip` lines.
 
     `station_code`, when given, is every record's station; otherwise each record's `station` field is.
+    `only(number, raw line)`, when given, picks the lines of a JSON Lines file to parse (the others are
+    passed over unread); a CSV file's lines are all returned.
     """
     if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as fh:
             yield from read_csv(fh, station_code, skip=skip)
         return
     with path.open("rb") as fh:
-        yield from read_json_lines(fh, station_code, skip=skip)
+        yield from read_json_lines(fh, station_code, skip=skip, only=only)
 
 
-def read_json_lines(lines: Iterable[bytes], station_code: str | None, *, skip: int = 0) -> Iterator[Line]:
+def read_json_lines(
+    lines: Iterable[bytes],
+    station_code: str | None,
+    *,
+    skip: int = 0,
+    only: Callable[[int, bytes], bool] | None = None,
+) -> Iterator[Line]:
     """The records of a JSON Lines stream (blank lines are skipped but counted)."""
     number = 0
     for raw in lines:
         number += 1
-        if number <= skip or not raw.strip():
+        if number <= skip or not raw.strip() or (only is not None and not only(number, raw)):
             continue
         yield _parse_json_line(number, raw, station_code)
 

@@ -7,10 +7,12 @@ one by one (the property tests hold it to that).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -26,7 +28,8 @@ from bloodcert.domain.identity import (
 from bloodcert.domain.keyed import blind_index, identity_hash_of, name_hash_of
 from bloodcert.domain.records import Checked, DonationReport, DonorFacts, RecordWarning, Status, check_record
 from bloodcert.services import notices
-from bloodcert.services.certificates import CertificateIssuer, Signing, SignStart
+from bloodcert.services.certificates import CertificateIssuer, Signing, SignStart, pending_of
+from bloodcert.storage.contention import lost_a_race
 from bloodcert.storage.rows import DonationRow, StationRow
 from bloodcert.storage.uow import UnitOfWork
 from bloodcert.storage.writes import (
@@ -171,21 +174,48 @@ def ingest(
     now: datetime,
     source: str,
     sign: SignStart | None = None,
+    defer_signing: bool = False,
 ) -> list[RecordResult]:
     """Apply records from any stations in one transaction; every outcome is in the returned list, in order.
 
     `sign` signs the batch's certificates elsewhere while the rest is written (CertificateIssuer.start_issue).
+    With `defer_signing`, certificates are stored pending, with their number and status entry, for
+    `bloodcert certs sign-pending` to sign (services/pending_certificates.py).
     """
     prepared = [prepare(s.raw, index_key=index_key, now=now) for s in submissions]
-    uow.take_ingest_turn()  # checking needs no turn; planning and writing do
+    # Checking needs no turn; planning and writing hold the batch's identities and donations.
+    uow.take_ingest_turn(p.hashes[1] for p in prepared if p.hashes)
+    uow.donations.lock_by_keys(
+        (s.station.id, p.check.report.donation_no)
+        for s, p in zip(submissions, prepared, strict=True)
+        if p.check.report
+    )
     plan = _Plan(index_key, now, source)
     _prefetch(uow, plan, submissions, prepared)
     for submission, ready in zip(submissions, prepared, strict=True):
         _plan_record(plan, submission, ready)
-    _write(uow, plan, signing, sign)
+    _write(uow, plan, signing, sign, defer_signing=defer_signing)
     if source == "api":  # back-filled history is no news; a station reporting today's donations is
         notices.records_arrived(uow, _arrivals(plan), now)
     return [_resolved(result, slot) for result, slot in plan.results]
+
+
+# How many times a batch runs when it keeps losing races with concurrent writers (storage/contention.py).
+RACE_ATTEMPTS = 5
+T = TypeVar("T")
+
+
+def retrying(attempt: Callable[[], T]) -> T:
+    """Run `attempt` (one whole transaction) again when it lost a race with another writer: a deadlock,
+    or the same new donation inserted by both at once. Rare; the rerun sees the other's committed rows."""
+    for n in range(1, RACE_ATTEMPTS + 1):
+        try:
+            return attempt()
+        except Exception as exc:
+            if n == RACE_ATTEMPTS or not lost_a_race(exc):
+                raise
+            time.sleep(random.uniform(0, 0.05 * n))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _arrivals(plan: _Plan) -> list[notices.Arrival]:
@@ -444,12 +474,31 @@ def _issue_row(
     )
 
 
-def _write(uow: UnitOfWork, plan: _Plan, signing: Signing, sign: SignStart | None) -> None:
-    """Write the plan with bulk statements, parents before children; certificates are signed meanwhile."""
+def _write(
+    uow: UnitOfWork, plan: _Plan, signing: Signing, sign: SignStart | None, *, defer_signing: bool
+) -> None:
+    """Write the plan with bulk statements, parents before children; certificates are signed meanwhile
+    (or stored pending)."""
     _write_people(uow, plan)
     _number_certificates(uow, plan)
     issuer = CertificateIssuer.open(uow, signing) if plan.certificates or plan.ended_in_db else None
-    issuing = issuer.start_issue([_content(c) for c in plan.certificates], plan.now, sign) if issuer else None
+    issuing: Callable[[], Sequence[tuple[CertificateContent, str | None]]] | None = None
+    if issuer is not None:
+        # The lists of ended certificates are locked (in order) before new entries are taken from a list no
+        # other writer holds, so that no two writers ever wait for each other's lists.
+        ended: list[tuple[str, int]] = []
+        for status in ("superseded", "revoked"):
+            ids = [did for did, st in plan.ended_in_db.items() if st == status]
+            ended += uow.certificates.end_active(ids, status, plan.stamp)
+        issuer.revoke(ended)
+        contents = [_content(c) for c in plan.certificates]
+        if defer_signing:
+            unsigned: list[tuple[CertificateContent, str | None]] = [
+                (c, None) for c in issuer.stamp(contents, plan.now)
+            ]
+            issuing = lambda: unsigned  # noqa: E731
+        else:
+            issuing = issuer.start_issue(contents, plan.now, sign)
     changed = [s for s in plan.donations.values() if s.accepted is not None]
     fresh = [s for s in changed if s.id is None]
     known = [(s.id, _donation_state(s, plan.stamp)) for s in changed if s.id is not None]
@@ -498,13 +547,14 @@ def _write_people(uow: UnitOfWork, plan: _Plan) -> None:
 
 
 def _write_certificates(
-    uow: UnitOfWork, plan: _Plan, issuer: CertificateIssuer, issued: list[tuple[CertificateContent, str]]
+    uow: UnitOfWork,
+    plan: _Plan,
+    issuer: CertificateIssuer,
+    issued: Sequence[tuple[CertificateContent, str | None]],
 ) -> None:
-    """Sign every new certificate and set the revocation bits of every ended one, in this transaction."""
+    """Store every new certificate (signed, or pending when its text is None) and set the revocation bits
+    of those the batch itself ended, in this transaction."""
     ended: list[tuple[str, int]] = []
-    for status in ("superseded", "revoked"):
-        ids = [did for did, st in plan.ended_in_db.items() if st == status]
-        ended += uow.certificates.end_active(ids, status, plan.stamp)
     rows = []
     for cert, (content, qr) in zip(plan.certificates, issued, strict=True):
         if cert.status != "active":
@@ -518,10 +568,11 @@ def _write_certificates(
                 status=cert.status,
                 issued_at=plan.stamp,
                 status_changed_at=None if cert.status == "active" else plan.stamp,
-                kid=issuer.key.kid,
+                kid=issuer.key.kid if qr is not None else None,
                 status_list_id=content.status_list[0],
                 status_index=content.status_list[1],
                 qr=qr,
+                pending=pending_of(content) if qr is None else None,
             )
         )
     uow.certificates.issue_many(rows)

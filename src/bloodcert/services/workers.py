@@ -15,14 +15,18 @@ import multiprocessing
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from queue import Empty
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from bloodcert.certs.algorithms import algorithm
+from bloodcert.errors import AppError
 from bloodcert.services.certificates import SignJob
 
+J = TypeVar("J")
 # Each worker loads a signing key once, then keeps it for its life (keys rotate rarely).
 _KEYS: dict[bytes, Any] = {}
 # How often a worker checks that the import that started it is still alive.
@@ -85,3 +89,67 @@ class IngestWorkers:
             for part in _parts(job.claims, self.processes)
         ]
         return lambda: [text for f in futures for text in f.result()]
+
+
+class WriterFailed(AppError):
+    """A process of run_writers ended with an error, or was killed (what the others committed stays)."""
+
+    status = 500
+    slug = "writer_failed"
+    title = "A writer process failed"
+
+
+def _run_writer(
+    target: Callable[[Any, Callable[[int], None]], None], job: Any, queue: Any, parent: int
+) -> None:
+    _exit_with_parent(parent)
+    try:
+        target(job, lambda n: queue.put(("progress", n)))
+    except BaseException:
+        queue.put(("error", traceback.format_exc()))
+        raise
+    queue.put(("done", 0))
+
+
+def run_writers(
+    target: Callable[[J, Callable[[int], None]], None],
+    jobs: Sequence[J],
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Run `target(job, report)` for each job in a process of its own, all at once, until all are done.
+
+    `report(n)` in a process calls `progress(n)` here. When one fails or dies the others are stopped and
+    WriterFailed is raised; what they committed stays committed (each job resumes on its own).
+    """
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [
+        context.Process(target=_run_writer, args=(target, job, queue, os.getpid()), name=f"writer-{n + 1}")
+        for n, job in enumerate(jobs)
+    ]
+    for process in processes:
+        process.start()
+    running, failure = len(processes), None
+    try:
+        while running and failure is None:
+            try:
+                kind, value = queue.get(timeout=PARENT_CHECK_S)
+            except Empty:
+                dead = [p for p in processes if p.exitcode not in (None, 0)]
+                if dead:
+                    failure = f"{dead[0].name} ended with exit code {dead[0].exitcode}"
+                continue
+            if kind == "progress" and progress is not None:
+                progress(int(value))
+            elif kind == "done":
+                running -= 1
+            elif kind == "error":
+                failure = str(value)
+    finally:
+        if failure is not None or running:
+            for process in processes:
+                process.terminate()
+        for process in processes:
+            process.join()
+    if failure is not None:
+        raise WriterFailed(failure.strip().splitlines()[-1])

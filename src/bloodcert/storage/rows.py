@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import msgspec
 
@@ -138,7 +139,15 @@ class CertificateRow:
     issued_at: datetime
     status_list_id: str
     status_index: int
-    qr: str
+    qr: str | None  # None while the certificate is pending signature
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCertificate:
+    """A certificate stored unsigned: its row id and the content to sign (CertificateContent's fields)."""
+
+    id: int
+    content: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +303,10 @@ class ReportedVersion:
 
 
 class OwnedCertificate(msgspec.Struct, frozen=True):
-    """A donor's certificate as stored: its `BC1:` text, status and donation."""
+    """A donor's certificate as stored: its `BC1:` text (None while it is pending signature), status and
+    donation."""
 
-    qr: str
+    qr: str | None
     status: str
     donation_id: int
 

@@ -158,11 +158,20 @@ certificates = Table(
     Column("status", String(12), nullable=False),  # active | superseded | revoked
     Column("issued_at", DateTime, nullable=False),
     Column("status_changed_at", DateTime, nullable=True),
-    Column("kid", LargeBinary(8), nullable=False),
+    Column("kid", LargeBinary(8), nullable=True),  # null while pending
     Column("status_list_id", String(16), nullable=False),
     Column("status_index", Integer, nullable=False),
-    Column("qr", EncryptedText("certificates.qr"), nullable=False),  # it carries the holder's name
+    Column("qr", EncryptedText("certificates.qr"), nullable=True),  # it carries the holder's name
+    # A certificate stored unsigned (`bloodcert import --defer-signing`): its content, until
+    # `bloodcert certs sign-pending` signs it and fills `qr` and `kid`.
+    Column("pending", EncryptedJSON("certificates.pending"), nullable=True),
     UniqueConstraint("status_list_id", "status_index", name="uq_certificates_status_entry"),
+    Index(
+        "ix_certificates_pending",
+        "id",
+        postgresql_where=text("pending IS NOT NULL"),
+        sqlite_where=text("pending IS NOT NULL"),
+    ),
 )
 
 # Public halves of the issuer's keys; the private halves live only in the key directory.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import select
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar, cast
 
@@ -42,8 +42,10 @@ from bloodcert.storage.repositories.supply import SupplyRepository
 from bloodcert.storage.repositories.surveys import SurveyRepository
 from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
 
-# The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
-INGEST_LOCK = 0x62_6C_64_63_65_72_74
+# The class of the advisory locks that ingest transactions take on PostgreSQL ("bld" in ASCII), one lock
+# per stripe of identities (ID type + number); fewer stripes than identities keep the lock table small.
+IDENTITY_LOCK = 0x62_6C_64
+IDENTITY_STRIPES = 1024
 # Idle connections kept for donor reads; more are closed on return (a burst of threads leaves no hoard).
 IDLE_READERS = 8
 
@@ -89,15 +91,28 @@ class UnitOfWork:
         """`sqlite` or `postgresql`."""
         return self.conn.dialect.name
 
-    def take_ingest_turn(self) -> None:
-        """Wait until no other transaction is ingesting, and hold the turn until this one ends.
+    def take_ingest_turn(self, identity_hashes: Iterable[bytes]) -> None:
+        """Hold the identities (ID type + number) a batch is about to plan for, until this transaction ends.
 
         Ingest plans a batch against what it has read (persons, donors, donations) and then inserts, so two
-        batches planned at once would both create the same new person. SQLite's writers already take turns
-        (BEGIN IMMEDIATE); on PostgreSQL a transaction-scoped advisory lock does the same.
+        batches planning the same identity at once would both create the same new person. SQLite's writers
+        already take turns (BEGIN IMMEDIATE). On PostgreSQL each identity's stripe is a transaction-scoped
+        advisory lock, taken in ascending order (so two batches never wait for each other in a circle):
+        batches of other identities go ahead at the same time.
         """
         if self.dialect == "postgresql":
-            self.conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (INGEST_LOCK,))
+            stripes = sorted({identity_stripe(h) for h in identity_hashes})
+            if stripes:
+                self.conn.exec_driver_sql(
+                    "SELECT count(pg_advisory_xact_lock(%s, s)) FROM unnest(%s::int[]) AS s",
+                    (IDENTITY_LOCK, stripes),
+                )
+
+
+def identity_stripe(identity_hash: bytes) -> int:
+    """The lock stripe of an identity's blind index (take_ingest_turn); also how an import splits its
+    records between parallel writers, so that they never wait for each other."""
+    return int.from_bytes(identity_hash[:4], "big") % IDENTITY_STRIPES
 
 
 class DonorReads:

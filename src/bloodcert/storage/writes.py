@@ -120,7 +120,8 @@ class NewDonationVersion(msgspec.Struct, frozen=True):
 
 
 class NewCertificate(msgspec.Struct, frozen=True):
-    """A signed certificate; `qr` is its `BC1:` text."""
+    """A certificate: signed (`qr` is its `BC1:` text, `kid` the key's id), or pending, with the content
+    to sign in `pending` and neither `qr` nor `kid`."""
 
     certificate_no: str
     donation_id: int
@@ -129,10 +130,11 @@ class NewCertificate(msgspec.Struct, frozen=True):
     status: str
     issued_at: datetime
     status_changed_at: datetime | None
-    kid: bytes
+    kid: bytes | None
     status_list_id: str
     status_index: int
-    qr: str
+    qr: str | None
+    pending: dict[str, Any] | None = None
 
 
 class NewSigningKey(msgspec.Struct, frozen=True):

@@ -6,11 +6,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, bindparam, insert, select, update
+from sqlalchemy import Connection, Dialect, bindparam, func, insert, select, update
 
 from bloodcert.storage.bulk import insert_rows
 from bloodcert.storage.reads import Query, ReadModel
-from bloodcert.storage.rows import CertificateRow, CertificateStanding, SigningKeyRow, StatusListRow
+from bloodcert.storage.rows import (
+    CertificateRow,
+    CertificateStanding,
+    PendingCertificate,
+    SigningKeyRow,
+    StatusListRow,
+)
 from bloodcert.storage.tables import certificates, signing_keys, status_lists
 from bloodcert.storage.writes import NewCertificate, NewSigningKey, NewStatusList, column_values
 
@@ -115,6 +121,41 @@ class CertificateRepository:
         self.conn.execute(update(certificates).where(*where).values(status=status, status_changed_at=now))
         return entries
 
+    def pending(self, limit: int) -> list[PendingCertificate]:
+        """Up to `limit` pending certificates, oldest first, held until the transaction ends.
+
+        On PostgreSQL those another transaction holds are passed over (SKIP LOCKED), so that several
+        signers share the work and none signs a certificate another is signing; SQLite's writer already
+        has the database to itself.
+        """
+        stmt = (
+            select(certificates.c.id, certificates.c.pending)
+            .where(certificates.c.pending.is_not(None))
+            .order_by(certificates.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [PendingCertificate(int(i), dict(content)) for i, content in self.conn.execute(stmt)]
+
+    def count_pending(self) -> int:
+        """How many certificates wait for their signature."""
+        query = select(func.count()).select_from(certificates).where(certificates.c.pending.is_not(None))
+        return int(self.conn.execute(query).scalar_one())
+
+    def sign_pending(self, signed: Sequence[tuple[int, bytes, str]], now: datetime) -> int:
+        """Store the signatures (id, key id, `BC1:` text) of pending certificates; returns how many were
+        still pending (a certificate is signed once: one already signed is left as it is)."""
+        if not signed:
+            return 0
+        stmt = (
+            update(certificates)
+            .where(certificates.c.id == bindparam("c_id"), certificates.c.pending.is_not(None))
+            .values(kid=bindparam("c_kid"), qr=bindparam("c_qr"), issued_at=now, pending=None)
+        )
+        result = self.conn.execute(stmt, [{"c_id": i, "c_kid": kid, "c_qr": qr} for i, kid, qr in signed])
+        return int(result.rowcount)
+
     def get_by_no(self, certificate_no: str) -> CertificateRow | None:
         """A certificate by its number."""
         row = self.conn.execute(
@@ -158,12 +199,30 @@ class CertificateRepository:
         row = self.conn.execute(self._locking(stmt)).first()
         return _list(row) if row else None
 
+    def claim_open_list(self, fill_limit: int, *, exclude: Iterable[str] = ()) -> StatusListRow | None:
+        """A list with room for new certificates (other than those in `exclude`), locked for update; None
+        when every list is full.
+
+        On PostgreSQL a list another transaction holds is passed over (SKIP LOCKED), so that concurrent
+        writers fill different lists instead of queueing behind one; SQLite has one writer at a time.
+        """
+        stmt = (
+            select(*_LIST_COLUMNS)
+            .where(status_lists.c.allocated_count < fill_limit, status_lists.c.list_id.not_in(list(exclude)))
+            .order_by(status_lists.c.id)
+            .limit(1)
+        )
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = self.conn.execute(stmt).first()
+        return _list(row) if row else None
+
     def lists_for_update(self, list_ids: Iterable[str]) -> dict[str, StatusListRow]:
-        """Status lists by id, locked for update."""
+        """Status lists by id, locked for update (in id order, so that two writers never wait in a circle)."""
         ids = list(set(list_ids))
         if not ids:
             return {}
-        stmt = select(*_LIST_COLUMNS).where(status_lists.c.list_id.in_(ids))
+        stmt = select(*_LIST_COLUMNS).where(status_lists.c.list_id.in_(ids)).order_by(status_lists.c.id)
         return {r[0]: _list(r) for r in self.conn.execute(self._locking(stmt))}
 
     def get_list(self, list_id: str) -> StatusListRow | None:

@@ -58,6 +58,29 @@ class DonationRepository:
             for r in rows
         }
 
+    def lock_by_keys(self, keys: Iterable[tuple[int, str]]) -> None:
+        """On PostgreSQL, hold the rows of these donations that exist, in id order, until the transaction
+        ends: a correction planned against a donation's current version must not race another one (SQLite's
+        writer already has the whole database)."""
+        if self.conn.dialect.name != "postgresql":
+            return
+        ids = sorted(
+            int(r[0])
+            for r in station_pairs(
+                self.conn,
+                keys,
+                "SELECT d.id FROM {pairs} "
+                "JOIN donations d ON d.station_id = k.station_id AND d.donation_no = k.key",
+                "text",
+            )
+        )
+        if ids:
+            self.conn.exec_driver_sql(
+                "SELECT count(*) FROM (SELECT id FROM donations WHERE id = ANY(%s) ORDER BY id "
+                "FOR NO KEY UPDATE) AS locked",
+                (ids,),
+            )
+
     def valid_of_persons(self, person_ids: Iterable[int]) -> dict[int, list[PastDonation]]:
         """Valid donations of each person, for the interval rules."""
         ids = list(set(person_ids))
@@ -98,11 +121,20 @@ class DonationRepository:
         return [(int(v), dict(r)) for v, r in rows]
 
     def allocate_serials(self, name: str, count: int) -> int:
-        """Reserve `count` consecutive numbers from a counter; returns the first. Safe across workers."""
-        first = self.conn.execute(
+        """Reserve `count` consecutive numbers from a counter; returns the first. Safe across workers.
+
+        On PostgreSQL the block is taken in a short transaction of its own, committed at once, so that the
+        counter's row is never held while a batch writes (parallel writers would queue behind it); a batch
+        that then fails leaves its block unused. Numbers are never reused either way. SQLite has one writer
+        at a time, so the counter moves with the batch.
+        """
+        stmt = (
             update(counters)
             .where(counters.c.name == name)
             .values(next_value=counters.c.next_value + count)
             .returning(counters.c.next_value - count)
-        ).scalar_one()
-        return int(first)
+        )
+        if self.conn.dialect.name != "postgresql":
+            return int(self.conn.execute(stmt).scalar_one())
+        with self.conn.engine.begin() as own:
+            return int(own.execute(stmt).scalar_one())

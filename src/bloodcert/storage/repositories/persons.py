@@ -147,6 +147,14 @@ class PersonRepository:
             return
         if self.changed is not None:
             self.changed.persons(ids)
+        if self.conn.dialect.name == "postgresql":
+            # Lock first (in id order), then add up: a concurrent batch that moved a donation to or from one
+            # of these persons has then committed, and the sums below (a new statement) include its change.
+            self.conn.exec_driver_sql(
+                "SELECT count(*) FROM (SELECT id FROM persons WHERE id = ANY(%s) ORDER BY id "
+                "FOR NO KEY UPDATE) AS locked",
+                (ids,),
+            )
         totals = self.conn.execute(
             select(
                 donations.c.person_id,

@@ -14,7 +14,7 @@ from litestar.params import Parameter
 from bloodcert.domain.quality import issue_codes
 from bloodcert.errors import PayloadTooLarge, ValidationFailed
 from bloodcert.services.ingest_metrics import observe_results
-from bloodcert.services.reporting import RecordResult, report_donations
+from bloodcert.services.reporting import RecordResult, report_donations, retrying
 from bloodcert.services.stations import quality_of_caller
 from bloodcert.web.problems import TOO_DEEP
 from bloodcert.web.signed import signed_request, signing_station
@@ -122,7 +122,7 @@ async def report_batch(request: Request[Any, Any, Any]) -> BatchOut:
                 now=datetime.now(UTC),
             )
 
-    results = await anyio.to_thread.run_sync(work)
+    results = await anyio.to_thread.run_sync(retrying, work)
     observe_results("api", results)
     return BatchOut([_to_out(r) for r in results])
 
