@@ -97,14 +97,16 @@ def server_cpu_seconds(base: str) -> float:
 
 
 @contextmanager
-def serving(env: dict[str, str], workers: int = 2, start_timeout: float = 120) -> Iterator[str]:
-    """`bloodcert serve` in a subprocess; yields its base URL.
+def serving(
+    env: dict[str, str], workers: int = 2, start_timeout: float = 120, args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """`bloodcert serve` in a subprocess (with `args`, such as `--server granian`); yields its base URL.
 
     Workers start in a few seconds on an idle machine; on a shared, loaded one it has taken over 30 s.
     """
     port = free_port()
     server = subprocess.Popen(
-        [str(BIN / "bloodcert"), "serve", "--port", str(port), "--workers", str(workers)],
+        [str(BIN / "bloodcert"), "serve", "--port", str(port), "--workers", str(workers), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -82,11 +82,20 @@ def _metrics() -> _Metrics:
     )
 
 
+# The labelled series of each (route, method, status) seen, kept: `labels()` takes a lock and checks its
+# arguments on every call, and every request is observed. Routes are templates, so the set is bounded.
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """One answered HTTP request."""
-    m = _metrics()
-    m.requests.labels(route, method, str(status)).inc()
-    m.latency.labels(route, method).observe(seconds)
+    series = _request_series.get((route, method, status))
+    if series is None:
+        m = _metrics()
+        series = m.requests.labels(route, method, str(status)), m.latency.labels(route, method)
+        _request_series[route, method, status] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def observe_records(

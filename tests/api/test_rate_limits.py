@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
@@ -12,7 +13,7 @@ from litestar.testing import TestClient
 from bloodcert.config import Settings
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
-from bloodcert.web.ratelimit import Limits
+from bloodcert.web.ratelimit import Limits, MemoryCounter, checks_of
 from tests.api.conftest import BASE
 from tests.factories import create_station, make_record, signed_headers
 
@@ -112,3 +113,54 @@ def test_a_database_window_ends_and_a_new_one_starts(db: Database) -> None:
         assert uow.rate_counters.count("k", 170.0) == 1
         assert uow.rate_counters.forget_ended(221.0) == 1
         assert uow.rate_counters.count("k", 170.0) == 0
+
+
+def test_a_memory_window_opens_at_the_first_hit_and_counts_until_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("bloodcert.web.ratelimit.time.monotonic", lambda: now[0])
+    item = Limits.from_settings({"verify": "2/minute"}).items["verify"]
+    counter = MemoryCounter()
+    assert counter.peek(item, "verify", "a") is None  # nothing counted yet, nothing kept
+    assert counter.windows == {}
+    assert [counter.hit(item, "verify", "a"), counter.hit(item, "verify", "a")] == [None, None]
+    assert counter.peek(item, "verify", "a") == 60.0
+    now[0] = 1010.0
+    assert counter.hit(item, "verify", "a") == 50.0  # over: the seconds until the window ends
+    assert counter.hit(item, "verify", "b") is None  # another client, its own window
+    now[0] = 1060.0
+    assert counter.peek(item, "verify", "a") is None
+    assert counter.hit(item, "verify", "a") is None  # a new window
+    assert counter.peek(item, "verify", "a") is None
+
+
+def test_ended_memory_windows_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr("bloodcert.web.ratelimit.time.monotonic", lambda: now[0])
+    item = Limits.from_settings({}).items["anonymous"]
+    counter = MemoryCounter()
+    for n in range(100):
+        counter.hit(item, "anonymous", f"client-{n}")
+    now[0] = MemoryCounter.SWEEP_S + 1
+    counter.hit(item, "anonymous", "client-new")
+    assert list(counter.windows) == [("anonymous", "client-new")]
+
+
+def test_what_a_request_counts_against() -> None:
+    def scope(method: str, path: str, *headers: tuple[bytes, bytes]) -> Any:
+        return {"method": method, "path": path, "headers": list(headers), "client": ("192.0.2.7", 1)}
+
+    bearer = (b"authorization", b"Bearer t")
+    signed = (b"signature-input", b'sig=("@method");keyid="k1"')
+    assert checks_of(scope("GET", "/healthz")) == [("anonymous", "192.0.2.7")]
+    assert checks_of(scope("GET", "/api/v1/me/donations", bearer)) == []
+    assert checks_of(scope("POST", "/", (b"cookie", b"bloodcert_session=s"))) == [("login_page", "192.0.2.7")]
+    assert checks_of(scope("GET", "/api/v1/station/quality", (b"signature", b"x"), signed)) == [
+        ("station", "192.0.2.7|k1")
+    ]
+    assert checks_of(scope("POST", "/api/v1/station/", (b"signature", b"x"))) == [("station", "192.0.2.7")]
+    assert checks_of(scope("POST", "/api/v1/me/claims/c1/answer", bearer))[0][0] == "upload"
+    assert checks_of(scope("GET", "/api/v1/me/claims", bearer)) == []
+    rendered = checks_of(scope("GET", "/api/v1/me/certificates/X1.pdf", bearer))
+    assert [name for name, _ in rendered] == ["render", "render_session"]

@@ -83,3 +83,34 @@ def test_a_form_with_a_genuine_csrf_cookie_and_token_still_works(settings: Setti
         response = client.post("/logout", data={"_csrf_token": token}, follow_redirects=False)
         assert response.status_code == 303
         assert client.post("/logout", data={"_csrf_token": "x"}, follow_redirects=False).status_code == 403
+
+
+def test_credentials_in_headers_take_no_form_post_past_the_csrf_check(
+    settings: Settings, db: Database
+) -> None:
+    """Which requests skip the CSRF check is decided by the route alone: a bearer token or a signature on
+    a cookie-authenticated form changes nothing."""
+    with secure_client(settings, db) as client:
+        token = csrf_token(client, "/")
+        credentials = {"Authorization": "Bearer whatever", "Signature": "sig=:AAAA:"}
+        for path in ("/logout", "/console/logout", "/"):
+            refused = client.post(
+                path, data={"_csrf_token": "x"}, headers=credentials, follow_redirects=False
+            )
+            assert refused.status_code == 403, path
+        client.cookies.delete("bloodcert_csrf")
+        refused = client.post(
+            "/logout", data={"_csrf_token": token}, headers=credentials, follow_redirects=False
+        )
+        assert refused.status_code == 403
+        answered = client.post("/api/v1/verify", json={"qr": "BC1:X"}, headers=credentials)
+        assert answered.status_code == 200  # the API needs no CSRF token, with or without credentials
+
+
+def test_the_api_sets_no_csrf_cookie_and_the_pages_do(settings: Settings, db: Database) -> None:
+    with secure_client(settings, db) as client:
+        assert "bloodcert_csrf" not in client.get("/healthz").headers.get("set-cookie", "")
+        api = client.get("/api/v1/openapi.json")
+        assert api.status_code == 200
+        assert "bloodcert_csrf" not in api.headers.get("set-cookie", "")
+        assert "bloodcert_csrf=" in client.get("/").headers.get("set-cookie", "")

@@ -58,6 +58,12 @@ def _shutdown(state: AppState) -> None:
     metrics.worker_exited(os.getpid())  # its connection gauges no longer count
 
 
+def _proxy_headers(settings: Settings) -> list[DefineMiddleware]:
+    """The forwarded-address middleware, when there is a trusted proxy to believe (it does nothing else)."""
+    networks = trusted_networks(settings.trusted_proxies)
+    return [DefineMiddleware(ProxyHeadersMiddleware, networks=networks)] if networks else []
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Litestar:
     """The platform's web application, with its routes, error mapping and OpenAPI document."""
     settings = settings or Settings.from_env()
@@ -114,7 +120,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         # In this order: who the client is, its limits, the body's size, the CSRF cookie; then Litestar's
         # own CSRF check and the route.
         middleware=[
-            DefineMiddleware(ProxyHeadersMiddleware, networks=trusted_networks(settings.trusted_proxies)),
+            *_proxy_headers(settings),
             ratelimit.middleware_for(settings, db, state.refusals),
             BodyLimitMiddleware,
             DefineMiddleware(CSRFCookieFirstMiddleware, config=csrf),

@@ -153,7 +153,7 @@ REDIS_RETRY_S = 1.0
 
 
 class LimitsCounter:
-    """Fixed windows in memory (this worker) or in Redis (every worker and machine), with `limits`."""
+    """Fixed windows in Redis (every worker and machine), with `limits`."""
 
     def __init__(self, storage_uri: str) -> None:
         self.blocking = not storage_uri.startswith("memory")
@@ -210,7 +210,7 @@ class RedisOrLocal:
                 self._found()
                 return wait
         local = self.local[name]
-        assert isinstance(local, LimitsCounter)
+        assert isinstance(local, LimitsCounter | MemoryCounter)
         return local.peek(self.local_limits.items[name], name, key)
 
     def _redis_worth_trying(self) -> bool:
@@ -232,11 +232,50 @@ class RedisOrLocal:
             log.warning("Redis can be reached again; rate limits are counted in Redis")
 
 
+class MemoryCounter:
+    """Fixed windows in this worker's memory, as `limits` counts them (a window opens at a client's first
+    hit and lasts the limit's period), at the cost of a dictionary look-up: every request is counted or
+    checked here, and `limits`' own memory storage costs tens of microseconds a hit.
+
+    Ended windows are dropped every SWEEP_S seconds, so memory follows the clients of the last minutes.
+    Called on the event loop only (`blocking` is False), so the read-modify-write of a window needs no lock.
+    """
+
+    blocking = False
+    SWEEP_S = 60.0
+
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, str], list[float]] = {}  # (limit name, key) -> [ends, hits]
+        self.sweep_at = time.monotonic() + self.SWEEP_S
+
+    def hit(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        now = time.monotonic()
+        if now >= self.sweep_at:
+            self._sweep(now)
+        window = self.windows.get((name, key))
+        if window is None or window[0] <= now:
+            self.windows[name, key] = window = [now + item.get_expiry(), 0]
+        window[1] += 1
+        return None if window[1] <= item.amount else window[0] - now
+
+    def peek(self, item: RateLimitItem, name: str, key: str) -> float | None:
+        """Like `hit`, without counting: None while the client has hits left in the window."""
+        window = self.windows.get((name, key))
+        if window is None:
+            return None
+        now = time.monotonic()
+        return None if window[0] <= now or window[1] < item.amount else window[0] - now
+
+    def _sweep(self, now: float) -> None:
+        self.windows = {k: w for k, w in self.windows.items() if w[0] > now}
+        self.sweep_at = now + self.SWEEP_S
+
+
 @dataclass(frozen=True, slots=True)
 class Refusals:
     """The `refused` limit: 401s and 403s per client, counted in memory or Redis (never the database)."""
 
-    counter: LimitsCounter | RedisOrLocal
+    counter: LimitsCounter | RedisOrLocal | MemoryCounter
     item: RateLimitItem
 
     def hit(self, client: str) -> float | None:
@@ -268,25 +307,35 @@ class DatabaseCounter:
         return None if count <= item.amount else max(0.0, ends - now)
 
 
+def _routes_by_method() -> dict[str, tuple[tuple[str, bool, str], ...]]:
+    """ROUTES by method, in their order: (path, matches as a prefix, limit name)."""
+    by: dict[str, list[tuple[str, bool, str]]] = {}
+    for method, path, name in ROUTES:
+        by.setdefault(method, []).append((path, path.endswith("/"), name))
+    return {method: tuple(entries) for method, entries in by.items()}
+
+
+_BY_METHOD = _routes_by_method()
+
+
 def _route(method: str, path: str) -> str | None:
     if (method, path) == LOGIN_PAGE:
         return "login_page"
-    for route_method, prefix, name in ROUTES:
-        if method == route_method and (path == prefix or (prefix.endswith("/") and path.startswith(prefix))):
+    for prefix, is_prefix, name in _BY_METHOD.get(method, ()):
+        if path == prefix or (is_prefix and path.startswith(prefix)):
             return name
     return None
 
 
-def _key(scope: Scope, name: str) -> str:
-    key = client_address(scope)
+def _key(scope: Scope, name: str, client: str) -> str:
     if name == "upload":
-        return _session_of(scope["headers"]) or key
+        return _session_of(scope["headers"]) or client
     if name in ("station", "hospital"):
         # A station's (or hospital's) limit follows its key id as well, so that one cannot starve the others.
         for header, value in scope["headers"]:
             if header == b"signature-input" and (match := _KEYID.search(value)):
-                return f"{key}|{match.group(1).decode('latin-1')}"
-    return key
+                return f"{client}|{match.group(1).decode('latin-1')}"
+    return client
 
 
 def _anonymous(headers: Iterable[tuple[bytes, bytes]]) -> bool:
@@ -308,18 +357,20 @@ def _session_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def checks_of(scope: Scope) -> list[tuple[str, str]]:
+def checks_of(scope: Scope, client: str | None = None) -> list[tuple[str, str]]:
     """The (limit name, key) pairs a request counts against, in the order they are counted."""
     http: Any = scope
     method, path, headers = http["method"], http["path"], http["headers"]
-    client = client_address(scope)
+    if client is None:
+        client = client_address(scope)
     checks: list[tuple[str, str]] = []
     if _anonymous(headers):
         checks.append(("anonymous", client))
     if (name := _route(method, path)) is not None:
-        checks.append((name, _key(scope, name)))
-    rendered = path.startswith(RENDER_PREFIX) and path.endswith(RENDER_SUFFIXES)
-    if method == "GET" and (rendered or path in RENDER_PATHS):
+        checks.append((name, _key(scope, name, client)))
+    if method == "GET" and (
+        (path.startswith(RENDER_PREFIX) and path.endswith(RENDER_SUFFIXES)) or path in RENDER_PATHS
+    ):
         checks.append(("render", client))
         if (session := _session_of(headers)) is not None:
             checks.append(("render_session", session))
@@ -348,7 +399,8 @@ class RateLimitMiddleware:
 
     async def _wait(self, scope: Scope) -> float | None:
         """Seconds the client must wait, or None to let the request through (counted)."""
-        for name, key in checks_of(scope):
+        client = client_address(scope)
+        for name, key in checks_of(scope, client):
             item = self.limits.items.get(name)
             if item is None:
                 continue
@@ -360,32 +412,35 @@ class RateLimitMiddleware:
             if wait is not None:
                 return wait
         if self.refusals.counter.blocking:
-            return await anyio.to_thread.run_sync(self.refusals.peek, client_address(scope))
-        return self.refusals.peek(client_address(scope))
+            return await anyio.to_thread.run_sync(self.refusals.peek, client)
+        return self.refusals.peek(client)
 
 
 def refusals_for(settings: Settings) -> Refusals:
     """The `refused` limit of the settings (each worker's share, or shared in Redis)."""
     limits = Limits.from_settings(dict(settings.rate_limits))
     shares = limits.shares(settings.workers, {"refused"})
-    memory = LimitsCounter("memory://")
     if settings.redis_url:
-        counter = RedisOrLocal(LimitsCounter(settings.redis_url), {"refused": memory}, shares)
+        fallback = {"refused": LimitsCounter("memory://")}
+        counter = RedisOrLocal(LimitsCounter(settings.redis_url), fallback, shares)
         return Refusals(counter, limits.items["refused"])
-    return Refusals(memory, shares.items["refused"])
+    return Refusals(MemoryCounter(), shares.items["refused"])
 
 
 def middleware_for(settings: Settings, db: Database, refusals: Refusals) -> DefineMiddleware:
     """The limits of the settings, counted where the module's docstring says."""
     limits = Limits.from_settings(dict(settings.rate_limits))
-    memory = LimitsCounter("memory://")
     database = DatabaseCounter(db, settings.index_key)
-    local: dict[str, Counter] = {n: database if n in GUESSING_LIMITS else memory for n in limits.items}
     local_limits = limits.shares(settings.workers, set(limits.items) - GUESSING_LIMITS)
     if settings.redis_url:
+        # Reached from the threads Redis checks run in, while Redis is lost: `limits`' own memory storage.
+        fallback = LimitsCounter("memory://")
+        local: dict[str, Counter] = {n: database if n in GUESSING_LIMITS else fallback for n in limits.items}
         shared = RedisOrLocal(LimitsCounter(settings.redis_url), local, local_limits)
         counters: dict[str, Counter] = dict.fromkeys(limits.items, shared)
         return DefineMiddleware(RateLimitMiddleware, limits=limits, counters=counters, refusals=refusals)
+    memory = MemoryCounter()  # on the event loop
+    local = {n: database if n in GUESSING_LIMITS else memory for n in limits.items}
     return DefineMiddleware(RateLimitMiddleware, limits=local_limits, counters=local, refusals=refusals)
 
 

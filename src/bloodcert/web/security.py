@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import BaseRouteHandler
-from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from bloodcert.errors import UnsupportedMediaType
@@ -180,6 +180,11 @@ class CSRFCookieFirstMiddleware:
     request whose cookie is missing or not signed by this server cannot pass that comparison, so it is
     refused here (403, as the full check would) without reading a byte of its body. Requests with a
     genuine cookie go on to the full check, over a body already bounded by BodyLimitMiddleware.
+
+    A request the CSRF check leaves alone (a route that opts out, or a path the configuration excludes:
+    the bearer-token and signed APIs under /api/, health checks, static files) skips both checks and goes
+    straight to the route, by the same rules the full check applies: which routes those are is decided by
+    the route and its path only, never by a header the client sends, so no request can opt itself out.
     """
 
     def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
@@ -187,14 +192,33 @@ class CSRFCookieFirstMiddleware:
         self.config = config
         self.exclude = re.compile("|".join(config.exclude)) if config.exclude else None
         self.cookie = config.cookie_name.encode()
+        # The app's own CSRF check (csrf_config) sits right below this middleware; what it would let through
+        # unchecked goes to what is below it.
+        self.unchecked: ASGIApp = app.app if isinstance(app, CSRFMiddleware) else app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http: Any = scope
-        if http["type"] == "http" and http["method"] not in self.config.safe_methods and self._guarded(http):
-            cookie = _cookie(http["headers"], self.cookie)
-            if cookie is None or not genuine_csrf_token(cookie, self.config.secret):
-                raise PermissionDeniedException("CSRF token verification failed")
+        if http["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        handler = http.get("route_handler")
+        if handler is not None and getattr(handler, "is_mount", False):
+            # Litestar's check reads a mount's raw path: leave the decision to it.
+            if http["method"] not in self.config.safe_methods and self._guarded(http):
+                self._check_cookie(http)
+            await self.app(scope, receive, send)
+            return
+        if not self._guarded(http):
+            await self.unchecked(scope, receive, send)
+            return
+        if http["method"] not in self.config.safe_methods:
+            self._check_cookie(http)
         await self.app(scope, receive, send)
+
+    def _check_cookie(self, scope: Any) -> None:
+        cookie = _cookie(scope["headers"], self.cookie)
+        if cookie is None or not genuine_csrf_token(cookie, self.config.secret):
+            raise PermissionDeniedException("CSRF token verification failed")
 
     def _guarded(self, scope: Any) -> bool:
         handler = scope.get("route_handler")
