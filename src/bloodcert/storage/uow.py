@@ -35,7 +35,7 @@ from bloodcert.storage.repositories.stations import StationRepository
 from bloodcert.storage.repositories.statistics import StatisticsRepository
 from bloodcert.storage.repositories.supply import SupplyRepository
 from bloodcert.storage.repositories.surveys import SurveyRepository
-from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
+from bloodcert.storage.repositories.waivers import HospitalKeyReads, HospitalRepository, WaiverRepository
 
 # The advisory lock that ingest transactions take on PostgreSQL (any constant; "bldcert" in ASCII).
 INGEST_LOCK = 0x62_6C_64_63_65_72_74
@@ -93,12 +93,14 @@ class UnitOfWork:
 
 
 class DonorReads:
-    """What a donor's read and online verification need, outside any unit of work."""
+    """What a donor's read, online verification and a hospital's signature check need, outside any unit
+    of work."""
 
     def __init__(self, raw: Any, dialect: Dialect) -> None:
         self.raw = raw
         self.history = HistoryRepository(raw, dialect)
         self.certificates = CertificateReads(raw, dialect)
+        self.hospital_keys = HospitalKeyReads(raw, dialect)
 
 
 class Database:
