@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Dialect, Select, Table, select
+from sqlalchemy import ClauseElement, ColumnElement, Dialect, Select, Table, select
 
 from bloodcert.storage.driver import Processor, bind_processor, result_processor
 
@@ -60,9 +60,14 @@ class _Prepared(Generic[R]):
 
 
 class Query(Generic[R]):
-    """A query of a read model, run on a DBAPI connection; `expanding` names its IN-list parameters."""
+    """A query of a read model, run on a DBAPI connection; `expanding` names its IN-list parameters.
 
-    def __init__(self, model: ReadModel[R], statement: Select[Any], expanding: tuple[str, ...] = ()) -> None:
+    The statement is a SELECT of the model's columns, or an INSERT … RETURNING them.
+    """
+
+    def __init__(
+        self, model: ReadModel[R], statement: Select[Any] | ClauseElement, expanding: tuple[str, ...] = ()
+    ) -> None:
         self.model = model
         self.statement = statement
         self.expanding = expanding
@@ -85,7 +90,7 @@ class Query(Generic[R]):
 
 @lru_cache(maxsize=512)
 def _prepare(query: Query[R], dialect: Dialect, lengths: tuple[int, ...]) -> _Prepared[R]:
-    compiled = query.statement.compile(dialect=dialect)
+    compiled: Any = query.statement.compile(dialect=dialect)
     expanded = compiled.construct_expanded_state(
         {
             **dict.fromkeys(compiled.binds),
