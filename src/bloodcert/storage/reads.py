@@ -62,7 +62,7 @@ class _Prepared(Generic[R]):
 class Query(Generic[R]):
     """A query of a read model, run on a DBAPI connection; `expanding` names its IN-list parameters.
 
-    The statement is a SELECT of the model's columns, or an INSERT … RETURNING them.
+    The statement is a SELECT of the model's columns, or an INSERT or UPDATE … RETURNING them.
     """
 
     def __init__(

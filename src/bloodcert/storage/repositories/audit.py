@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +17,24 @@ from bloodcert.storage.writes import AuditEntry
 
 GENESIS = b"\x00" * 32
 _ENTRY_COLUMNS = tuple(audit_log.c[name] for name in AuditEntry.__struct_fields__)
-# Every audited request moves the head: built once, since building a statement costs more than running it.
+# Every audited request reads and moves the head: read models compiled once per dialect and run on the driver
+# connection (storage/reads.py), since building a statement costs more than running it.
 _HEAD_MODEL = ReadModel(AuditHead, audit_head)
 _HEAD = Query(_HEAD_MODEL, _HEAD_MODEL.select().where(audit_head.c.id == 1))
 _HEAD_FOR_UPDATE = Query(_HEAD_MODEL, _HEAD_MODEL.select().where(audit_head.c.id == 1).with_for_update())
-_MOVE_HEAD = (
+
+
+@dataclass(frozen=True, slots=True)
+class _Moved:
+    last_id: int
+
+
+_MOVE_HEAD = Query(
+    ReadModel(_Moved, audit_head),
     update(audit_head)
     .where(audit_head.c.id == 1)
     .values(last_id=bindparam("new_last_id"), last_hash=bindparam("new_last_hash"))
+    .returning(audit_head.c.last_id),
 )
 
 
@@ -71,7 +82,8 @@ class AuditRepository:
 
     def move_head(self, *, last_id: int, last_hash: bytes) -> None:
         """Record the newest entry."""
-        self.conn.execute(_MOVE_HEAD, {"new_last_id": last_id, "new_last_hash": last_hash})
+        raw = self.conn.connection.driver_connection
+        _MOVE_HEAD.all(raw, self.conn.dialect, new_last_id=last_id, new_last_hash=last_hash)
 
     def entries(self, batch: int = 5000) -> Iterator[AuditEntry]:
         """Every entry in id order, fetched in batches."""
