@@ -7,6 +7,7 @@ unknown on station routes, without any route having to remember to check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,10 +67,13 @@ def revoke_hospital_key(uow: UnitOfWork, *, key_id: str, now: datetime) -> None:
 
 
 def verify_hospital(
-    uow: UnitOfWork, request: SignedRequest, *, now: datetime, window_s: int
+    keys: Callable[[str], HospitalKeyRow | None], request: SignedRequest, *, now: datetime, window_s: int
 ) -> Verified[HospitalKeyRow]:
-    """Verify a hospital's signed request but leave its nonce to the caller's write (`remember_nonce`)."""
-    return verify_signed(request, keys=uow.hospitals.get_key, now=now, window_s=window_s)
+    """Verify a hospital's signed request but leave its nonce to the caller's write (`remember_nonce`).
+
+    `keys` looks a key id up: `uow.hospitals.get_key`, or `reads.hospital_keys.get` outside a transaction.
+    """
+    return verify_signed(request, keys=keys, now=now, window_s=window_s)
 
 
 # ---- the console -----------------------------------------------------------------------------------------

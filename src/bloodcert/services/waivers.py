@@ -179,7 +179,7 @@ def quote(db: Database, ctx: Context, request: SignedRequest) -> Quote:
     """What a claim with this body would waive now; changes nothing but the audit trail."""
     with _refusals_audited(ctx, "waiver.quote") as call:
         with db.reading() as uow:
-            verified = _verified(uow, ctx, request, call)
+            verified = _verified(uow.hospitals.get_key, ctx, request, call)
             req = parse_request(request.body, ctx)
             evaluation = _evaluate(uow, ctx, req, lock=False)
         if ctx.nonces is not None:
@@ -272,8 +272,10 @@ def _refusals_audited(ctx: Context, action: str) -> Iterator[_Call]:
         raise
 
 
-def _verified(uow: UnitOfWork, ctx: Context, request: SignedRequest, call: _Call) -> Verified[HospitalKeyRow]:
-    verified = verify_hospital(uow, request, now=ctx.at, window_s=ctx.window_s)
+def _verified(
+    keys: Callable[[str], HospitalKeyRow | None], ctx: Context, request: SignedRequest, call: _Call
+) -> Verified[HospitalKeyRow]:
+    verified = verify_hospital(keys, request, now=ctx.at, window_s=ctx.window_s)
     call.actor = f"hospital:{verified.key.hospital_code}"
     return verified
 
@@ -290,8 +292,8 @@ def _run(
     """Verify the signature (and check the body) first; then the nonce, the work and its audit entry in
     one transaction."""
     with _refusals_audited(ctx, action) as call:
-        with db.reading() as uow:
-            verified = _verified(uow, ctx, request, call)
+        with db.donor_reads() as reads:
+            verified = _verified(reads.hospital_keys.get, ctx, request, call)
         req = parse_request(request.body, ctx) if parse else None
         with db.transaction() as uow:
             remember_nonce(ctx.nonces or uow.nonces, verified, now=ctx.at)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, CompoundSelect, Dialect, Select, Table, select
+from sqlalchemy import ClauseElement, ColumnElement, CompoundSelect, Dialect, Select, Table, select
 
 from bloodcert.storage.driver import Processor, bind_processor, result_processor
 
@@ -73,12 +73,16 @@ class _Prepared(Generic[R]):
 
 
 class Query(Generic[R]):
-    """A query of a read model, run on a DBAPI connection; `expanding` names its IN-list parameters."""
+    """A query of a read model, run on a DBAPI connection; `expanding` names its IN-list parameters.
+
+    The statement is a SELECT of the model's columns (or a UNION of such SELECTs), or an INSERT or UPDATE
+    … RETURNING them.
+    """
 
     def __init__(
         self,
         model: ReadModel[R],
-        statement: Select[Any] | CompoundSelect[Any],
+        statement: Select[Any] | CompoundSelect[Any] | ClauseElement,
         expanding: tuple[str, ...] = (),
     ) -> None:
         self.model = model
@@ -103,7 +107,7 @@ class Query(Generic[R]):
 
 @lru_cache(maxsize=512)
 def _prepare(query: Query[R], dialect: Dialect, lengths: tuple[int, ...]) -> _Prepared[R]:
-    compiled = query.statement.compile(dialect=dialect)
+    compiled: Any = query.statement.compile(dialect=dialect)
     expanded = compiled.construct_expanded_state(
         {
             **dict.fromkeys(compiled.binds),

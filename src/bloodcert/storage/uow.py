@@ -40,7 +40,7 @@ from bloodcert.storage.repositories.stations import StationRepository
 from bloodcert.storage.repositories.statistics import StatisticsRepository
 from bloodcert.storage.repositories.supply import SupplyRepository
 from bloodcert.storage.repositories.surveys import SurveyRepository
-from bloodcert.storage.repositories.waivers import HospitalRepository, WaiverRepository
+from bloodcert.storage.repositories.waivers import HospitalKeyReads, HospitalRepository, WaiverRepository
 
 # The class of the advisory locks that ingest transactions take on PostgreSQL ("bld" in ASCII), one lock
 # per stripe of identities (ID type + number); fewer stripes than identities keep the lock table small.
@@ -116,14 +116,15 @@ def identity_stripe(identity_hash: bytes) -> int:
 
 
 class DonorReads:
-    """What a donor's read and online verification need, outside any unit of work (`standby`: on a read
-    replica, see storage/replica.py)."""
+    """What a donor's read, online verification and a hospital's signature check need, outside any unit
+    of work (`standby`: on a read replica, see storage/replica.py)."""
 
     def __init__(self, raw: Any, dialect: Dialect, *, standby: bool = False) -> None:
         self.raw = raw
         self.standby = standby
         self.history = HistoryRepository(raw, dialect, standby=standby)
         self.certificates = CertificateReads(raw, dialect)
+        self.hospital_keys = HospitalKeyReads(raw, dialect)
 
 
 T = TypeVar("T")

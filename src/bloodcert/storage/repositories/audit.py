@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from bloodcert.storage.bulk import insert_rows
+from bloodcert.storage.reads import Query, ReadModel
 from bloodcert.storage.rows import AuditHead
 from bloodcert.storage.tables import audit_head, audit_log
 from bloodcert.storage.writes import AuditEntry
 
 GENESIS = b"\x00" * 32
-_HEAD_COLUMNS = (audit_head.c.last_id, audit_head.c.last_hash, audit_head.c.base_id, audit_head.c.base_hash)
 _ENTRY_COLUMNS = tuple(audit_log.c[name] for name in AuditEntry.__struct_fields__)
-# Every audited request moves the head: built once, since building a statement costs more than running it.
-_HEAD = select(*_HEAD_COLUMNS).where(audit_head.c.id == 1)
-_HEAD_FOR_UPDATE = _HEAD.with_for_update()
-_MOVE_HEAD = (
+# Every audited request reads and moves the head: read models compiled once per dialect and run on the driver
+# connection (storage/reads.py), since building a statement costs more than running it.
+_HEAD_MODEL = ReadModel(AuditHead, audit_head)
+_HEAD = Query(_HEAD_MODEL, _HEAD_MODEL.select().where(audit_head.c.id == 1))
+_HEAD_FOR_UPDATE = Query(_HEAD_MODEL, _HEAD_MODEL.select().where(audit_head.c.id == 1).with_for_update())
+
+
+@dataclass(frozen=True, slots=True)
+class _Moved:
+    last_id: int
+
+
+_MOVE_HEAD = Query(
+    ReadModel(_Moved, audit_head),
     update(audit_head)
     .where(audit_head.c.id == 1)
     .values(last_id=bindparam("new_last_id"), last_hash=bindparam("new_last_hash"))
+    .returning(audit_head.c.last_id),
 )
 
 
@@ -50,15 +62,16 @@ class AuditRepository:
 
     def head_for_update(self) -> AuditHead:
         """The chain's ends, locked so that appends from every worker form one chain."""
-        stmt = _HEAD_FOR_UPDATE if self.conn.dialect.name == "postgresql" else _HEAD
-        row = self.conn.execute(stmt).first()
+        dialect = self.conn.dialect
+        query = _HEAD_FOR_UPDATE if dialect.name == "postgresql" else _HEAD
+        row = query.first(self.conn.connection.driver_connection, dialect)
         if row is None:
             head = AuditHead(last_id=0, last_hash=GENESIS, base_id=0, base_hash=GENESIS)
             self.conn.execute(
                 insert(audit_head).values(id=1, last_id=0, last_hash=GENESIS, base_id=0, base_hash=GENESIS)
             )
             return head
-        return AuditHead(int(row[0]), bytes(row[1]), int(row[2]), bytes(row[3]))
+        return AuditHead(int(row.last_id), bytes(row.last_hash), int(row.base_id), bytes(row.base_hash))
 
     def insert_many(self, rows: Sequence[AuditEntry]) -> None:
         """Append entries (their ids and hashes computed by the caller).
@@ -69,7 +82,8 @@ class AuditRepository:
 
     def move_head(self, *, last_id: int, last_hash: bytes) -> None:
         """Record the newest entry."""
-        self.conn.execute(_MOVE_HEAD, {"new_last_id": last_id, "new_last_hash": last_hash})
+        raw = self.conn.connection.driver_connection
+        _MOVE_HEAD.all(raw, self.conn.dialect, new_last_id=last_id, new_last_hash=last_hash)
 
     def entries(self, batch: int = 5000) -> Iterator[AuditEntry]:
         """Every entry in id order, fetched in batches."""

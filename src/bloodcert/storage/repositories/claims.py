@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
+from bloodcert.storage.reads import Query, ReadModel
 from bloodcert.storage.tables import (
     claim_events,
     claim_files,
@@ -158,6 +159,12 @@ _RELATIVE_COLUMNS = (
     relatives.c.removed_at,
 )
 _CLAIM_COLUMNS = tuple(claims.c[name] for name in ClaimRow.__dataclass_fields__)
+_CLAIM = ReadModel(ClaimRow, claims)
+# Every hospital waiver claim asks it (storage/reads.py: compiled once, run on the driver connection).
+_HOLDING_INVOICE = Query(
+    _CLAIM,
+    _CLAIM.select().where(claims.c.invoice_key == bindparam("invoice_key"), claims.c.status != "rejected"),
+)
 _SHARE_COLUMNS = (
     claim_shares.c.id,
     claim_shares.c.claim_id,
@@ -330,10 +337,8 @@ class ClaimRepository:
 
     def holding_invoice(self, invoice_key: str) -> ClaimRow | None:
         """The claim that holds an invoice (any but a rejected one), or None."""
-        row = self.conn.execute(
-            select(*_CLAIM_COLUMNS).where(claims.c.invoice_key == invoice_key, claims.c.status != "rejected")
-        ).first()
-        return ClaimRow(*row) if row else None
+        raw = self.conn.connection.driver_connection
+        return _HOLDING_INVOICE.first(raw, self.conn.dialect, invoice_key=invoice_key)
 
     def of_persons(self, person_ids: Sequence[int]) -> list[ClaimRow]:
         """A donor's claims, newest first."""

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Dialect, and_, bindparam, func, insert, or_, select, text, update
 
 from bloodcert.domain.waivers import CountedDonation
 from bloodcert.storage.bulk import insert_rows, insert_rows_returning_ids
+from bloodcert.storage.reads import Query, ReadModel
 from bloodcert.storage.tables import (
     donations,
     hospital_keys,
@@ -149,36 +150,90 @@ _WAIVER_COLUMNS = (
 )
 
 
-# The claim path's reads, built once: building a statement costs more than running it on an index.
-# A person an administrator merged into another is no longer a holder of the ID (services/identity_review.py).
-_PERSONS_WITH_IDENTITY = (
-    select(persons.c.id, persons.c.name_hash, persons.c.identity_settled_at)
+@dataclass(frozen=True, slots=True)
+class _Holder:
+    """A person holding an ID type + number."""
+
+    id: int
+    name_hash: bytes
+    identity_settled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """A valid donation with what the waiver rules read of it, its donor and its station."""
+
+    donated_on: date
+    kind: str
+    volume_ml: int | None
+    units: int | None
+    test_result: str | None
+    rhd: str | None
+    region: str
+    station_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Sum:
+    jurisdiction: str
+    pool: str
+    ml: Any
+    fen: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Code:
+    id: int
+    code: str
+
+
+# The claim path's reads: read models compiled once per dialect and run on the driver connection of the unit
+# of work (storage/reads.py), since building and compiling a statement costs more than running it on an
+# index. A person an administrator merged into another is no longer a holder of the ID
+# (services/identity_review.py).
+_HOLDER = ReadModel(_Holder, persons)
+_PERSONS_WITH_IDENTITY = Query(
+    _HOLDER,
+    _HOLDER.select()
     .where(persons.c.identity_hash == bindparam("identity_hash"), persons.c.merged_into.is_(None))
-    .order_by(persons.c.id)
+    .order_by(persons.c.id),
 )
-_COUNTED_DONATIONS = (
-    select(
-        donations.c.donated_on,
-        donations.c.kind,
-        donations.c.volume_ml,
-        donations.c.units,
-        donations.c.test_result,
-        persons.c.rhd,
-        stations.c.region,
-        donations.c.station_id,
+_COUNTED = ReadModel(
+    _Counted,
+    {
+        "donated_on": donations.c.donated_on,
+        "kind": donations.c.kind,
+        "volume_ml": donations.c.volume_ml,
+        "units": donations.c.units,
+        "test_result": donations.c.test_result,
+        "rhd": persons.c.rhd,
+        "region": stations.c.region,
+        "station_id": donations.c.station_id,
+    },
+)
+_COUNTED_DONATIONS = Query(
+    _COUNTED,
+    _COUNTED.select()
+    .select_from(
+        donations.join(stations, stations.c.id == donations.c.station_id).join(
+            persons, persons.c.id == donations.c.person_id
+        )
     )
-    .join(stations, stations.c.id == donations.c.station_id)
-    .join(persons, persons.c.id == donations.c.person_id)
     .where(donations.c.person_id == bindparam("person_id"), donations.c.status == "valid")
-    .order_by(donations.c.donated_on, donations.c.id)
+    .order_by(donations.c.donated_on, donations.c.id),
 )
-_DRAWN = (
-    select(
-        waiver_ledger.c.jurisdiction,
-        waiver_ledger.c.pool,
-        func.coalesce(func.sum(waiver_ledger.c.ml), 0),
-        func.coalesce(func.sum(waiver_ledger.c.fen), 0),
-    )
+_SUM = ReadModel(
+    _Sum,
+    {
+        "jurisdiction": waiver_ledger.c.jurisdiction,
+        "pool": waiver_ledger.c.pool,
+        "ml": func.coalesce(func.sum(waiver_ledger.c.ml), 0).label("ml"),
+        "fen": func.coalesce(func.sum(waiver_ledger.c.fen), 0).label("fen"),
+    },
+)
+_DRAWN = Query(
+    _SUM,
+    _SUM.select()
     .where(
         # The draws of persons merged into this one count against it too (and go back when a merge is undone).
         or_(
@@ -189,21 +244,43 @@ _DRAWN = (
         ),
         waiver_ledger.c.unlimited.is_(False),
     )
-    .group_by(waiver_ledger.c.jurisdiction, waiver_ledger.c.pool)
+    .group_by(waiver_ledger.c.jurisdiction, waiver_ledger.c.pool),
 )
-_WAIVER_BY_INVOICE = (
-    select(*_WAIVER_COLUMNS)
-    .join(hospitals, hospitals.c.id == waivers.c.hospital_id)
-    .where(waivers.c.hospital_id == bindparam("hospital_id"), waivers.c.invoice_no == bindparam("invoice_no"))
+_WAIVER = ReadModel(
+    WaiverRow,
+    {**{c.name: c for c in waivers.c}, "hospital_code": hospitals.c.code, "hospital_name": hospitals.c.name},
 )
-_STATION_CODES = select(stations.c.id, stations.c.code).where(
-    stations.c.id.in_(bindparam("ids", expanding=True))
+_WAIVER_BY_INVOICE = Query(
+    _WAIVER,
+    _WAIVER.select()
+    .select_from(waivers.join(hospitals, hospitals.c.id == waivers.c.hospital_id))
+    .where(
+        waivers.c.hospital_id == bindparam("hospital_id"), waivers.c.invoice_no == bindparam("invoice_no")
+    ),
 )
-_KEY_BY_ID = (
-    select(*_KEY_COLUMNS)
-    .join(hospitals, hospitals.c.id == hospital_keys.c.hospital_id)
-    .where(hospital_keys.c.key_id == bindparam("key_id"))
+_CODE = ReadModel(_Code, stations)
+_STATION_CODES = Query(
+    _CODE, _CODE.select().where(stations.c.id.in_(bindparam("ids", expanding=True))), ("ids",)
 )
+_KEY = ReadModel(HospitalKeyRow, {**{c.name: c for c in hospital_keys.c}, "hospital_code": hospitals.c.code})
+_KEY_BY_ID = Query(
+    _KEY,
+    _KEY.select()
+    .select_from(hospital_keys.join(hospitals, hospitals.c.id == hospital_keys.c.hospital_id))
+    .where(hospital_keys.c.key_id == bindparam("key_id")),
+)
+
+
+class HospitalKeyReads:
+    """Hospital keys by id on a driver connection: what a signature check reads before any write."""
+
+    def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
+        self.raw = dbapi_connection
+        self.dialect = dialect
+
+    def get(self, key_id: str) -> HospitalKeyRow | None:
+        """A hospital key by its key id, with the owning hospital's code."""
+        return _KEY_BY_ID.first(self.raw, self.dialect, key_id=key_id)
 
 
 def _any(row: Any) -> Any:
@@ -248,8 +325,7 @@ class HospitalRepository:
 
     def get_key(self, key_id: str) -> HospitalKeyRow | None:
         """A hospital key by its key id, with the owning hospital's code."""
-        row = self.conn.execute(_KEY_BY_ID, {"key_id": key_id}).first()
-        return HospitalKeyRow(*row) if row else None
+        return HospitalKeyReads(self.conn.connection.driver_connection, self.conn.dialect).get(key_id)
 
     def keys_of_hospital(self, hospital_id: int) -> list[HospitalKeyRow]:
         """All keys a hospital has ever had, newest first."""
@@ -277,6 +353,10 @@ class WaiverRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    @property
+    def _raw(self) -> Any:
+        return self.conn.connection.driver_connection
+
     def _advisory(self, cls: int, key: int) -> None:
         # SQLite's writers already take turns (BEGIN IMMEDIATE); PostgreSQL waits here until the holder ends.
         if self.conn.dialect.name == "postgresql":
@@ -296,36 +376,46 @@ class WaiverRepository:
 
     def persons_with_identity(self, identity_hash: bytes, name_hash: bytes) -> list[IdentityMatch]:
         """Every merged person with this ID type + number, and whether each has this name."""
-        rows = self.conn.execute(_PERSONS_WITH_IDENTITY, {"identity_hash": identity_hash})
-        return [IdentityMatch(int(r[0]), bytes(r[1]) == name_hash, r[2] is not None) for r in rows]
+        rows = _PERSONS_WITH_IDENTITY.all(self._raw, self.conn.dialect, identity_hash=identity_hash)
+        return [
+            IdentityMatch(r.id, bytes(r.name_hash) == name_hash, r.identity_settled_at is not None)
+            for r in rows
+        ]
 
     def counted_donations(self, person_id: int) -> list[CountedDonation]:
         """A person's valid donations as the waiver rules count them, with the collecting station's region."""
-        rows = self.conn.execute(_COUNTED_DONATIONS, {"person_id": person_id})
+        rows = _COUNTED_DONATIONS.all(self._raw, self.conn.dialect, person_id=person_id)
         return [
             CountedDonation(
-                r[0], r[1], r[2], r[3], r[4] != "unqualified", r[5] == "negative", r[6], int(r[7])
+                r.donated_on,
+                r.kind,
+                r.volume_ml,
+                r.units,
+                r.test_result != "unqualified",
+                r.rhd == "negative",
+                r.region,
+                int(r.station_id),
             )
             for r in rows
         ]
 
     def drawn(self, person_id: int) -> list[Drawn]:
         """Net draws on each of a person's limited pools."""
-        rows = self.conn.execute(_DRAWN, {"person_id": person_id})
-        return [Drawn(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+        rows = _DRAWN.all(self._raw, self.conn.dialect, person_id=person_id)
+        return [Drawn(r.jurisdiction, r.pool, int(r.ml), int(r.fen)) for r in rows]
 
     def by_invoice(self, hospital_id: int, invoice_no: str) -> WaiverRow | None:
         """A hospital's waiver for an invoice number, or None."""
-        row = self.conn.execute(_WAIVER_BY_INVOICE, {"hospital_id": hospital_id, "invoice_no": invoice_no})
-        found = row.first()
-        return _waiver(found) if found else None
+        return _WAIVER_BY_INVOICE.first(
+            self._raw, self.conn.dialect, hospital_id=hospital_id, invoice_no=invoice_no
+        )
 
     def station_codes(self, station_ids: Sequence[int]) -> dict[int, str]:
         """The codes of some stations, by id."""
         if not station_ids:
             return {}
-        rows = self.conn.execute(_STATION_CODES, {"ids": sorted(set(station_ids))})
-        return {int(r[0]): str(r[1]) for r in rows}
+        rows = _STATION_CODES.all(self._raw, self.conn.dialect, ids=sorted(set(station_ids)))
+        return {int(r.id): str(r.code) for r in rows}
 
     def by_waiver_id(self, hospital_id: int, waiver_id: str) -> WaiverRow | None:
         """A hospital's own waiver by its public id, or None (another hospital's is None too)."""
