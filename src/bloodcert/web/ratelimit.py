@@ -153,7 +153,7 @@ REDIS_RETRY_S = 1.0
 
 
 class LimitsCounter:
-    """Fixed windows in Redis (every worker and machine), with `limits`."""
+    """Fixed windows with `limits`: in Redis (every worker and machine), or in memory while Redis is lost."""
 
     def __init__(self, storage_uri: str) -> None:
         self.blocking = not storage_uri.startswith("memory")
