@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import anyio
@@ -65,7 +66,12 @@ def _scope_after_proxy_headers(peer: str, **headers: str) -> dict[str, Any]:
         seen.update(scope)
 
     scope = {"type": "http", "scheme": "http", "client": (peer, 5000), "headers": _headers(**headers)}
-    anyio.run(ProxyHeadersMiddleware(app, PROXIES), scope, None, None)
+    # In a thread of its own: another test may have left an event loop running in this one.
+    runner = threading.Thread(
+        target=anyio.run, args=(ProxyHeadersMiddleware(app, PROXIES), scope, None, None)
+    )
+    runner.start()
+    runner.join(timeout=10)
     return seen
 
 
