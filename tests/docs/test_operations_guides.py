@@ -25,6 +25,7 @@ PERIODIC = {
     "corrections escalate",
     "notify send",
     "notify sweep",
+    "certs sign-pending",
     "trust-list export",
     "audit prune",
     "audit verify",
