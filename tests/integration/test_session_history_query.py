@@ -92,3 +92,18 @@ def test_after_a_merge_and_a_separation_it_reads_the_same(db: Database, donors: 
         uow.identity_review.settle([keep, other], datetime.now(UTC).replace(tzinfo=None))
     for token in donors.values():
         _same(db, token)
+
+
+def test_the_calendar_s_first_and_last_days_filter_nothing_out(db: Database, donors: dict[str, str]) -> None:
+    from datetime import date
+
+    from bloodcert.services import history as svc
+
+    everything = svc.Filters()
+    extremes = svc.Filters(since=date.min, until=date.max)
+    now = datetime.now(UTC)
+    with db.donor_reads() as reads:
+        _, _, all_of_them = svc.my_history(reads, donors["real_name"], now, everything)
+        _, _, also_all = svc.my_history(reads, donors["real_name"], now, extremes)
+    assert also_all.donations == all_of_them.donations
+    assert len(all_of_them.donations) == 3

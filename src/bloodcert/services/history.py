@@ -192,17 +192,19 @@ def my_history(
 ) -> tuple[DonorPrincipal, bool, History]:
     """The donor of a live session (sessions.resolve_donor) and their history (`history`), read in one
     query; Unauthorized without a live session."""
+    hashed = donor_token_hash(token)  # Unauthorized first, as for every donor read
     since, until = _range(filters)
     found, rows = reads.history.session_with_donations(
-        donor_token_hash(token), since=since, until=until, region_prefix=filters.region
+        hashed, since=since, until=until, region_prefix=filters.region
     )
     principal, touch = donor_of(found, now)
     return principal, touch, _history(rows, principal, filters)
 
 
 def _range(filters: Filters) -> tuple[datetime | None, datetime | None]:
+    """The filters' China-time days as a UTC range (the first and last days of the calendar included)."""
     since = _utc(filters.since) if filters.since else None
-    until = _utc(filters.until + timedelta(days=1)) if filters.until else None
+    until = _utc(filters.until + timedelta(days=1)) if filters.until and filters.until < date.max else None
     return since, until
 
 
@@ -246,7 +248,10 @@ def region_name(code: str) -> str:
 
 def _utc(day: date) -> datetime:
     # Date filters are calendar days in China time, the time stations report in.
-    return datetime.combine(day, time(0), BEIJING).astimezone(UTC).replace(tzinfo=None)
+    try:
+        return datetime.combine(day, time(0), BEIJING).astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01 begins before the first UTC instant Python has
+        return datetime.min
 
 
 @dataclass(frozen=True, slots=True)
