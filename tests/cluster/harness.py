@@ -541,13 +541,19 @@ class Nginx:
     def log_lines(self) -> list[str]:
         return self.access_log.read_text().splitlines() if self.access_log.exists() else []
 
-    def upstreams_of(self, request_id: str) -> list[str]:
-        """The nodes (ip:port) nginx tried for the request with this id, in order."""
-        for line in self.log_lines():
-            if f" rid={request_id} " in line:
-                tried = line.split(" upstream=", 1)[1].split(" ", 1)[0]
-                return [part.strip() for part in tried.split(",")]
-        return []
+    def upstreams_of(self, request_id: str, *, wait_s: float = 5.0) -> list[str]:
+        """The nodes (ip:port) nginx tried for the request with this id, in order. nginx writes the access
+        line once the answer has gone out, so a client can hold the answer before the line exists: wait
+        for it a little."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            for line in self.log_lines():
+                if f" rid={request_id} " in line:
+                    tried = line.split(" upstream=", 1)[1].split(" ", 1)[0]
+                    return [part.strip() for part in tried.split(",")]
+            if time.monotonic() >= deadline:
+                return []
+            time.sleep(0.05)
 
 
 # ---- the whole cluster ------------------------------------------------------------------------------------
