@@ -172,7 +172,8 @@ def test_sign_pending_killed_mid_run_and_rerun_signs_every_certificate_once(
 ) -> None:
     signing = signing_for(tmp_path)
     accepted = deferred_import(pg, signing, tmp_path, 300)
-    first = cli(tmp_path, pg, "certs", "sign-pending", "--batch", "20", "--jobs", "2")
+    # Small batches (a transaction each) keep the first run going long enough to be killed part-way.
+    first = cli(tmp_path, pg, "certs", "sign-pending", "--batch", "2", "--jobs", "2")
     try:
         deadline = time.monotonic() + 60
         while signed_count(pg) < 60 and time.monotonic() < deadline:
