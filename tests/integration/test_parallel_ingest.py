@@ -4,10 +4,7 @@ each, no record is lost or doubled, and certificate numbers and status entries s
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,7 +18,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bloodcert.services.certificates import Signing, rotate_keys
-from bloodcert.services.importing import import_file, import_file_parallel, partition_of, raw_partition_of
+from bloodcert.services.importing import (
+    CHUNK,
+    import_file,
+    import_file_parallel,
+    partition_of,
+    raw_partition_of,
+)
 from bloodcert.services.record_files import read_lines
 from bloodcert.services.reporting import Submission, ingest, retrying
 from bloodcert.services.stations import seed_builtin_stations
@@ -29,11 +32,11 @@ from bloodcert.services.synthetic import Generator
 from bloodcert.services.verification import OnlineVerifier
 from bloodcert.storage.tables import certificates, donation_versions, donations, metadata, persons, stations
 from bloodcert.storage.uow import Database
+from tests.cli_process import cli
 from tests.conftest import DATA_KEY, INDEX_KEY, signing_for
 
 pytestmark = pytest.mark.postgres
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 PERSONS = 150
 BATCH = 60
 TODAY = date(2026, 11, 30)
@@ -201,20 +204,22 @@ def test_writers_split_a_file_by_identity(tmp_path: Path) -> None:
 def test_a_parallel_import_killed_mid_run_resumes_and_imports_every_line_once(
     pg: Database, tmp_path: Path
 ) -> None:
-    records = generated(400, seed=9)
+    # Each writer commits its lines a chunk (importing.CHUNK, 2,000 lines) at a time; the records of 8,000
+    # persons give each writer several chunks, so that the kill lands between its first commit and its last.
+    records = generated(4 * CHUNK, seed=9)
     path = write_jsonl(tmp_path / "national.jsonl", records)
     args = ("import", str(path), "--jobs", "2", "--defer-signing")
     first = cli(tmp_path, pg, *args)
     try:
-        deadline = time.monotonic() + 90
-        while scalar(pg, select(func.count()).select_from(donations)) < 200 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while scalar(pg, select(func.count()).select_from(donations)) < CHUNK and time.monotonic() < deadline:
             time.sleep(0.05)
         first.send_signal(signal.SIGKILL)
     finally:
         first.wait(30)
     assert first.returncode == -signal.SIGKILL
     time.sleep(1.5)  # the writers notice their parent is gone and end
-    assert 200 <= scalar(pg, select(func.count()).select_from(donations)) < len(records)
+    assert CHUNK <= scalar(pg, select(func.count()).select_from(donations)) < len(records)
     out, err = cli(tmp_path, pg, *args).communicate(timeout=300)
     assert f"{len(records)} lines: {len(records)} accepted, 0 rejected" in out.decode(), err.decode()
     assert scalar(pg, select(func.count()).select_from(donations)) == len(records)
@@ -225,18 +230,3 @@ def test_a_parallel_import_killed_mid_run_resumes_and_imports_every_line_once(
     ) == len(records)
     # The writers' own runs and part reports are gone into the file's run and report.
     assert not list(tmp_path.glob("*.part*"))
-
-
-def cli(tmp_path: Path, db: Database, *args: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(SRC),
-        "BLOODCERT_DATABASE_URL": db.url,
-        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
-        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
-        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
-    }
-    code = "from bloodcert.cli import main; main()"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )

@@ -4,10 +4,7 @@ however often it is stopped, rerun or run twice at once; meanwhile the donor see
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,9 +27,8 @@ from bloodcert.services.synthetic import Generator
 from bloodcert.services.verification import OnlineVerifier
 from bloodcert.storage.tables import certificates, donations, metadata
 from bloodcert.storage.uow import Database
+from tests.cli_process import cli
 from tests.conftest import DATA_KEY, INDEX_KEY, signing_for
-
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def records(persons: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -140,21 +136,6 @@ def pg(postgres_url: str, tmp_path: Path) -> Iterator[Database]:
         rotate_keys(uow, signing_for(tmp_path), datetime.now(UTC))
     yield database
     database.dispose()
-
-
-def cli(tmp_path: Path, db: Database, *args: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(SRC),
-        "BLOODCERT_DATABASE_URL": db.url,
-        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
-        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
-        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
-    }
-    code = "from bloodcert.cli import main; main()"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
 
 
 def signed_count(db: Database) -> int:

@@ -264,6 +264,20 @@ def _reach(rows: Sequence[_SessionPerson]) -> tuple[SessionRow, list[int], bool]
     return session, mine, len(same_id) > 1 and unsettled
 
 
+def _filter_values(
+    since: datetime | None, until: datetime | None, region_prefix: str | None
+) -> dict[str, Any]:
+    """The values of a donations query's filters (the UTC time range and the site region prefix)."""
+    values: dict[str, Any] = {}
+    if since is not None:
+        values["since"] = since
+    if until is not None:
+        values["until"] = until
+    if region_prefix:
+        values["region"] = region_prefix + "%"  # validated digits: no LIKE metacharacters
+    return values
+
+
 class HistoryRepository:
     """Queries over persons, donations, certificates and sessions for one donor.
 
@@ -308,13 +322,7 @@ class HistoryRepository:
         """
         filtered = (since is not None, until is not None, bool(region_prefix))
         query = _session_donations_query(self.dialect.name == "postgresql", self.standby, *filtered)
-        values: dict[str, Any] = {"token_hash": token_hash}
-        if since is not None:
-            values["since"] = since
-        if until is not None:
-            values["until"] = until
-        if region_prefix:
-            values["region"] = region_prefix + "%"  # validated digits: no LIKE metacharacters
+        values = {"token_hash": token_hash, **_filter_values(since, until, region_prefix)}
         sessions: list[_SessionPerson] = []
         found: list[HistoryRow] = []
         end = 1 + _SESSION_WIDTH
@@ -345,13 +353,7 @@ class HistoryRepository:
         if not person_ids:
             return []
         query = _donations_query(since is not None, until is not None, bool(region_prefix))
-        values: dict[str, Any] = {"person_ids": person_ids}
-        if since is not None:
-            values["since"] = since
-        if until is not None:
-            values["until"] = until
-        if region_prefix:
-            values["region"] = region_prefix + "%"  # validated digits: no LIKE metacharacters
+        values = {"person_ids": person_ids, **_filter_values(since, until, region_prefix)}
         return query.all(self.raw, self.dialect, **values)
 
     def certificate_of_persons(
