@@ -94,7 +94,8 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate_postgres(db: Database) -> None:
+def empty_postgres(db: Database) -> None:
+    """Every table of a migrated PostgreSQL database emptied, its ids and counters back at 1."""
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "counters")
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -106,7 +107,8 @@ def signing_for(tmp_path: Path) -> Signing:
     return Signing(KeyStore(tmp_path / "var" / "keys"), "CN-NHC")
 
 
-def _with_keys(database: Database, tmp_path: Path) -> Database:
+def with_keys(database: Database, tmp_path: Path) -> Database:
+    """`database` with certificate keys of the test (signing_for(tmp_path)) in place."""
     with database.transaction() as uow:
         rotate_keys(uow, signing_for(tmp_path), datetime.now(UTC))
     return database
@@ -119,12 +121,12 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         path = tmp_path / "test.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         database = Database(f"sqlite:///{path}", data_key=DATA_KEY)
-        yield _with_keys(database, tmp_path)
+        yield with_keys(database, tmp_path)
         database.dispose()
         return
     database = Database(request.getfixturevalue("postgres_url"), data_key=DATA_KEY)
-    _truncate_postgres(database)
-    yield _with_keys(database, tmp_path)
+    empty_postgres(database)
+    yield with_keys(database, tmp_path)
     database.dispose()
 
 
@@ -140,7 +142,7 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     path = tmp_path / "test.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}", data_key=DATA_KEY)
-    yield _with_keys(database, tmp_path)
+    yield with_keys(database, tmp_path)
     database.dispose()
 
 

@@ -30,10 +30,10 @@ from bloodcert.services.reporting import Submission, ingest, retrying
 from bloodcert.services.stations import seed_builtin_stations
 from bloodcert.services.synthetic import Generator
 from bloodcert.services.verification import OnlineVerifier
-from bloodcert.storage.tables import certificates, donation_versions, donations, metadata, persons, stations
+from bloodcert.storage.tables import certificates, donation_versions, donations, persons, stations
 from bloodcert.storage.uow import Database
 from tests.cli_process import cli
-from tests.conftest import DATA_KEY, INDEX_KEY, signing_for
+from tests.conftest import DATA_KEY, INDEX_KEY, empty_postgres, signing_for
 
 pytestmark = pytest.mark.postgres
 
@@ -46,10 +46,7 @@ TODAY = date(2026, 11, 30)
 def pg(postgres_url: str, tmp_path: Path) -> Iterator[Database]:
     """The session's private PostgreSQL database, emptied, with certificate keys and the built-in stations."""
     database = Database(postgres_url, data_key=DATA_KEY)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "counters")
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(text("UPDATE counters SET next_value = 1"))
+    empty_postgres(database)
     with database.transaction() as uow:
         rotate_keys(uow, signing_for(tmp_path), datetime.now(UTC))
         seed_builtin_stations(uow, datetime.now(UTC))

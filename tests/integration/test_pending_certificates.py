@@ -14,21 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bloodcert.errors import Conflict
 from bloodcert.services import history
-from bloodcert.services.certificates import Signing, rotate_keys
+from bloodcert.services.certificates import Signing
 from bloodcert.services.importing import import_file
 from bloodcert.services.pending_certificates import count_pending, sign_pending
 from bloodcert.services.sessions import DonorPrincipal
 from bloodcert.services.stations import seed_builtin_stations
 from bloodcert.services.synthetic import Generator
 from bloodcert.services.verification import OnlineVerifier
-from bloodcert.storage.tables import certificates, donations, metadata
+from bloodcert.storage.tables import certificates, donations
 from bloodcert.storage.uow import Database
 from tests.cli_process import cli
-from tests.conftest import DATA_KEY, INDEX_KEY, signing_for
+from tests.conftest import DATA_KEY, INDEX_KEY, empty_postgres, signing_for, with_keys
 
 
 def records(persons: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -128,13 +128,8 @@ def test_two_signers_at_once_sign_each_certificate_once(
 @pytest.fixture
 def pg(postgres_url: str, tmp_path: Path) -> Iterator[Database]:
     database = Database(postgres_url, data_key=DATA_KEY)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "counters")
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(text("UPDATE counters SET next_value = 1"))
-    with database.transaction() as uow:
-        rotate_keys(uow, signing_for(tmp_path), datetime.now(UTC))
-    yield database
+    empty_postgres(database)
+    yield with_keys(database, tmp_path)
     database.dispose()
 
 

@@ -23,11 +23,10 @@ from bloodcert.services.certificates import rotate_keys
 from bloodcert.services.maintenance import prune
 from bloodcert.storage.migrate import upgrade
 from bloodcert.storage.replica import RedisFences
-from bloodcert.storage.tables import metadata
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
 from tests.api.conftest import BASE
-from tests.conftest import DATA_KEY, GENEROUS_LIMITS, INDEX_KEY, signing_for
+from tests.conftest import DATA_KEY, GENEROUS_LIMITS, INDEX_KEY, empty_postgres, signing_for
 from tests.factories import WANG_FANG, StationKey, create_station, donor_session, make_record, signed_headers
 from tests.pgpair import PGPAIR_GROUP, PgPair
 
@@ -61,10 +60,7 @@ def db(
 ) -> Iterator[Database]:
     """An emptied database on the primary, read through its standby; fences in the table or in Redis."""
     empty = Database(pair.primary_url(database_name))
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "counters")
-    with empty.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(text("UPDATE counters SET next_value = 1"))
+    empty_postgres(empty)
     empty.dispose()
     redis_url = None
     if request.param == "redis":
