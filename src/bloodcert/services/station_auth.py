@@ -169,12 +169,13 @@ class _Signature:
 
 
 def authenticate_station(
-    uow: UnitOfWork, request: SignedRequest, *, now: datetime, window_s: int, nonces: NonceStore | None = None
+    uow: UnitOfWork, request: SignedRequest, *, now: datetime, window_s: int
 ) -> StationKeyRow:
-    """Verify the request's signature and digest; return the signing key (and so the station) or raise 401."""
-    return authenticate_signed(
-        uow, request, keys=uow.stations.get_key, now=now, window_s=window_s, nonces=nonces
-    )
+    """Verify the request's signature and digest; return the signing key (and so the station) or raise 401.
+
+    Nonces are remembered in the database, in the request's own transaction, with or without Redis: losing
+    Redis can never weaken replay protection."""
+    return authenticate_signed(uow, request, keys=uow.stations.get_key, now=now, window_s=window_s)
 
 
 def authenticate_signed(
@@ -184,11 +185,10 @@ def authenticate_signed(
     keys: Callable[[str], KeyT | None],
     now: datetime,
     window_s: int,
-    nonces: NonceStore | None = None,
 ) -> KeyT:
     """Verify a signed request against one kind of tenant's keys (`keys` looks a key id up) or raise 401."""
     verified = verify_signed(request, keys=keys, now=now, window_s=window_s)
-    remember_nonce(nonces or uow.nonces, verified, now=now)
+    remember_nonce(uow.nonces, verified, now=now)
     return verified.key
 
 

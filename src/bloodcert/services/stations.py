@@ -17,7 +17,6 @@ from bloodcert.domain.regions import is_current_region
 from bloodcert.domain.stations import TIERS, builtin_stations
 from bloodcert.errors import Conflict, NotFound, ValidationFailed
 from bloodcert.services.station_auth import (
-    NonceStore,
     SignedRequest,
     authenticate_station,
     check_public_key,
@@ -112,12 +111,11 @@ def quality_of_caller(
     *,
     now: datetime,
     window_s: int,
-    nonces: NonceStore | None,
     limit: int,
     offset: int,
 ) -> QualityReport:
     """The open data-quality issues of the station that signed the request."""
-    key = authenticate_station(uow, signed, now=now, window_s=window_s, nonces=nonces)
+    key = authenticate_station(uow, signed, now=now, window_s=window_s)
     return QualityReport(
         key.station_code,
         uow.quality.count_open_of_station(key.station_id),

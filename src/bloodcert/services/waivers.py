@@ -53,7 +53,7 @@ from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent, AuditSink
 from bloodcert.services.console import station_of
 from bloodcert.services.hospitals import verify_hospital
-from bloodcert.services.station_auth import NonceStore, SignedRequest, Verified, remember_nonce
+from bloodcert.services.station_auth import SignedRequest, Verified, remember_nonce
 from bloodcert.storage.repositories.waivers import HospitalKeyRow, LedgerRow, PaidByStation, WaiverRow
 from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database, UnitOfWork
@@ -161,7 +161,6 @@ class Context:
     index_key: bytes
     audit_key: bytes
     window_s: int
-    nonces: NonceStore | None = None
     sink: AuditSink | None = None
     client: str | None = None
     now: datetime | None = None
@@ -182,11 +181,8 @@ def quote(db: Database, ctx: Context, request: SignedRequest) -> Quote:
             verified = _verified(uow.hospitals.get_key, ctx, request, call)
             req = parse_request(request.body, ctx)
             evaluation = _evaluate(uow, ctx, req, lock=False)
-        if ctx.nonces is not None:
-            remember_nonce(ctx.nonces, verified, now=ctx.at)
-        else:
-            with db.transaction() as uow:
-                remember_nonce(uow.nonces, verified, now=ctx.at)
+        with db.transaction() as uow:
+            remember_nonce(uow.nonces, verified, now=ctx.at)
         if ctx.sink is not None:
             ctx.sink.record(AuditEvent(call.actor, "waiver.quote", f"invoice {req.invoice_no}", ctx.client))
         return evaluation.quote
@@ -296,7 +292,7 @@ def _run(
             verified = _verified(reads.hospital_keys.get, ctx, request, call)
         req = parse_request(request.body, ctx) if parse else None
         with db.transaction() as uow:
-            remember_nonce(ctx.nonces or uow.nonces, verified, now=ctx.at)
+            remember_nonce(uow.nonces, verified, now=ctx.at)
             result, obj = work(uow, verified.key, req)
             audit.append(uow, ctx.audit_key, AuditEvent(call.actor, action, obj, ctx.client), ctx.at)
         return result

@@ -23,5 +23,5 @@ def signing_station(uow: UnitOfWork, request: Request[Any, Any, Any], signed: Si
     """The station key that signed this request (and so the station), or 401; its nonce is remembered."""
     state = AppState.of(request)
     return authenticate_station(
-        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s, nonces=state.nonces
+        uow, signed, now=datetime.now(UTC), window_s=state.settings.signature_window_s
     )

@@ -15,7 +15,6 @@ from bloodcert.identity.providers.registry import providers_from_settings
 from bloodcert.services.audit import AuditSink
 from bloodcert.services.certificates import Signing, signing_of
 from bloodcert.services.scorecards import ScorecardCache
-from bloodcert.services.station_auth import NonceStore
 from bloodcert.services.verification import OnlineVerifier
 from bloodcert.storage.uow import Database
 
@@ -32,9 +31,6 @@ class AppState:
     db: Database
     signing: Signing
     verifier: OnlineVerifier
-    # None: the database keeps nonces, in the request's own transaction, with or without Redis; losing
-    # Redis can then never weaken replay protection.
-    nonces: NonceStore | None = None
     providers: dict[str, IdentityProvider] = field(default_factory=dict)
     audit: AuditSink | None = None
     refusals: Refusals | None = None  # the per-client limit of 401s and 403s (web/ratelimit.py)

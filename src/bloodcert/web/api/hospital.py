@@ -70,7 +70,6 @@ def _context(request: Request[Any, Any, Any]) -> tuple[AppState, waivers.Context
         index_key=state.settings.index_key,
         audit_key=state.settings.audit_key,
         window_s=state.settings.signature_window_s,
-        nonces=state.nonces,
         sink=state.audit,
         client=request.client.host if request.client else None,
     )

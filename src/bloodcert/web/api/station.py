@@ -141,7 +141,6 @@ def station_quality(
             signed_request(request, b""),
             now=datetime.now(UTC),
             window_s=state.settings.signature_window_s,
-            nonces=state.nonces,
             limit=limit,
             offset=offset,
         )
