@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import base64
 import hmac
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -42,12 +44,14 @@ from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.rows import NewCaptcha, NewDonorSession, NewStaffSession, SessionRow
-from bloodcert.storage.uow import UnitOfWork
+from bloodcert.storage.uow import Database, UnitOfWork
 
 CAPTCHA_TTL = timedelta(seconds=120)
 MAX_LIVE_CAPTCHAS = 3
 MAX_TOKEN = 128
 ANONYMOUS_DONOR = "donor:anonymous"
+
+log = logging.getLogger("bloodcert.sessions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,9 +303,77 @@ def donor_of(found: tuple[SessionRow, list[int], bool] | None, now: datetime) ->
     return principal, due_for_touch(DONOR, session, stamp)
 
 
-def touch_donor(uow: UnitOfWork, session_id: int, now: datetime) -> None:
-    """Move a donor session's idle deadline."""
-    uow.identity.touch_session(session_id, naive_utc(now))
+class SessionTouches:
+    """Moves donor sessions' idle deadlines when their donors come back (`resolve_donor` says when).
+
+    `sync` writes each move before the response goes out. `buffered` (the server's default, with the audit
+    log's buffering) keeps the latest time each session was seen and a background thread writes them all in
+    one statement every `interval_s`: a donor's read then never waits for the database's write turn, which a
+    worker serving reads from its event loop would otherwise take there, once a minute for each session. At
+    most one interval of moves is at risk if the worker dies: such a session ends up to `touch_every` plus
+    that interval sooner than it would have, never later. Shutdown writes what is left.
+    """
+
+    def __init__(self, db: Database, *, mode: str = "sync", interval_s: float = 1.0) -> None:
+        self.db = db
+        self.mode = mode
+        self.interval_s = interval_s
+        self._seen: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def touch(self, session_id: int, now: datetime) -> None:
+        """Move the session's idle deadline to `now` (at once, or within one interval when buffered)."""
+        stamp = naive_utc(now)
+        if self.mode != "buffered":
+            with self.db.transaction() as uow:
+                uow.identity.touch_session(session_id, stamp)
+            return
+        with self._lock:
+            self._keep_latest({session_id: stamp})
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="session-touches", daemon=True)
+                self._thread.start()
+
+    def _keep_latest(self, seen: dict[int, datetime]) -> None:
+        # Called with the lock held.
+        for session_id, stamp in seen.items():
+            prior = self._seen.get(session_id)
+            if prior is None or stamp > prior:
+                self._seen[session_id] = stamp
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.flush()
+            except Exception:  # the database is away: the moves wait for the next interval
+                log.warning(
+                    "could not move the idle deadlines of donor sessions; trying again", exc_info=True
+                )
+
+    def flush(self) -> int:
+        """Write every queued move now; how many sessions moved. When the write fails, the moves stay
+        queued (merged with any that came meanwhile) and the error is raised."""
+        with self._lock:
+            seen, self._seen = self._seen, {}
+        if not seen:
+            return 0
+        try:
+            with self.db.transaction() as uow:
+                uow.identity.touch_sessions(seen)
+        except Exception:
+            with self._lock:
+                self._keep_latest(seen)
+            raise
+        return len(seen)
+
+    def close(self) -> None:
+        """Stop the background thread and write what is left."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
 
 
 def resolve_staff(uow: UnitOfWork, token: str | None, now: datetime) -> StaffPrincipal:

@@ -54,6 +54,8 @@ def _shutdown(state: AppState) -> None:
     # Buffered audit entries reach the database before the worker goes.
     if state.audit is not None:
         state.audit.close()
+    if state.touches is not None:
+        state.touches.close()
     state.db.dispose()
     metrics.worker_exited(os.getpid())  # its connection gauges no longer count
 

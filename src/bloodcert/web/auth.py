@@ -78,8 +78,8 @@ def donor_and(request: Request[Any, Any, Any], read: DonorRead[T]) -> tuple[Dono
         state.db, token, lambda reads: read(reads, token, now)
     )
     if touch:
-        with state.db.transaction() as uow:
-            sessions.touch_donor(uow, principal.session_id, now)
+        assert state.touches is not None
+        state.touches.touch(principal.session_id, now)
     return principal, value
 
 

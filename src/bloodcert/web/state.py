@@ -15,6 +15,7 @@ from bloodcert.identity.providers.registry import providers_from_settings
 from bloodcert.services.audit import AuditSink
 from bloodcert.services.certificates import Signing, signing_of
 from bloodcert.services.scorecards import ScorecardCache
+from bloodcert.services.sessions import SessionTouches
 from bloodcert.services.verification import OnlineVerifier
 from bloodcert.storage.uow import Database
 
@@ -33,6 +34,7 @@ class AppState:
     verifier: OnlineVerifier
     providers: dict[str, IdentityProvider] = field(default_factory=dict)
     audit: AuditSink | None = None
+    touches: SessionTouches | None = None  # donor sessions' idle deadlines to move (services/sessions.py)
     refusals: Refusals | None = None  # the per-client limit of 401s and 403s (web/ratelimit.py)
     renders: RenderCache | None = None  # rendered certificates by content (web/rendering.py)
     scorecards: ScorecardCache = field(default_factory=ScorecardCache)  # stations' public figures
@@ -51,6 +53,7 @@ class AppState:
             verifier=verifier,
             providers=providers,
             audit=AuditSink(db, settings.audit_key, mode=settings.audit_mode),
+            touches=SessionTouches(db, mode=settings.audit_mode),
         )
 
     @staticmethod

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, insert, select, update
 
 from bloodcert.storage.rows import (
     NewCaptcha,
@@ -89,8 +89,17 @@ class IdentityRepository:
 
     def touch_session(self, session_id: int, now: datetime) -> None:
         """Move a session's idle deadline."""
+        self.touch_sessions({session_id: now})
+
+    def touch_sessions(self, seen: dict[int, datetime]) -> None:
+        """Move each session's idle deadline to when it was last seen, in one statement; never backwards."""
+        if not seen:
+            return
         self.conn.execute(
-            update(donor_sessions).where(donor_sessions.c.id == session_id).values(last_seen_at=now)
+            update(donor_sessions)
+            .where(donor_sessions.c.id == bindparam("sid"), donor_sessions.c.last_seen_at < bindparam("seen"))
+            .values(last_seen_at=bindparam("seen")),
+            [{"sid": sid, "seen": at} for sid, at in seen.items()],
         )
 
     def end_session(self, session_id: int, now: datetime) -> None:
