@@ -49,6 +49,8 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     if isinstance(exc, Unauthorized | NotAuthorizedException):
         return login.login_required_page(request)
     status = exc.status if isinstance(exc, AppError) else getattr(exc, "status_code", 500)
+    if isinstance(exc, AppError) and exc.slug == "certificate_pending":
+        return page(request, "pending.html", status=int(status), signed_in=True)
     if isinstance(exc, PermissionDeniedException):
         message = "error_csrf"
     elif isinstance(exc, NotFound) or status == 404:

@@ -251,6 +251,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "error_not_found": ("找不到您要的页面。", "The page was not found."),
     "error_generic": ("请求未能完成，请稍后再试。", "The request could not be completed. Please try again."),
+    "pending_title": ("证书签发中", "Certificate being issued"),
+    "error_certificate_pending": (
+        "这次献血已经登记，证书编号也已分配，证书正在签发。签发完成后即可在这里查看和出示，请稍后再来。",
+        "This donation is recorded and its certificate number assigned; the certificate is being issued. "
+        "Once it is signed you can view and show it here. Please come back later.",
+    ),
+    "back_to_history": ("返回献血记录", "Back to my donations"),
     "home": ("返回首页", "Home"),
     # honours
     "honours_title": ("荣誉与公益时", "Honours and volunteer hours"),
