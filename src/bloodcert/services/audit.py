@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bloodcert.services.flushing import Flusher
 from bloodcert.storage.uow import UnitOfWork
 from bloodcert.storage.writes import AuditEntry
 
@@ -195,8 +196,8 @@ class AuditSink:
         self.refusal_window_s = refusal_window_s
         self.max_tallies = max_tallies
         self._queue: queue.SimpleQueue[tuple[AuditEvent, datetime]] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._unwritten: list[tuple[AuditEvent, datetime]] = []  # a failed flush's events, first next time
+        self._flusher = Flusher("audit-flush", self.flush)
         self._lock = threading.Lock()
         self._tallies: dict[tuple[str, str, str | None, str], _Tally] = {}
 
@@ -222,8 +223,8 @@ class AuditSink:
         self._write(early)
         if self.mode != "buffered":
             self._write(self._ended_tallies(now))
-        elif self._thread is None:
-            self._start()
+        else:
+            self._flusher.start(self.interval_s)
 
     def _ended_tallies(self, now: float) -> list[tuple[AuditEvent, datetime]]:
         with self._lock:
@@ -244,30 +245,29 @@ class AuditSink:
             return
         for item in events:
             self._queue.put(item)
-        if self._thread is None:
-            self._start()
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="audit-flush", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.flush()
+        self._flusher.start(self.interval_s)
 
     def flush(self) -> int:
-        """Append every queued event, and every refusal window that has ended, now; returns how many."""
-        events = self._ended_tallies(time.monotonic()) if self.mode == "buffered" else []
+        """Append every queued event, and every refusal window that has ended, now; returns how many.
+
+        When the append fails, the events are kept (in their order, ahead of any queued since) for the
+        next flush, and the error is raised."""
+        with self._lock:
+            events, self._unwritten = self._unwritten, []
+        events += self._ended_tallies(time.monotonic()) if self.mode == "buffered" else []
         while True:
             try:
                 events.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         if events:
-            with self.db.transaction() as uow:
-                append_many(uow, self.key, events)
+            try:
+                with self.db.transaction() as uow:
+                    append_many(uow, self.key, events)
+            except Exception:
+                with self._lock:
+                    self._unwritten = events + self._unwritten
+                raise
         return len(events)
 
     def end_refusal_windows(self) -> int:
@@ -279,8 +279,6 @@ class AuditSink:
 
     def close(self) -> None:
         """Stop the background thread and write what is left, open refusal windows included."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._flusher.stop()
         self.end_refusal_windows()
         self.flush()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import logging
 import secrets
 import threading
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from bloodcert.errors import Unauthorized
 from bloodcert.identity import captcha
 from bloodcert.services import audit
 from bloodcert.services.audit import AuditEvent
+from bloodcert.services.flushing import Flusher
 from bloodcert.storage.repositories.history import HistoryRepository
 from bloodcert.storage.rows import NewCaptcha, NewDonorSession, NewStaffSession, SessionRow
 from bloodcert.storage.uow import Database, UnitOfWork
@@ -50,8 +50,6 @@ CAPTCHA_TTL = timedelta(seconds=120)
 MAX_LIVE_CAPTCHAS = 3
 MAX_TOKEN = 128
 ANONYMOUS_DONOR = "donor:anonymous"
-
-log = logging.getLogger("bloodcert.sessions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +318,7 @@ class SessionTouches:
         self.interval_s = interval_s
         self._seen: dict[int, datetime] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher = Flusher("session-touches", self.flush)
 
     def touch(self, session_id: int, now: datetime) -> None:
         """Move the session's idle deadline to `now` (at once, or within one interval when buffered)."""
@@ -332,9 +329,7 @@ class SessionTouches:
             return
         with self._lock:
             self._keep_latest({session_id: stamp})
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="session-touches", daemon=True)
-                self._thread.start()
+        self._flusher.start(self.interval_s)
 
     def _keep_latest(self, seen: dict[int, datetime]) -> None:
         # Called with the lock held.
@@ -342,15 +337,6 @@ class SessionTouches:
             prior = self._seen.get(session_id)
             if prior is None or stamp > prior:
                 self._seen[session_id] = stamp
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.flush()
-            except Exception:  # the database is away: the moves wait for the next interval
-                log.warning(
-                    "could not move the idle deadlines of donor sessions; trying again", exc_info=True
-                )
 
     def flush(self) -> int:
         """Write every queued move now; how many sessions moved. When the write fails, the moves stay
@@ -370,9 +356,7 @@ class SessionTouches:
 
     def close(self) -> None:
         """Stop the background thread and write what is left."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._flusher.stop()
         self.flush()
 
 
