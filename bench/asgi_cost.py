@@ -176,7 +176,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     source = OUT / f"run-sqlite-{args.persons}"
-    if not (source / "bloodcert.db").is_file() or not (OUT / "inputs" / "tokens.txt").is_file():
+    if not (source / "bloodcert.db").is_file() or not (source / "inputs" / "tokens.txt").is_file():
         raise SystemExit(f"run bench/serve_ab.py --persons {args.persons} first: it prepares the database")
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch)
@@ -192,7 +192,7 @@ def main() -> None:
         import uvloop
 
         stale = copy / "bloodcert.db" if args.stale_sessions else None
-        uvloop.run(measure(args.loads.split(","), args.requests, OUT / "inputs", args.profile, stale))
+        uvloop.run(measure(args.loads.split(","), args.requests, source / "inputs", args.profile, stale))
     sys.stdout.flush()
 
 

@@ -8,7 +8,7 @@ over the COSE Sig_structure, zlib (RFC 1950, as the format fixes) and Base45. Th
 on a certificate of the usual size, and prints the records/s that this floor allows on this machine's cores
 even if validation, merging and the database cost nothing.
 
-With --history DIR (a database bench/run.py imported, with its tokens in bench/out/inputs), it times the
+With --history DIR (a database bench/run.py imported, with its tokens in DIR/inputs), it times the
 work of GET /api/v1/me/donations without HTTP: the session lookup, the donations query, the service and
 the JSON encoding, across the bench's donors. Set against /healthz's whole cost per request, it bounds the
 history's throughput relative to /healthz whatever the web stack does.
@@ -99,10 +99,10 @@ def main() -> None:
     """Print the cost of each step and the ceiling it sets."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--history", type=Path, help="a database directory bench/run.py imported")
-    parser.add_argument("--tokens", type=Path, default=Path(__file__).parent / "out/inputs/tokens.txt")
+    parser.add_argument("--tokens", type=Path, help="the donors' tokens (default: DIR/inputs/tokens.txt)")
     args = parser.parse_args()
     if args.history:
-        history_floor(args.history, args.tokens)
+        history_floor(args.history, args.tokens or args.history / "inputs" / "tokens.txt")
         return
     alg = algorithm("ES256")
     key = alg.generate()

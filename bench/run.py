@@ -106,9 +106,10 @@ def prepare(
 
 
 def load_inputs(env: dict[str, str], tokens: int) -> dict[str, Path]:
-    """Bearer tokens of many donors, their certificate numbers, and QR bodies to verify."""
+    """Bearer tokens of many donors, their certificate numbers, and QR bodies to verify; written beside the
+    database they belong to (NAME/inputs for the database under bench/out/NAME)."""
     settings = _env_settings(env)
-    out = OUT / "inputs"
+    out = Path(env["BLOODCERT_DATA_DIR"]).parent / "inputs"
     out.mkdir(exist_ok=True)
     token_file = out / "tokens.txt"
     make_tokens(settings, tokens, token_file)
