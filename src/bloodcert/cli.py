@@ -449,6 +449,31 @@ def certs_sign_pending(
     typer.echo(f"signed {signed} certificates; {count_pending(db)} pending")
 
 
+@certs_app.command("skip-ahead")
+def certs_skip_ahead(
+    certificates: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="How many certificate numbers to skip: at least as many certificates as can have been "
+            "issued between the backup and the restore.",
+        ),
+    ],
+) -> None:
+    """After a restore to an earlier moment: skip the certificate numbers and status list slots that
+    certificates issued after the backup may carry, so that no number is given twice (audited)."""
+    from bloodcert.services.skip_ahead import skip_ahead
+
+    db = _database(_settings())
+    with db.transaction() as uow:
+        done = skip_ahead(uow, certificates, _now())
+        _audit(uow, "certs.skip-ahead", f"{certificates} certificate numbers")
+    typer.echo(
+        f"skipped certificate serials {done.first_serial:,} to {done.last_serial:,} and status lists "
+        f"{done.first_list} to {done.last_list}; sealed {done.sealed} status lists that had room"
+    )
+
+
 @certs_app.command("pending")
 def certs_pending() -> None:
     """How many certificates wait for `bloodcert certs sign-pending`."""

@@ -200,6 +200,9 @@ status_lists = Table(
     Column("allocated_count", Integer, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Set by `bloodcert certs skip-ahead` after a restore: certificates issued after the backup may hold
+    # slots of this list that the restored `allocated` no longer shows, so no new certificate takes one.
+    Column("sealed_at", DateTime, nullable=True),
 )
 
 quality_issues = Table(

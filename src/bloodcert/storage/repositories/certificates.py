@@ -208,7 +208,11 @@ class CertificateRepository:
         """
         stmt = (
             select(*_LIST_COLUMNS)
-            .where(status_lists.c.allocated_count < fill_limit, status_lists.c.list_id.not_in(list(exclude)))
+            .where(
+                status_lists.c.allocated_count < fill_limit,
+                status_lists.c.sealed_at.is_(None),
+                status_lists.c.list_id.not_in(list(exclude)),
+            )
             .order_by(status_lists.c.id)
             .limit(1)
         )
@@ -216,6 +220,15 @@ class CertificateRepository:
             stmt = stmt.with_for_update(skip_locked=True)
         row = self.conn.execute(stmt).first()
         return _list(row) if row else None
+
+    def seal_open_lists(self, fill_limit: int, now: datetime) -> int:
+        """Seal every list that still has room (no new certificate takes a slot in it); how many."""
+        stmt = (
+            update(status_lists)
+            .where(status_lists.c.allocated_count < fill_limit, status_lists.c.sealed_at.is_(None))
+            .values(sealed_at=now)
+        )
+        return int(self.conn.execute(stmt).rowcount)
 
     def lists_for_update(self, list_ids: Iterable[str]) -> dict[str, StatusListRow]:
         """Status lists by id, locked for update (in id order, so that two writers never wait in a circle)."""

@@ -1,7 +1,7 @@
 """Read-your-writes fences for a read replica, when no Redis keeps them
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-30
 """
 
