@@ -13,10 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bloodcert.certs.algorithms import algorithm
+from bloodcert.services.certificates import Signing
+from bloodcert.services.reporting import report_donations
 from bloodcert.services.request_signing import RequestSigner
 from bloodcert.services.stations import add_station_key, register_station
 from bloodcert.storage.rows import StationRow
 from bloodcert.storage.uow import Database
+from tests.conftest import INDEX_KEY
 
 # 王芳: a donor with a valid resident ID, and 李雷: a second donor who must never see her data.
 WANG_FANG = {
@@ -68,6 +71,18 @@ class StationKey:
     key_id: str
     alg: str
     private_key: Any
+
+
+def report_records(
+    db: Database, signing: Signing, records: list[dict[str, Any]], code: str = "33000001"
+) -> None:
+    """Report records as the station `code` does (its certificates issued at once), in one transaction."""
+    with db.transaction() as uow:
+        station = uow.stations.get_by_code(code)
+        assert station is not None
+        report_donations(
+            uow, station=station, records=records, index_key=INDEX_KEY, signing=signing, now=datetime.now(UTC)
+        )
 
 
 def create_station(

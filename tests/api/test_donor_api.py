@@ -18,18 +18,12 @@ from bloodcert.storage.tables import audit_log, certificates, donor_sessions
 from bloodcert.storage.uow import Database
 from tests.api.conftest import BASE
 from tests.conftest import INDEX_KEY
-from tests.factories import LI_LEI, WANG_FANG, create_station, make_record, signed_headers
+from tests.factories import LI_LEI, WANG_FANG, create_station, make_record, report_records, signed_headers
 
 WANG_ID = WANG_FANG["id_number"]
 
 
-def seed(db: Database, signing: Signing, records: list[dict[str, Any]], code: str = "33000001") -> None:
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code(code)
-        assert station is not None
-        report_donations(
-            uow, station=station, records=records, index_key=INDEX_KEY, signing=signing, now=datetime.now(UTC)
-        )
+seed = report_records
 
 
 def wang_history() -> list[dict[str, Any]]:

@@ -9,27 +9,15 @@ from sqlalchemy import select
 
 from bloodcert.errors import ValidationFailed
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import report_donations
 from bloodcert.services.skip_ahead import MAX_SKIP, skip_ahead
 from bloodcert.storage.tables import certificates
 from bloodcert.storage.uow import Database
-from tests.conftest import INDEX_KEY
-from tests.factories import create_station, make_record
+from tests.factories import create_station, make_record, report_records
 
 
 def report(db: Database, signing: Signing, donation_no: str) -> tuple[int, str]:
     """Report one donation; its certificate's serial and status list."""
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        report_donations(
-            uow,
-            station=station,
-            records=[make_record(donation_no=donation_no)],
-            index_key=INDEX_KEY,
-            signing=signing,
-            now=datetime.now(UTC),
-        )
+    report_records(db, signing, [make_record(donation_no=donation_no)])
     with db.reading() as uow:
         number, list_id = uow.conn.execute(
             select(certificates.c.certificate_no, certificates.c.status_list_id)
