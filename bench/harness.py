@@ -35,6 +35,25 @@ def bloodcert(*args: str, env: dict[str, str]) -> str:
     return run([str(BIN / "bloodcert"), *args], env)
 
 
+def dataset(persons: int, seed: int) -> Path:
+    """The generated national dataset of `persons` persons from `seed` (bench/out/persons-N-seedS.jsonl),
+    generated on first use and shared by every bench after that."""
+    data = OUT / f"persons-{persons}-seed{seed}.jsonl"
+    if not data.is_file():
+        OUT.mkdir(parents=True, exist_ok=True)
+        bloodcert(
+            "generate",
+            "--persons",
+            str(persons),
+            "--out",
+            str(data),
+            "--seed",
+            str(seed),
+            env=dict(os.environ),
+        )
+    return data
+
+
 def fresh_env(name: str, database_url: str | None = None) -> dict[str, str]:
     """Environment for a fresh database (SQLite under bench/out/NAME unless a URL is given), migrated."""
     shutil.rmtree(OUT / name, ignore_errors=True)

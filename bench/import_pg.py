@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import BIN, OUT, run
+from harness import BIN, OUT, dataset, run
 
 ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -85,23 +85,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    data = OUT / f"persons-{args.persons}.jsonl"
-    if not data.is_file():
-        OUT.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        run(
-            [
-                str(BIN / "bloodcert"),
-                "generate",
-                "--persons",
-                str(args.persons),
-                "--out",
-                str(data),
-                "--seed",
-                "1",
-            ],
-            env,
-        )
+    data = dataset(args.persons, 1)
     records = sum(1 for _ in data.open("rb"))
     configs = [
         Config("1 writer, signing deferred", ["--jobs", "1", "--defer-signing"], signs_later=True),

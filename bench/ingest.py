@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import time
@@ -22,7 +21,7 @@ import httpx
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
-from harness import OUT, bloodcert, fresh_env, serving
+from harness import OUT, bloodcert, dataset, fresh_env, serving
 
 
 def seeded_env(name: str) -> dict[str, str]:
@@ -118,19 +117,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    data = OUT / f"persons-{args.persons}.jsonl"
-    if not data.exists():
-        bloodcert(
-            "generate",
-            "--persons",
-            str(args.persons),
-            "--out",
-            str(data),
-            "--seed",
-            "7",
-            env=dict(os.environ),
-        )
+    data = dataset(args.persons, 7)
     records = sum(1 for _ in data.open(encoding="utf-8"))
     imports = [bench_import(data, records) for _ in range(args.runs)]
     api = [bench_api(data, args.batches, args.workers, args.clients) for _ in range(args.runs)]

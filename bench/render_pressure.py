@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bloodcert.config import Settings
-from harness import OUT, bloodcert, fresh_env, serving, wrk
+from harness import OUT, bloodcert, dataset, fresh_env, serving, wrk
 from sessions import make_tokens
 
 LIMITS = ",".join(
@@ -110,9 +110,7 @@ def main() -> None:
     env["BLOODCERT_RATE_LIMITS"] = LIMITS
     bloodcert("station", "seed", env=env)
     bloodcert("keys", "rotate", env=env)
-    data = OUT / f"persons-{args.persons}-seed7.jsonl"
-    if not data.exists():
-        bloodcert("generate", "--persons", str(args.persons), "--out", str(data), "--seed", "7", env=env)
+    data = dataset(args.persons, 7)
     bloodcert("import", str(data), env=env)
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("BLOODCERT_")})
     token_file = Path(OUT / "render-tokens.txt")

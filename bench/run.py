@@ -32,7 +32,7 @@ import httpx
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from bloodcert.config import Settings
-from harness import BIN, OUT, LoadResult, bloodcert, fresh_env, reuse_env, serving, wrk
+from harness import BIN, OUT, LoadResult, bloodcert, dataset, fresh_env, reuse_env, serving, wrk
 from ingest import signed_batch
 from sessions import make_tokens
 
@@ -86,9 +86,7 @@ def prepare(
     env["BLOODCERT_RATE_LIMITS"] = LOAD_LIMITS
     bloodcert("station", "seed", env=env)
     bloodcert("keys", "rotate", env=env)
-    data = OUT / f"persons-{persons}-seed1.jsonl"
-    if not data.exists():
-        bloodcert("generate", "--persons", str(persons), "--out", str(data), "--seed", "1", env=env)
+    data = dataset(persons, 1)
     result.records = sum(1 for _ in data.open("rb"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import threading
 import time
@@ -38,7 +37,7 @@ from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algor
 
 from bloodcert.domain.stations import builtin_stations
 from bloodcert.domain.waivers import builtin_rule_book
-from harness import OUT, bloodcert, fresh_env, reuse_env, server_cpu_seconds, serving
+from harness import OUT, bloodcert, dataset, fresh_env, reuse_env, server_cpu_seconds, serving
 
 
 @dataclass(frozen=True)
@@ -228,14 +227,9 @@ def setup(persons: int, keep: bool) -> tuple[dict[str, str], Path]:
 
     With `keep`, the database imported by an earlier run is used again (an import takes minutes).
     """
-    OUT.mkdir(exist_ok=True)
-    data = OUT / f"persons-{persons}.jsonl"
+    data = dataset(persons, 7)
     if keep and (OUT / "waivers" / "bloodcert.db").exists():
         return reuse_env("waivers"), data
-    if not data.exists():
-        bloodcert(
-            "generate", "--persons", str(persons), "--out", str(data), "--seed", "7", env=dict(os.environ)
-        )
     env = fresh_env("waivers")
     bloodcert("station", "seed", env=env)
     bloodcert("keys", "rotate", env=env)

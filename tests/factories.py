@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bloodcert.certs.algorithms import algorithm
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import report_donations
+from bloodcert.services.reporting import RecordResult, report_donations
 from bloodcert.services.request_signing import RequestSigner
 from bloodcert.services.stations import add_station_key, register_station
 from bloodcert.storage.rows import StationRow
@@ -74,14 +74,25 @@ class StationKey:
 
 
 def report_records(
-    db: Database, signing: Signing, records: list[dict[str, Any]], code: str = "33000001"
-) -> None:
-    """Report records as the station `code` does (its certificates issued at once), in one transaction."""
+    db: Database,
+    signing: Signing,
+    records: list[dict[str, Any]],
+    code: str = "33000001",
+    *,
+    now: datetime | None = None,
+) -> list[RecordResult]:
+    """Report records as the station `code` does (its certificates issued at once), in one transaction;
+    each record's result."""
     with db.transaction() as uow:
         station = uow.stations.get_by_code(code)
         assert station is not None
-        report_donations(
-            uow, station=station, records=records, index_key=INDEX_KEY, signing=signing, now=datetime.now(UTC)
+        return report_donations(
+            uow,
+            station=station,
+            records=records,
+            index_key=INDEX_KEY,
+            signing=signing,
+            now=now or datetime.now(UTC),
         )
 
 

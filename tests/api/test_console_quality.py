@@ -4,19 +4,16 @@ the history."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bloodcert.config import Settings
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import report_donations
 from bloodcert.storage.uow import Database
 from tests.api.console_helpers import secure_client
 from tests.api.test_console import audit_entries, signed_in
-from tests.conftest import INDEX_KEY
-from tests.factories import create_staff, create_station, make_record
+from tests.factories import create_staff, create_station, make_record, report_records
 
 
 @pytest.fixture
@@ -28,12 +25,7 @@ def client(settings: Settings, db: Database) -> Iterator[Any]:
 
 
 def _report(db: Database, signing: Signing, code: str, records: list[dict[str, Any]]) -> None:
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code(code)
-        assert station is not None
-        report_donations(
-            uow, station=station, records=records, index_key=INDEX_KEY, signing=signing, now=datetime.now(UTC)
-        )
+    report_records(db, signing, records, code)
 
 
 def _open_issue_ids(db: Database, code: str) -> list[int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,15 +26,13 @@ from bloodcert.identity.providers.alipay import AlipayConfig, AlipayProvider
 from bloodcert.identity.providers.baidu import BaiduConfig, BaiduProvider
 from bloodcert.identity.providers.wechat import WeChatConfig, WeChatProvider
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import report_donations
 from bloodcert.storage.tables import audit_log
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
 from bloodcert.web.state import AppState
 from tests.api.console_helpers import csrf_token
 from tests.api.test_route_authorisation import endpoints
-from tests.conftest import INDEX_KEY
-from tests.factories import WANG_FANG, StaffAccount, create_staff, create_station, make_record
+from tests.factories import WANG_FANG, StaffAccount, create_staff, create_station, make_record, report_records
 from tests.simulators.alipay import AlipaySimulator, AlipayUser
 from tests.simulators.baidu import BaiduSimulator, BaiduUser
 from tests.simulators.wechat import WeChatSimulator, WeChatUser
@@ -81,17 +78,7 @@ class Site:
 @pytest.fixture
 def site(settings: Settings, db: Database, signing: Signing) -> Iterator[Site]:
     create_station(db)
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        report_donations(
-            uow,
-            station=station,
-            records=[make_record(donation_no="W1")],
-            index_key=INDEX_KEY,
-            signing=signing,
-            now=datetime.now(UTC),
-        )
+    report_records(db, signing, [make_record(donation_no="W1")])
     staff = create_staff(db, "ada", "national_admin")
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     alipay = AlipaySimulator(ALIPAY_APP, app_key.public_key())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -17,12 +16,10 @@ from bloodcert.config import Settings
 from bloodcert.identity.providers.alipay import AlipayConfig, AlipayProvider
 from bloodcert.identity.providers.demo import DemoProvider
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import report_donations
 from bloodcert.storage.uow import Database
 from bloodcert.web.app import create_app
 from bloodcert.web.state import AppState
-from tests.conftest import INDEX_KEY
-from tests.factories import WANG_FANG, create_station, make_record
+from tests.factories import WANG_FANG, create_station, make_record, report_records
 from tests.simulators.alipay import AlipaySimulator, AlipayUser
 
 BASE = "https://testserver.local"  # the platform callback binds its browser with a Secure cookie
@@ -31,17 +28,7 @@ BASE = "https://testserver.local"  # the platform callback binds its browser wit
 @pytest.fixture
 def demo_client(settings: Settings, db: Database, signing: Signing) -> Iterator[TestClient]:  # type: ignore[type-arg]
     create_station(db)
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        report_donations(
-            uow,
-            station=station,
-            records=[make_record(donation_no="W1")],
-            index_key=INDEX_KEY,
-            signing=signing,
-            now=datetime.now(UTC),
-        )
+    report_records(db, signing, [make_record(donation_no="W1")])
     app = create_app(replace(settings, demo=True, public_base_url=BASE), db=db)
     with TestClient(app=app, base_url=BASE) as client:
         yield client
@@ -126,17 +113,7 @@ def test_alipay_login_through_the_simulator_opens_a_session(
     settings: Settings, db: Database, signing: Signing
 ) -> None:
     create_station(db)
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        report_donations(
-            uow,
-            station=station,
-            records=[make_record(donation_no="W1")],
-            index_key=INDEX_KEY,
-            signing=signing,
-            now=datetime.now(UTC),
-        )
+    report_records(db, signing, [make_record(donation_no="W1")])
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     alipay = AlipaySimulator("2021004112345678", app_key.public_key())
     alipay.add_user(AlipayUser("2088102104794936", cert_no=WANG_FANG["id_number"], user_name="王芳"))
@@ -199,19 +176,8 @@ def test_a_real_name_login_reaches_every_person_under_the_verified_id_and_name_u
     db: Database,
     signing: Signing,
 ) -> None:
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        report_donations(
-            uow,
-            station=station,
-            records=[
-                make_record(donation_no="W2", donor={"abo": "B"}, donated_at="2025-01-01T09:00:00+08:00")
-            ],
-            index_key=INDEX_KEY,
-            signing=signing,
-            now=datetime.now(UTC),
-        )
+    record = make_record(donation_no="W2", donor={"abo": "B"}, donated_at="2025-01-01T09:00:00+08:00")
+    report_records(db, signing, [record])
     done = _demo_login(demo_client, WANG_FANG)
     token = demo_client.cookies.get("bloodcert_session")
     assert done.headers["location"] == "/me" and token

@@ -35,30 +35,17 @@ def test_the_honour_card_from_a_screenshot_and_the_hours_statement_both_verify(p
 
 
 def test_a_station_operator_confirms_a_candidate_on_a_phone(browser: Any, fresh_site: Site) -> None:
-    from datetime import UTC, datetime
 
     from bloodcert.services.certificates import signing_of
-    from bloodcert.services.reporting import report_donations
     from tests.browser.test_staff_console import assert_accessible
-    from tests.conftest import INDEX_KEY
-    from tests.factories import create_staff, make_record
+    from tests.factories import create_staff, make_record, report_records
 
     zhao = {"id_number": "330106198802023340", "name": "赵敏", "birth_date": "1988-02-02"}
     records = [
         make_record(donation_no=f"ZM{i:02d}", donor=zhao, donated_at=f"2020-{i + 1:02d}-10T09:00:00+08:00")
         for i in range(11)
     ]
-    with fresh_site.db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        results = report_donations(
-            uow,
-            station=station,
-            records=records,
-            index_key=INDEX_KEY,
-            signing=signing_of(fresh_site.settings),
-            now=datetime.now(UTC),
-        )
+    results = report_records(fresh_site.db, signing_of(fresh_site.settings), records)
     assert {r.outcome for r in results} == {"created"}, results
     olga = create_staff(fresh_site.db, "olga-phone", "station_operator", "33000001")
     tab = new_phone_page(browser)

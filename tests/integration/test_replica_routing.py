@@ -23,7 +23,7 @@ from bloodcert.storage.changes import ChangedKeys, fence_keys
 from bloodcert.storage.replica import Availability, Standby, position_of, satisfied, with_connect_timeout
 from bloodcert.storage.uow import Database
 from tests.conftest import DATA_KEY, INDEX_KEY
-from tests.factories import WANG_FANG, create_station, make_record
+from tests.factories import WANG_FANG, create_station, make_record, report_records
 from tests.factories import donor_session as open_session
 
 
@@ -135,17 +135,7 @@ def _reads(target: str, reason: str) -> float:
 def routed(sqlite_db: Database, signing: Signing) -> tuple[Database, _Fences, str]:
     """王芳's donation and session, on a database whose `replica` is a stand-in with in-memory fences."""
     create_station(sqlite_db)
-    with sqlite_db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        report_donations(
-            uow,
-            station=station,
-            records=[make_record(donation_no="W1")],
-            index_key=INDEX_KEY,
-            signing=signing,
-            now=datetime.now(UTC),
-        )
+    report_records(sqlite_db, signing, [make_record(donation_no="W1")])
     fences = _Fences()
     sqlite_db.replica = _Standby(Database(sqlite_db.url, data_key=DATA_KEY), fences)
     identity = identity_hash_of(INDEX_KEY, IdType.RESIDENT_ID, WANG_FANG["id_number"])

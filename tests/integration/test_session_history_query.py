@@ -11,10 +11,9 @@ import pytest
 from bloodcert.domain.identity import IdType
 from bloodcert.domain.keyed import identity_hash_of, name_hash_of, token_hash
 from bloodcert.services.certificates import Signing
-from bloodcert.services.reporting import report_donations
 from bloodcert.storage.uow import Database
 from tests.conftest import INDEX_KEY
-from tests.factories import LI_LEI, WANG_FANG, create_station, donor_session, make_record
+from tests.factories import LI_LEI, WANG_FANG, create_station, donor_session, make_record, report_records
 
 FILTERS: list[dict[str, Any]] = [
     {},
@@ -26,12 +25,7 @@ FILTERS: list[dict[str, Any]] = [
 
 
 def _report(db: Database, signing: Signing, records: list[dict[str, Any]]) -> None:
-    with db.transaction() as uow:
-        station = uow.stations.get_by_code("33000001")
-        assert station is not None
-        report_donations(
-            uow, station=station, records=records, index_key=INDEX_KEY, signing=signing, now=datetime.now(UTC)
-        )
+    report_records(db, signing, records)
 
 
 def _same(db: Database, token: str) -> None:
