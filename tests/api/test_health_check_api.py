@@ -178,7 +178,7 @@ def test_the_pass_is_refused_after_it_expires_online_and_offline(
 ) -> None:  # type: ignore[type-arg]
     from bloodcert.certs.documents import root_fingerprint
     from bloodcert.cli import app
-    from tests.conftest import DATA_KEY, INDEX_KEY
+    from tests.cli_process import cli_env
 
     _key, auth, appointment = booked_today(client, db, signing)
     questions = client.get(CHECK, headers=auth).json()["questions"]
@@ -190,12 +190,7 @@ def test_the_pass_is_refused_after_it_expires_online_and_offline(
     late = state.verifier.verify(qr, tomorrow + timedelta(seconds=1))
     assert (late.valid, late.reason, late.type) == (False, "expired", "pass")
 
-    env = {
-        "BLOODCERT_DATABASE_URL": db.url,
-        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
-        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
-        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
-    }
+    env = cli_env(db.url, tmp_path)
     runner = CliRunner()
     trust = tmp_path / "mirror" / "trust-list.json"
     trust.parent.mkdir()

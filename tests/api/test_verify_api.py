@@ -39,7 +39,7 @@ from bloodcert.services.certificates import (
 )
 from bloodcert.storage.uow import Database
 from tests.api.conftest import BASE
-from tests.conftest import DATA_KEY, INDEX_KEY
+from tests.cli_process import cli_env
 from tests.factories import WANG_FANG, StationKey, create_station, make_record, signed_headers
 
 REPORT = BASE + "/api/v1/station/donations"
@@ -386,12 +386,7 @@ def test_offline_verification_with_exported_files(
     assert verify_offline(voided, trust, status_dir, later).reason == "revoked"
 
     # `bloodcert trust-list export` writes the same material, and `bloodcert verify --trust-list` reads it.
-    env = {
-        "BLOODCERT_DATABASE_URL": db.url,
-        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
-        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
-        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
-    }
+    env = cli_env(db.url, tmp_path)
     runner = CliRunner()
     cli_path = tmp_path / "cli" / "trust-list.json"
     cli_path.parent.mkdir()
@@ -423,13 +418,7 @@ def test_offline_verification_with_exported_files(
 
 
 def _cli_env(db: Database, tmp_path: Path) -> dict[str, str]:
-    return {
-        "BLOODCERT_DATABASE_URL": db.url,
-        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
-        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
-        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
-        "BLOODCERT_ROOT_KEY_SHA256": "",
-    }
+    return cli_env(db.url, tmp_path, BLOODCERT_ROOT_KEY_SHA256="")
 
 
 def _forge(document: dict[str, Any], kept: str) -> tuple[dict[str, Any], str]:

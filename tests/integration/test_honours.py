@@ -162,18 +162,13 @@ def test_the_cli_writes_the_candidate_list(
     from typer.testing import CliRunner
 
     from bloodcert.cli import app
-    from tests.conftest import DATA_KEY, INDEX_KEY, signing_for
+    from tests.cli_process import cli_env
+    from tests.conftest import signing_for
 
     records = load(sqlite_db, signing_for(tmp_path), persons=300, seed=3)
     year = busiest_cycle(records)
     out = tmp_path / "candidates.csv"
-    env = {
-        "BLOODCERT_DATABASE_URL": sqlite_db.url,
-        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
-        # The keys the test database was written with.
-        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
-        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
-    }
+    env = cli_env(sqlite_db.url, tmp_path)
     result = CliRunner().invoke(
         app, ["honours", "candidates", "--cycle", f"{year}-{year + 1}", "--out", str(out)], env=env
     )

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import bloodcert
 from bloodcert.storage.uow import Database
-from tests.conftest import DATA_KEY, INDEX_KEY
+from tests.cli_process import cli_env
 from tests.factories import create_station, make_record, signed_headers
 from tests.live_server import free_port
 
@@ -34,13 +34,13 @@ def served(sqlite_db: Database, tmp_path: Path) -> Iterator[tuple[str, str, subp
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BLOODCERT_", "PROMETHEUS_"))},
         "PYTHONPATH": str(SRC),
-        "BLOODCERT_DATABASE_URL": sqlite_db.url,
-        "BLOODCERT_DATA_DIR": str(tmp_path / "var"),
-        "BLOODCERT_DATA_KEY": DATA_KEY.hex(),
-        "BLOODCERT_INDEX_KEY": INDEX_KEY.hex(),
-        "BLOODCERT_METRICS_PORT": str(metrics_port),
-        "BLOODCERT_RATE_LIMITS": "anonymous=100000/second,station=100000/second",
-        "BLOODCERT_LOG_LEVEL": "info",
+        **cli_env(
+            sqlite_db.url,
+            tmp_path,
+            BLOODCERT_METRICS_PORT=str(metrics_port),
+            BLOODCERT_RATE_LIMITS="anonymous=100000/second,station=100000/second",
+            BLOODCERT_LOG_LEVEL="info",
+        ),
     }
     args = ["serve", "--port", str(port), "--workers", "2"]
     server = subprocess.Popen(
