@@ -20,18 +20,11 @@ from bloodcert.services.certificates import Signing
 from bloodcert.services.reporting import report_donations
 from bloodcert.services.sessions import donor_session
 from bloodcert.storage.changes import ChangedKeys, fence_keys
-from bloodcert.storage.replica import Availability, Standby, position_of, satisfied, with_connect_timeout
+from bloodcert.storage.replica import Availability, Standby, satisfied, with_connect_timeout
 from bloodcert.storage.uow import Database
 from tests.conftest import DATA_KEY, INDEX_KEY
 from tests.factories import WANG_FANG, create_station, make_record, report_records
 from tests.factories import donor_session as open_session
-
-
-def test_positions_read_as_postgresql_writes_them() -> None:
-    assert position_of("0/0") == 0
-    assert position_of("0/3000028") == 0x3000028
-    assert position_of("16/B374D848") == (0x16 << 32) | 0xB374D848
-    assert position_of("1/0") > position_of("0/FFFFFFFF")
 
 
 def test_a_standby_shows_a_fence_once_it_has_replayed_it() -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import time
 
+# After Redis failed, its users keep to their fallback this long before they try Redis again.
+RETRY_S = 1.0
+
 _lost_at: float | None = None
 
 

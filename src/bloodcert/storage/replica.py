@@ -40,16 +40,8 @@ FENCE_TTL_S = 300
 BACKOFF_S = 5.0
 # A standby that does not answer a connection within this many seconds counts as down.
 CONNECT_TIMEOUT_S = 2
-# After Redis failed, fences skip it this long before trying it again.
-REDIS_RETRY_S = 1.0
 # The fence of writes that cannot be known (Redis is lost): no standby has replayed it.
 UNKNOWN = 1 << 64
-
-
-def position_of(lsn: str) -> int:
-    """A WAL position as PostgreSQL writes it (`16/B374D848`) as a number."""
-    high, _, low = lsn.partition("/")
-    return (int(high, 16) << 32) | int(low, 16)
 
 
 class Fences(Protocol):
@@ -104,7 +96,7 @@ class RedisFences:
         self._raise = self.client.register_script(_RAISE)
 
     def record(self, conn: Connection, keys: Sequence[str]) -> None:
-        if not redis_health.lost_within(REDIS_RETRY_S):
+        if not redis_health.lost_within(redis_health.RETRY_S):
             position = int(conn.exec_driver_sql(POSITION_SQL).scalar_one())
             try:
                 self._raise(keys=[self.prefix + k for k in keys], args=[f"{position:016x}", self.ttl_s])
@@ -115,7 +107,7 @@ class RedisFences:
         self.fallback.record(conn, keys)
 
     def highest(self, keys: Sequence[str]) -> int | None:
-        if redis_health.lost_within(REDIS_RETRY_S):
+        if redis_health.lost_within(redis_health.RETRY_S):
             return UNKNOWN
         try:
             found: list[Any] = self.client.mget([self.prefix + k for k in keys])

@@ -121,7 +121,6 @@ class DonorReads:
 
     def __init__(self, raw: Any, dialect: Dialect, *, standby: bool = False) -> None:
         self.raw = raw
-        self.standby = standby
         self.history = HistoryRepository(raw, dialect, standby=standby)
         self.certificates = CertificateReads(raw, dialect)
         self.hospital_keys = HospitalKeyReads(raw, dialect)
@@ -198,8 +197,11 @@ class Database:
         ended (a restart, a failover) is found without a round trip and replaced before it is used.
         """
         reads = None
-        while self._idle_readers and reads is None:
-            reads = self._idle_readers.pop()
+        while reads is None:
+            try:  # threads share the stack: the pop itself decides who gets the last idle connection
+                reads = self._idle_readers.pop()
+            except IndexError:
+                break
             if _closed_by_server(reads.raw):
                 reads.raw.close()
                 reads = None

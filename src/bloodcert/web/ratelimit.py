@@ -148,8 +148,6 @@ class Counter(Protocol):
 
 # A check waits at most this long for Redis before it is counted locally instead.
 REDIS_TIMEOUT_S = 0.5
-# After Redis failed, checks are counted locally for this long before Redis is tried again.
-REDIS_RETRY_S = 1.0
 
 
 class LimitsCounter:
@@ -176,7 +174,7 @@ class LimitsCounter:
 
 class RedisOrLocal:
     """Counts in Redis; while Redis cannot be reached, in `local` against `local_limits` (the module's
-    docstring says which counter and which share), trying Redis again every REDIS_RETRY_S."""
+    docstring says which counter and which share), trying Redis again every redis_health.RETRY_S."""
 
     blocking = True
 
@@ -218,7 +216,7 @@ class RedisOrLocal:
 
     def _lose(self, exc: Exception) -> None:
         redis_health.lost()
-        self.retry_at = time.monotonic() + REDIS_RETRY_S
+        self.retry_at = time.monotonic() + redis_health.RETRY_S
         if not self.lost:
             self.lost = True
             log.warning(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import (
@@ -93,11 +93,13 @@ class _SessionPersonReplayed(_SessionPerson):
     replayed: int | None
 
 
+# The WAL position a standby has replayed, as a number.
+_REPLAYED: ColumnElement[Any] = literal_column("(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
 _SESSION_PERSON_REPLAYED = ReadModel(
     _SessionPersonReplayed,
     {
         **dict(zip(_SessionPerson.__struct_fields__, _SESSION_PERSON.columns, strict=True)),
-        "replayed": literal_column("(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint").label("replayed"),
+        "replayed": _REPLAYED.label("replayed"),
     },
 )
 
@@ -118,20 +120,22 @@ _CERTIFICATE_OF_PERSONS = Query(
 )
 _DONATION = Query(HISTORY, _HISTORY_FROM.where(donations.c.id == bindparam("donation_id")))
 _SESSION_FROM = donor_sessions.outerjoin(persons, persons.c.identity_hash == donor_sessions.c.identity_hash)
-_SESSION = Query(
-    _SESSION_PERSON,
-    _SESSION_PERSON.select()
-    .select_from(_SESSION_FROM)
-    .where(donor_sessions.c.token_hash == bindparam("token_hash"))
-    .order_by(persons.c.id),
-)
-_SESSION_ON_STANDBY = Query(
-    _SESSION_PERSON_REPLAYED,
-    _SESSION_PERSON_REPLAYED.select()
-    .select_from(_SESSION_FROM)
-    .where(donor_sessions.c.token_hash == bindparam("token_hash"))
-    .order_by(persons.c.id),
-)
+M = TypeVar("M")
+
+
+def _session_query(model: ReadModel[M]) -> Query[M]:
+    """A session and every person under its ID (one row each), read with `model`."""
+    statement = (
+        model.select()
+        .select_from(_SESSION_FROM)
+        .where(donor_sessions.c.token_hash == bindparam("token_hash"))
+        .order_by(persons.c.id)
+    )
+    return Query(model, statement)
+
+
+_SESSION = _session_query(_SESSION_PERSON)
+_SESSION_ON_STANDBY = _session_query(_SESSION_PERSON_REPLAYED)
 
 
 def _filters(
@@ -190,7 +194,6 @@ def _of_reached(postgres: bool) -> ColumnElement[bool]:
     return donations.c.person_id.in_(_REACHED)
 
 
-_REPLAYED: ColumnElement[Any] = literal_column("(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
 _SESSION_WIDTH = len(_SESSION_PERSON.columns)
 
 
@@ -320,6 +323,7 @@ class HistoryRepository:
 
         The donations are read whether or not the session is still live; the caller checks that first.
         """
+        self.replayed = None  # this read's, never an earlier request's on the same connection
         filtered = (since is not None, until is not None, bool(region_prefix))
         query = _session_donations_query(self.dialect.name == "postgresql", self.standby, *filtered)
         values = {"token_hash": token_hash, **_filter_values(since, until, region_prefix)}
