@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from bloodcert.services.certificates import Signing, rotate_keys
 from bloodcert.services.importing import (
@@ -34,6 +34,7 @@ from bloodcert.storage.tables import certificates, donation_versions, donations,
 from bloodcert.storage.uow import Database
 from tests.cli_process import cli
 from tests.conftest import DATA_KEY, INDEX_KEY, empty_postgres, signing_for
+from tests.factories import make_record
 
 pytestmark = pytest.mark.postgres
 
@@ -227,3 +228,32 @@ def test_a_parallel_import_killed_mid_run_resumes_and_imports_every_line_once(
     ) == len(records)
     # The writers' own runs and part reports are gone into the file's run and report.
     assert not list(tmp_path.glob("*.part*"))
+
+
+def test_batches_holding_every_pooled_connection_still_take_their_numbers(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A batch takes its block of certificate numbers in a short transaction of its own. With as many
+    batches at once as the pool has connections, that transaction must not wait for one of them."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, pool_timeout=3)
+    db = Database(postgres_url, engine=engine, data_key=DATA_KEY)
+    empty_postgres(db)
+    with db.transaction() as uow:
+        rotate_keys(uow, signing_for(tmp_path), datetime.now(UTC))
+        seed_builtin_stations(uow, datetime.now(UTC))
+    try:
+        with db.transaction() as uow:  # holds the pool's only connection
+            station = uow.stations.get_by_code("33000001")
+            assert station is not None
+            results = ingest(
+                uow,
+                [Submission(station, make_record(donation_no="POOL1"))],
+                index_key=INDEX_KEY,
+                signing=signing_for(tmp_path),
+                now=datetime.now(UTC),
+                source="api",
+            )
+        assert [r.outcome for r in results] == ["created"]
+        assert results[0].certificate_no
+    finally:
+        db.dispose()

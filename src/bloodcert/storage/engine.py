@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -60,6 +61,34 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 
 def _postgres_engine(url: str, echo: bool) -> Engine:
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def side_engine(engine: Engine) -> Engine:
+    """A small pool of its own beside a PostgreSQL engine's, for the short transactions a unit of work takes
+    while it holds a connection of `engine` (the counters' blocks of numbers).
+
+    Taken from `engine`'s own pool, such a transaction needs a second connection while the first is held:
+    with as many busy units of work as the pool has connections, each would wait for another's, and all
+    would fail at the pool's timeout. These transactions hold nothing else, so waiting here always ends.
+    """
+    with _SIDE_LOCK:
+        side = _SIDE.get(engine)
+        if side is None:
+            url = engine.url.render_as_string(hide_password=False)
+            side = _SIDE[engine] = create_engine(url, pool_size=2, max_overflow=8, pool_pre_ping=True)
+        return side
+
+
+def dispose_side_engine(engine: Engine) -> None:
+    """Close the side pool of `engine`, if it has one."""
+    with _SIDE_LOCK:
+        side = _SIDE.pop(engine, None)
+    if side is not None:
+        side.dispose()
+
+
+_SIDE: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_SIDE_LOCK = threading.Lock()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Dialect, Engine
 from bloodcert import metrics
 from bloodcert.storage.changes import ChangedKeys
 from bloodcert.storage.crypto import attach_cipher
-from bloodcert.storage.engine import make_engine, writer_queue
+from bloodcert.storage.engine import dispose_side_engine, make_engine, writer_queue
 from bloodcert.storage.replica import Standby
 from bloodcert.storage.repositories.audit import AuditRepository
 from bloodcert.storage.repositories.certificates import CertificateReads, CertificateRepository
@@ -255,6 +255,7 @@ class Database:
         while self._idle_readers:
             self._idle_readers.pop().raw.close()
         self.engine.dispose()
+        dispose_side_engine(self.engine)
         if self.replica is not None:
             self.replica.db.dispose()
 

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from bloodcert.storage.bulk import insert_rows, insert_rows_returning_ids, station_pairs
 from bloodcert.storage.driver import result_processor
+from bloodcert.storage.engine import side_engine
 from bloodcert.storage.rows import DonationRow, PastDonation
 from bloodcert.storage.tables import counters, donation_versions, donations
 from bloodcert.storage.writes import DonationState, NewDonationVersion
@@ -123,10 +124,10 @@ class DonationRepository:
     def allocate_serials(self, name: str, count: int) -> int:
         """Reserve `count` consecutive numbers from a counter; returns the first. Safe across workers.
 
-        On PostgreSQL the block is taken in a short transaction of its own, committed at once, so that the
-        counter's row is never held while a batch writes (parallel writers would queue behind it); a batch
-        that then fails leaves its block unused. Numbers are never reused either way. SQLite has one writer
-        at a time, so the counter moves with the batch.
+        On PostgreSQL the block is taken in a short transaction of its own (on the engine's side pool, see
+        storage/engine.py), committed at once, so that the counter's row is never held while a batch writes
+        (parallel writers would queue behind it); a batch that then fails leaves its block unused. Numbers
+        are never reused either way. SQLite has one writer at a time, so the counter moves with the batch.
         """
         stmt = (
             update(counters)
@@ -136,5 +137,5 @@ class DonationRepository:
         )
         if self.conn.dialect.name != "postgresql":
             return int(self.conn.execute(stmt).scalar_one())
-        with self.conn.engine.begin() as own:
+        with side_engine(self.conn.engine).begin() as own:
             return int(own.execute(stmt).scalar_one())
