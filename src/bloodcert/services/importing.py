@@ -72,7 +72,8 @@ def import_file(
         # Fail before the first line, not after it, when the signing keys are missing.
         CertificateIssuer.open(uow, signing)
         run = uow.imports.get_by_fingerprint(fp)
-        writers = _started_partitions(uow, fp) if run is None or run.finished_at is None else None
+        # A parallel import starts its writers' runs with its own, so only an unfinished run can have them.
+        writers = _started_partitions(uow, fp) if run is not None and run.finished_at is None else None
         if writers is not None:
             raise Conflict(
                 f"this file's import was started with {writers} writers: go on with --jobs {writers}"
@@ -361,7 +362,7 @@ def import_file_parallel(
             for leftover in report_path.parent.glob(f"{report_path.name}.part*of*"):
                 leftover.unlink()
             return ImportSummary(run.lines_done, run.accepted, run.rejected, run.lines_done, report_path)
-        started = _started_partitions(uow, fp)
+        started = _started_partitions(uow, fp) if run is not None else None
         writers = started or writers
         run_id = (
             run.id
@@ -386,8 +387,9 @@ def import_file_parallel(
             )
             for p in range(writers)
         ]
-        for job in jobs:
-            if uow.imports.get_by_fingerprint(job.fingerprint) is None:
+        parts = [uow.imports.get_by_fingerprint(job.fingerprint) for job in jobs]
+        for job, part in zip(jobs, parts, strict=True):
+            if part is None:
                 uow.imports.start(
                     NewImportRun(
                         fingerprint=job.fingerprint,
@@ -396,8 +398,8 @@ def import_file_parallel(
                         started_at=_now(),
                     )
                 )
-        # Every line up to the lowest writer's progress is done: what "resumed after line N" can say.
-        parts = [uow.imports.get_by_fingerprint(job.fingerprint) for job in jobs]
+        # Every line up to the lowest writer's progress is done: what "resumed after line N" can say (a
+        # writer's run started just now has done none).
         resumed_from = max(run.lines_done if run else 0, min(p.lines_done if p else 0 for p in parts))
     base = (run.lines_done, run.accepted, run.rejected) if run else (0, 0, 0)
     _trim_report(report_path, base[0])
@@ -437,7 +439,7 @@ def started_writers(db: Database, path: Path, station_code: str | None) -> int |
     fp = fingerprint(path, station_code)
     with db.reading() as uow:
         run = uow.imports.get_by_fingerprint(fp)
-        return None if run is not None and run.finished_at is not None else _started_partitions(uow, fp)
+        return None if run is None or run.finished_at is not None else _started_partitions(uow, fp)
 
 
 def _merge_reports(report_path: Path, parts: list[Path]) -> None:
@@ -472,13 +474,12 @@ def _write_partition(job: WriterJob, progress: Callable[[int], None]) -> None:
         def raw_mine(number: int, raw: bytes) -> bool:
             return raw_partition_of(number, raw, index_key, job.partitions) == job.partition
 
+        csv = job.path.suffix.lower() == ".csv"
+
         def mine() -> Iterator[Line]:
             nonlocal skipped
             for line in read_lines(job.path, job.station_code, skip=job.after_line, only=raw_mine):
-                if (
-                    job.path.suffix.lower() == ".csv"
-                    and partition_of(line, index_key, job.partitions) != job.partition
-                ):
+                if csv and partition_of(line, index_key, job.partitions) != job.partition:
                     continue
                 if line.number <= done:
                     skipped += 1

@@ -193,12 +193,6 @@ class CertificateRepository:
 
     # Status lists
 
-    def open_list(self) -> StatusListRow | None:
-        """The newest status list, locked for update."""
-        stmt = select(*_LIST_COLUMNS).order_by(status_lists.c.id.desc()).limit(1)
-        row = self.conn.execute(self._locking(stmt)).first()
-        return _list(row) if row else None
-
     def claim_open_list(self, fill_limit: int, *, exclude: Iterable[str] = ()) -> StatusListRow | None:
         """A list with room for new certificates (other than those in `exclude`), locked for update; None
         when every list is full.
