@@ -234,11 +234,15 @@ class CertificateIssuer:
         other rows meanwhile; without it, signing happens here, when the results are asked for.
         """
         stamped = self.stamp(contents, issued_at)
-        claims = [to_claims(c, issuer=self.signing.issuer, issued_at=issued_at) for c in stamped]
-        job = SignJob(self.signing.store, self.key.kid, self.alg.name, claims)
+        job = self.sign_job(stamped, issued_at)
         private_key = self.private_key
-        waiting = sign(job) if sign is not None and claims else (lambda: job.sign(private_key))
+        waiting = sign(job) if sign is not None and stamped else (lambda: job.sign(private_key))
         return lambda: list(zip(stamped, waiting(), strict=True))
+
+    def sign_job(self, stamped: list[CertificateContent], issued_at: datetime) -> SignJob:
+        """The signing, with the active key, of contents that have their status entries."""
+        claims = [to_claims(c, issuer=self.signing.issuer, issued_at=issued_at) for c in stamped]
+        return SignJob(self.signing.store, self.key.kid, self.alg.name, claims)
 
     def revoke(self, entries: list[tuple[str, int]]) -> None:
         """Set the revocation bits of ended (revoked or superseded) certificates."""

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bloodcert.certs.payload import to_claims
 from bloodcert.domain.clock import naive_utc
-from bloodcert.services.certificates import CertificateIssuer, Signing, SignJob, content_of
+from bloodcert.services.certificates import CertificateIssuer, Signing, content_of
 from bloodcert.storage.uow import Database
 
 BATCH = 500
@@ -49,8 +48,8 @@ def sign_pending(
                 break
             issuer = CertificateIssuer.open(uow, signing)
             now = datetime.now(UTC)
-            claims = [to_claims(content_of(r.content), issuer=signing.issuer, issued_at=now) for r in rows]
-            texts = SignJob(signing.store, issuer.key.kid, issuer.alg.name, claims).sign(issuer.private_key)
+            job = issuer.sign_job([content_of(r.content) for r in rows], now)
+            texts = job.sign(issuer.private_key)
             kid = issuer.key.kid
             done = uow.certificates.sign_pending(
                 [(r.id, kid, text) for r, text in zip(rows, texts, strict=True)], naive_utc(now)
