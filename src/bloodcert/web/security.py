@@ -201,19 +201,13 @@ class CSRFCookieFirstMiddleware:
         if http["type"] != "http":
             await self.app(scope, receive, send)
             return
-        handler = http.get("route_handler")
-        if handler is not None and getattr(handler, "is_mount", False):
-            # Litestar's check reads a mount's raw path: leave the decision to it.
-            if http["method"] not in self.config.safe_methods and self._guarded(http):
-                self._check_cookie(http)
-            await self.app(scope, receive, send)
-            return
-        if not self._guarded(http):
-            await self.unchecked(scope, receive, send)
-            return
-        if http["method"] not in self.config.safe_methods:
+        guarded = self._guarded(http)
+        if guarded and http["method"] not in self.config.safe_methods:
             self._check_cookie(http)
-        await self.app(scope, receive, send)
+        handler = http.get("route_handler")
+        # Litestar's check reads a mount's raw path: a mount always goes through it, which decides.
+        mount = handler is not None and getattr(handler, "is_mount", False)
+        await (self.app if guarded or mount else self.unchecked)(scope, receive, send)
 
     def _check_cookie(self, scope: Any) -> None:
         cookie = _cookie(scope["headers"], self.cookie)

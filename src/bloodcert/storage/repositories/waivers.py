@@ -119,35 +119,7 @@ class PaidByStation:
     fen: int
 
 
-_KEY_COLUMNS = (
-    hospital_keys.c.key_id,
-    hospital_keys.c.hospital_id,
-    hospitals.c.code,
-    hospital_keys.c.alg,
-    hospital_keys.c.public_key_pem,
-    hospital_keys.c.created_at,
-    hospital_keys.c.revoked_at,
-)
 _HOSPITAL_COLUMNS = (hospitals.c.id, hospitals.c.code, hospitals.c.name, hospitals.c.region)
-_WAIVER_COLUMNS = (
-    waivers.c.id,
-    waivers.c.waiver_id,
-    waivers.c.hospital_id,
-    hospitals.c.code,
-    hospitals.c.name,
-    waivers.c.invoice_no,
-    waivers.c.request_hash,
-    waivers.c.person_id,
-    waivers.c.relationship,
-    waivers.c.proof,
-    waivers.c.transfused_on,
-    waivers.c.billed_fen,
-    waivers.c.waived_fen,
-    waivers.c.waived_ml,
-    waivers.c.unlimited,
-    waivers.c.created_at,
-    waivers.c.reversed_at,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +302,7 @@ class HospitalRepository:
     def keys_of_hospital(self, hospital_id: int) -> list[HospitalKeyRow]:
         """All keys a hospital has ever had, newest first."""
         rows = self.conn.execute(
-            select(*_KEY_COLUMNS)
+            _KEY.select()
             .join(hospitals, hospitals.c.id == hospital_keys.c.hospital_id)
             .where(hospital_keys.c.hospital_id == hospital_id)
             .order_by(hospital_keys.c.created_at.desc(), hospital_keys.c.id.desc())
@@ -423,7 +395,7 @@ class WaiverRepository:
 
     def _one(self, condition: object) -> WaiverRow | None:
         row = self.conn.execute(
-            select(*_WAIVER_COLUMNS).join(hospitals, hospitals.c.id == waivers.c.hospital_id).where(condition)  # type: ignore[arg-type]
+            _WAIVER.select().join(hospitals, hospitals.c.id == waivers.c.hospital_id).where(condition)  # type: ignore[arg-type]
         ).first()
         return _waiver(row) if row else None
 
@@ -431,7 +403,7 @@ class WaiverRepository:
         self, hospital_id: int, since: datetime | None, until: datetime | None
     ) -> list[WaiverRow]:
         """A hospital's waivers recorded in [since, until), oldest first."""
-        query = select(*_WAIVER_COLUMNS).join(hospitals, hospitals.c.id == waivers.c.hospital_id)
+        query = _WAIVER.select().join(hospitals, hospitals.c.id == waivers.c.hospital_id)
         query = query.where(waivers.c.hospital_id == hospital_id)
         if since is not None:
             query = query.where(waivers.c.created_at >= since)
@@ -444,7 +416,7 @@ class WaiverRepository:
         if not person_ids:
             return []
         query = (
-            select(*_WAIVER_COLUMNS)
+            _WAIVER.select()
             .join(hospitals, hospitals.c.id == waivers.c.hospital_id)
             .where(waivers.c.person_id.in_(person_ids))
             .order_by(waivers.c.id.desc())
