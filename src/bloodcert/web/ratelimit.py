@@ -33,7 +33,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -186,33 +186,38 @@ class RedisOrLocal:
         self.lost = False
 
     def hit(self, item: RateLimitItem, name: str, key: str) -> float | None:
-        if self._redis_worth_trying():
-            try:
-                wait = self.shared.hit(item, name, key)
-            except redis.RedisError as exc:
-                self._lose(exc)
-            else:
-                self._found()
-                return wait
+        answered, wait = self._in_redis(self.shared.hit, item, name, key)
+        if answered:
+            return wait
         metrics.rate_limit_counted_locally()
         return self.local[name].hit(self.local_limits.items[name], name, key)
 
     def peek(self, item: RateLimitItem, name: str, key: str) -> float | None:
         """Like `hit`, without counting (the local counter of `name` must be a LimitsCounter)."""
-        if self._redis_worth_trying():
-            try:
-                wait = self.shared.peek(item, name, key)
-            except redis.RedisError as exc:
-                self._lose(exc)
-            else:
-                self._found()
-                return wait
+        answered, wait = self._in_redis(self.shared.peek, item, name, key)
+        if answered:
+            return wait
         local = self.local[name]
         assert isinstance(local, LimitsCounter | MemoryCounter)
         return local.peek(self.local_limits.items[name], name, key)
 
-    def _redis_worth_trying(self) -> bool:
-        return time.monotonic() >= self.retry_at
+    def _in_redis(
+        self,
+        count: Callable[[RateLimitItem, str, str], float | None],
+        item: RateLimitItem,
+        name: str,
+        key: str,
+    ) -> tuple[bool, float | None]:
+        """(True, Redis's answer); (False, None) while Redis is not tried, or when it fails (noted)."""
+        if time.monotonic() < self.retry_at:
+            return False, None
+        try:
+            wait = count(item, name, key)
+        except redis.RedisError as exc:
+            self._lose(exc)
+            return False, None
+        self._found()
+        return True, wait
 
     def _lose(self, exc: Exception) -> None:
         redis_health.lost()
